@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Shared settings for the HbOps test environment scripts. Sourced, not run.
+set -euo pipefail
+
+HBOPS_ENV_DIR="${HBOPS_ENV_DIR:-/tmp/hbops-testenv}"
+HBOPS_PG_IMAGE="${HBOPS_PG_IMAGE:-postgres:15}"
+HBOPS_PROD_CONTAINER="${HBOPS_PROD_CONTAINER:-postgres}"
+HBOPS_PROD_VOLUME="${HBOPS_PROD_VOLUME:-hbops-testenv-pgdata}"
+HBOPS_PROD_DB="${HBOPS_PROD_DB:-directus}"
+HBOPS_PROD_USER="${HBOPS_PROD_USER:-directus}"
+HBOPS_SSH_ALIAS="${HBOPS_SSH_ALIAS:-contabo}"
+HBOPS_ENV_LABEL="hbops.testenv=true"
+ENV_SCRIPTS_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+
+log() { printf '[hbops-env] %s\n' "$*" >&2; }
+
+need_root() {
+  if [ "$(id -u)" -ne 0 ]; then log "must run as root"; exit 1; fi
+}
+
+# apt_install PKG... installs the Debian packages that are missing, once.
+apt_install() {
+  local missing=()
+  for p in "$@"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+  done
+  if [ "${#missing[@]}" -gt 0 ]; then
+    log "installing ${missing[*]}"
+    apt-get update -qq >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+  fi
+}
+
+docker_ready() { docker info >/dev/null 2>&1; }

@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Removes only what the test environment created: labelled containers/volumes, HbOps sandboxes,
+# its sshd, and the dockerd it started. Leaves the image unless --purge.
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
+need_root
+if docker_ready; then
+  for label in "$HBOPS_ENV_LABEL" "hbops.sandbox=true"; do
+    ids="$(docker ps -aq --filter "label=$label")"; [ -z "$ids" ] || docker rm -f $ids >/dev/null
+    vols="$(docker volume ls -q --filter "label=$label")"; [ -z "$vols" ] || docker volume rm $vols >/dev/null
+  done
+  [ "${1:-}" = "--purge" ] && docker image rm -f "$HBOPS_PG_IMAGE" >/dev/null 2>&1 || true
+fi
+SSH_DIR="$HBOPS_ENV_DIR/ssh"
+if [ -f "$SSH_DIR/sshd.pid" ]; then kill "$(cat "$SSH_DIR/sshd.pid")" 2>/dev/null || true; rm -f "$SSH_DIR/sshd.pid"; fi
+if [ -f "$HBOPS_ENV_DIR/dockerd.pid" ]; then
+  kill "$(cat "$HBOPS_ENV_DIR/dockerd.pid")" 2>/dev/null || true; rm -f "$HBOPS_ENV_DIR/dockerd.pid"
+fi
+log "environment down"

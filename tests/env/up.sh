@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Brings the whole HbOps test environment up (idempotent): Docker engine without a bridge,
+# local postgres:15 image, sshd on loopback with an operator-style alias, production-like
+# container. Writes $HBOPS_ENV_DIR/env.json for tests and the demo.
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
+need_root
+apt_install docker.io openssh-server busybox-static postgresql-15 python3
+bash "$ENV_SCRIPTS_DIR/start-docker.sh"
+bash "$ENV_SCRIPTS_DIR/build-postgres-image.sh" 15
+bash "$ENV_SCRIPTS_DIR/start-sshd.sh"
+bash "$ENV_SCRIPTS_DIR/start-production.sh"
+SSH_DIR="$HBOPS_ENV_DIR/ssh"
+mkdir -p "$HBOPS_ENV_DIR/backups"
+cat >"$HBOPS_ENV_DIR/env.json" <<JSON
+{
+  "EnvDir": "$HBOPS_ENV_DIR",
+  "SshAlias": "$HBOPS_SSH_ALIAS",
+  "SshConfigPath": "$SSH_DIR/config",
+  "KnownHostsPath": "$SSH_DIR/known_hosts",
+  "KeyFile": "$SSH_DIR/id_ed25519",
+  "SshPort": $(cat "$SSH_DIR/port"),
+  "Container": "$HBOPS_PROD_CONTAINER",
+  "Database": "$HBOPS_PROD_DB",
+  "User": "$HBOPS_PROD_USER",
+  "Image": "$HBOPS_PG_IMAGE",
+  "BackupRoot": "$HBOPS_ENV_DIR/backups"
+}
+JSON
+log "environment ready: $HBOPS_ENV_DIR/env.json"
