@@ -1,0 +1,322 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Security.Cryptography;
+using System.Text.Json;
+using HbOps.Engine.Docker;
+using HbOps.Engine.Errors;
+using HbOps.Engine.Hosts;
+using HbOps.Engine.Postgres;
+using HbOps.Engine.Records;
+using HbOps.Engine.RowCounts;
+using HbOps.Engine.Util;
+
+namespace HbOps.Engine.Backup;
+
+/// <summary>
+/// Makes a backup the way the reference procedure does: <c>docker exec &lt;c&gt; pg_dump -F c -Z n</c>,
+/// streamed into a <c>.partial</c> file while SHA-256 is computed, renamed only after pg_dump exited 0
+/// and the checksum is in SHA256SUMS; row counts taken in the dump's own exported snapshot.
+/// Production is only read: pg_dump and read-only SQL.
+/// </summary>
+public sealed class BackupEngine(ICommandHost dockerHost, IHbReporter? reporter = null)
+{
+    /// <summary>Suffix of the manifest written beside each dump.</summary>
+    public const string ManifestSuffix = ".manifest.yml";
+    /// <summary>Name of the checksum file in each run folder.</summary>
+    public const string ChecksumFileName = "SHA256SUMS";
+    private const int ProgressId = 41;
+    private readonly IHbReporter _report = reporter ?? NullReporter.Instance;
+    private readonly DockerCli _docker = new(dockerHost);
+
+    /// <summary>Runs the backup.</summary>
+    public async Task<HbBackupArtefact> RunAsync(BackupRequest request, CancellationToken ct)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        Validate(request);
+        var started = Stopwatch.StartNew();
+        var timestamp = DateTime.UtcNow;
+        var runId = Convert.ToHexString(RandomNumberGenerator.GetBytes(4)).ToLowerInvariant();
+        var files = request.LocalDestination || dockerHost.Host.Kind == HbHostKind.Local
+            ? (IHostFiles)new LocalHostFiles() : new ShellHostFiles(dockerHost);
+        var artefact = new HbBackupArtefact
+        {
+            ToolVersion = EngineInfo.Version,
+            RunId = runId,
+            Host = dockerHost.Host,
+            Container = request.Container,
+            Database = request.Database,
+            User = request.User,
+            Tag = request.Tag,
+            TimestampUtc = timestamp,
+            CompressionLevel = request.CompressionLevel,
+            SafetyFactor = request.SafetyFactor,
+            Location = request.LocalDestination ? HbArtefactLocation.Local : HbArtefactLocation.Host,
+        };
+
+        // Preflight: container, server, pg_dump, destination.
+        _report.Verbose($"Preflight: inspecting container '{request.Container}' on {dockerHost.Host}.");
+        var container = await _docker.InspectContainerAsync(request.Container, ct).ConfigureAwait(false)
+            ?? throw new HbOpsException(HbErrorIds.ContainerNotFound, HbErrorCategory.ObjectNotFound,
+                $"Container '{request.Container}' does not exist on {dockerHost.Host}.", request.Container, "Check -Container with 'docker ps'.");
+        if (!container.Running)
+        {
+            throw new HbOpsException(HbErrorIds.ContainerNotRunning, HbErrorCategory.ResourceUnavailable,
+                $"Container '{request.Container}' is not running.", request.Container, "Start it; HbOps never starts or changes production.");
+        }
+        artefact.ContainerImage = container.Image;
+        artefact.ContainerImageId = container.ImageId;
+        var pg = new PgEndpoint(_docker, request.Container, request.User, request.Database);
+        using (var info = await pg.JsonAsync(
+            "SELECT json_build_object('v', current_setting('server_version'), 'n', current_setting('server_version_num')::int, 's', pg_database_size(current_database()));", ct).ConfigureAwait(false))
+        {
+            artefact.ServerVersion = info.RootElement.GetProperty("v").GetString() ?? "";
+            artefact.ServerMajor = info.RootElement.GetProperty("n").GetInt32() / 10000;
+            artefact.DatabaseSizeBytes = info.RootElement.GetProperty("s").GetInt64();
+        }
+        var dumpVersion = await _docker.RunAsync(DockerCli.ExecArgv(request.Container, new[] { "pg_dump", "--version" }), ct).ConfigureAwait(false);
+        if (!dumpVersion.Succeeded) throw DockerCli.Failed("exec pg_dump --version", dumpVersion, HbErrorIds.DumpFailed);
+        artefact.PgDumpVersion = dumpVersion.StandardOutput.Trim();
+        _report.Verbose($"Server {artefact.ServerVersion}, {artefact.PgDumpVersion}, database size {artefact.DatabaseSizeBytes:N0} bytes.");
+
+        var runFolder = JoinPath(request.LocalDestination, request.Destination,
+            $"{request.Tag}_{timestamp.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture)}");
+        artefact.RunFolder = runFolder;
+        artefact.FileName = $"{request.Database}_full_{timestamp.ToString("yyyyMMdd'T'HHmmss'Z'", CultureInfo.InvariantCulture)}.dump";
+        artefact.Path = JoinPath(request.LocalDestination, runFolder, artefact.FileName);
+        artefact.ChecksumPath = JoinPath(request.LocalDestination, runFolder, ChecksumFileName);
+        artefact.ManifestPath = artefact.Path + ManifestSuffix;
+        await files.EnsureWritableDirectoryAsync(runFolder, ct).ConfigureAwait(false);
+        artefact.FreeDiskBytesBefore = await files.FreeBytesAsync(runFolder, ct).ConfigureAwait(false);
+        var required = (long)(artefact.DatabaseSizeBytes * request.SafetyFactor);
+        if (artefact.FreeDiskBytesBefore < required)
+        {
+            if (!request.Force)
+            {
+                throw new HbOpsException(HbErrorIds.InsufficientDiskSpace, HbErrorCategory.ResourceUnavailable,
+                    $"Only {artefact.FreeDiskBytesBefore:N0} bytes free at '{runFolder}'; {request.SafetyFactor}x the database size ({required:N0} bytes) is required.",
+                    runFolder, "Free space, choose another -Destination, lower -SafetyFactor, or pass -Force.");
+            }
+            artefact.SpaceCheckForced = true;
+            _report.Warning($"Free space {artefact.FreeDiskBytesBefore:N0} bytes is below {request.SafetyFactor}x the database size; continuing because -Force was given.");
+        }
+        if (await files.SizeAsync(artefact.Path, ct).ConfigureAwait(false) is not null)
+        {
+            throw new HbOpsException(HbErrorIds.DestinationNotWritable, HbErrorCategory.ResourceUnavailable,
+                $"An artefact already exists at '{artefact.Path}'.", artefact.Path, "Wait a second or use another -Tag.");
+        }
+
+        var appName = $"{PgEndpoint.ApplicationNamePrefix}-dump-{runId}";
+        PsqlSession? session = null;
+        try
+        {
+            string? snapshotId = null;
+            Task<string>? countTask = null;
+            if (request.RowCounts != RowCountMode.None)
+            {
+                _report.Verbose("Opening a read-only repeatable-read transaction and exporting its snapshot.");
+                session = await PsqlSession.StartAsync(pg, $"{PgEndpoint.ApplicationNamePrefix}-snapshot-{runId}", ct).ConfigureAwait(false);
+                snapshotId = (await session.ExecuteAsync("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY;\nSELECT pg_export_snapshot();", ct).ConfigureAwait(false)).Trim();
+                countTask = session.ExecuteAsync(RowCounter.BuildQuery(request.RowCounts, request.KeyTables), ct);
+            }
+            var dumpArgs = new List<string> { "pg_dump", "-U", request.User, "-d", request.Database, "-F", "c", "-Z", request.CompressionLevel.ToString(CultureInfo.InvariantCulture) };
+            if (snapshotId is not null) dumpArgs.Add("--snapshot=" + snapshotId);
+            artefact.DumpCommand = string.Join(' ', dumpArgs.Select(ShellQuote.Quote));
+            var dumpArgv = DockerCli.ExecArgv(request.Container, dumpArgs, env: new Dictionary<string, string> { ["PGAPPNAME"] = appName });
+            _report.Verbose($"Dumping: docker exec {request.Container} {artefact.DumpCommand} -> {artefact.Path}.partial");
+
+            var (sha, size, stderr) = request.LocalDestination
+                ? await DumpToLocalAsync(dumpArgv, artefact.Path + ".partial", artefact.DatabaseSizeBytes, ct).ConfigureAwait(false)
+                : await DumpOnHostAsync(files, dumpArgv, artefact.Path + ".partial", artefact.DatabaseSizeBytes, ct).ConfigureAwait(false);
+            artefact.Sha256 = sha;
+            artefact.SizeBytes = size;
+            artefact.Stderr = stderr;
+
+            if (countTask is not null)
+            {
+                var json = await countTask.ConfigureAwait(false);
+                artefact.RowCountSnapshot = new HbRowCountSnapshot
+                {
+                    Mode = request.RowCounts, TakenAtUtc = timestamp, SnapshotId = snapshotId, Tables = RowCounter.Parse(json.Trim()),
+                };
+                _report.Verbose($"Counted rows of {artefact.RowCountSnapshot.TableCount} tables in snapshot {snapshotId}.");
+            }
+        }
+        catch (Exception)
+        {
+            await AbortAsync(pg, appName, files, artefact.Path + ".partial").ConfigureAwait(false);
+            throw;
+        }
+        finally
+        {
+            if (session is not null) await session.DisposeAsync().ConfigureAwait(false);
+            _report.Progress(new HbProgress(ProgressId, "Invoke-HbBackup", "done", 100, Completed: true));
+        }
+
+        // Record the checksum, then claim the artefact by renaming, then write the manifest.
+        var sums = await files.ReadTextAsync(artefact.ChecksumPath, ct).ConfigureAwait(false) ?? "";
+        if (sums.Length > 0 && !sums.EndsWith('\n')) sums += "\n";
+        await files.WriteTextAtomicAsync(artefact.ChecksumPath, sums + $"{artefact.Sha256}  {artefact.FileName}\n", ct).ConfigureAwait(false);
+        await files.MoveAsync(artefact.Path + ".partial", artefact.Path, ct).ConfigureAwait(false);
+        artefact.DurationSeconds = Math.Round(started.Elapsed.TotalSeconds, 3);
+        await files.WriteTextAtomicAsync(artefact.ManifestPath, HbYaml.Serialize(artefact), ct).ConfigureAwait(false);
+        _report.Verbose($"Artefact {artefact.Path}: {artefact.SizeBytes:N0} bytes, sha256 {artefact.Sha256}, {artefact.DurationSeconds}s.");
+        return artefact;
+    }
+
+    /// <summary>Reads a manifest back into an artefact.</summary>
+    public static HbBackupArtefact ParseManifest(string yaml) => HbYaml.Deserialize<HbBackupArtefact>(yaml);
+
+    private static void Validate(BackupRequest r)
+    {
+        Validation.ContainerName(r.Container, "Container");
+        Validation.PgIdentifier(r.Database, "Database");
+        Validation.PgIdentifier(r.User, "User");
+        Validation.Tag(r.Tag, "Tag");
+        if (r.LocalDestination)
+        {
+            if (string.IsNullOrWhiteSpace(r.Destination) || r.Destination.Any(char.IsControl))
+            {
+                throw HbOpsException.Invalid($"-Destination '{Validation.Printable(r.Destination)}' is not a usable path.", r.Destination);
+            }
+        }
+        else
+        {
+            Validation.PosixPath(r.Destination, "Destination");
+        }
+        if (r.CompressionLevel is < 0 or > 9) throw HbOpsException.Invalid("-CompressionLevel must be 0..9.", r.CompressionLevel);
+        if (r.SafetyFactor is < 0 or > 100) throw HbOpsException.Invalid("-SafetyFactor must be between 0 and 100.", r.SafetyFactor);
+        foreach (var t in r.KeyTables)
+        {
+            if (t.Split('.').Length != 2 || t.Any(char.IsControl)) throw HbOpsException.Invalid($"-KeyTables entry '{Validation.Printable(t)}' must be schema.table.", t);
+        }
+    }
+
+    private static string JoinPath(bool local, string a, string b) =>
+        local ? System.IO.Path.GetFullPath(System.IO.Path.Combine(a, b)) : a.TrimEnd('/') + "/" + b;
+
+    // Host side: the dump never crosses the network. tee writes the file, sha256sum hashes the same
+    // stream, and the exit codes of pg_dump and tee are reported separately.
+    private const string HostDumpScript = """
+        set -u
+        partial=$1; errf=$2; shift 2
+        rcf="$partial.rc"; teef="$partial.teerc"
+        rm -f -- "$rcf" "$teef"
+        sum=$( { "$@" 2>"$errf"; echo $? >"$rcf"; } | { tee -- "$partial"; echo $? >"$teef"; } | sha256sum )
+        printf '%s\n' "$sum"
+        printf 'rc=%s tee=%s\n' "$(cat -- "$rcf" 2>/dev/null || echo x)" "$(cat -- "$teef" 2>/dev/null || echo x)"
+        rm -f -- "$rcf" "$teef"
+        """;
+
+    private async Task<(string Sha, long Size, string Stderr)> DumpOnHostAsync(IHostFiles files, List<string> dumpArgv,
+        string partial, long dbSize, CancellationToken ct)
+    {
+        var errFile = partial + ".stderr";
+        var argv = new List<string> { "sh", "-c", HostDumpScript, "hbops-dump", partial, errFile };
+        argv.AddRange(dumpArgv);
+        using var pollCts = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        var poll = PollProgressAsync(files, partial, dbSize, pollCts.Token);
+        CommandResult r;
+        try
+        {
+            r = await dockerHost.RunAsync(argv, ct).ConfigureAwait(false);
+        }
+        finally
+        {
+            await pollCts.CancelAsync().ConfigureAwait(false);
+            try { await poll.ConfigureAwait(false); } catch (OperationCanceledException) { }
+        }
+        var stderr = Redaction.Redact((await files.ReadTextAsync(errFile, ct).ConfigureAwait(false) ?? "").Trim());
+        await files.DeleteAsync(errFile, ct).ConfigureAwait(false);
+        var lines = r.StandardOutput.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        var status = lines.LastOrDefault() ?? "";
+        if (!r.Succeeded || lines.Length < 2 || status != "rc=0 tee=0")
+        {
+            var why = status.StartsWith("rc=0", StringComparison.Ordinal) && status != "rc=0 tee=0"
+                ? $"writing '{partial}' failed ({Redaction.Redact(r.StandardError.Trim())})"
+                : $"pg_dump failed ({status}): {stderr}";
+            throw new HbOpsException(HbErrorIds.DumpFailed, HbErrorCategory.OperationFailed,
+                $"Backup failed: {why}", partial, "Check the database, the destination's free space, and pg_dump's message.");
+        }
+        var sha = lines[^2].Split(' ', 2)[0].Trim();
+        var size = await files.SizeAsync(partial, ct).ConfigureAwait(false) ?? 0;
+        return (sha, size, stderr);
+    }
+
+    private async Task PollProgressAsync(IHostFiles files, string partial, long dbSize, CancellationToken ct)
+    {
+        var sw = Stopwatch.StartNew();
+        while (!ct.IsCancellationRequested)
+        {
+            await Task.Delay(1000, ct).ConfigureAwait(false);
+            var size = await files.SizeAsync(partial, ct).ConfigureAwait(false) ?? 0;
+            ReportBytes(size, dbSize, sw.Elapsed);
+        }
+    }
+
+    private void ReportBytes(long bytes, long dbSize, TimeSpan elapsed)
+    {
+        var rate = elapsed.TotalSeconds > 0 ? bytes / elapsed.TotalSeconds / 1048576.0 : 0;
+        // The compressed size is unknown in advance; a third of the database size is a typical -Fc ratio.
+        var pct = dbSize > 0 ? (int)Math.Min(99, bytes * 100 / Math.Max(1, dbSize / 3)) : -1;
+        _report.Progress(new HbProgress(ProgressId, "Invoke-HbBackup",
+            string.Create(CultureInfo.InvariantCulture, $"{bytes / 1048576.0:F1} MiB streamed at {rate:F1} MiB/s"), pct));
+    }
+
+    private async Task<(string Sha, long Size, string Stderr)> DumpToLocalAsync(List<string> dumpArgv, string partial, long dbSize, CancellationToken ct)
+    {
+        using var hasher = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        var sw = Stopwatch.StartNew();
+        var lastReport = TimeSpan.Zero;
+        CommandResult r;
+        long written = 0;
+        try
+        {
+            await using var file = new FileStream(partial, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 20, useAsync: true);
+            await using var sink = new HashingStream(file, hasher);
+            r = await dockerHost.RunToStreamAsync(dumpArgv, sink, n =>
+            {
+                written = n;
+                if (sw.Elapsed - lastReport < TimeSpan.FromMilliseconds(500)) return;
+                lastReport = sw.Elapsed;
+                ReportBytes(n, dbSize, sw.Elapsed);
+            }, ct).ConfigureAwait(false);
+            await sink.FlushAsync(ct).ConfigureAwait(false);
+        }
+        catch (IOException ex)
+        {
+            throw new HbOpsException(HbErrorIds.DumpFailed, HbErrorCategory.OperationFailed,
+                $"Backup failed: writing '{partial}' failed after {written:N0} bytes: {ex.Message}", partial, "Check free space and permissions.", ex);
+        }
+        var stderr = Redaction.Redact(r.StandardError.Trim());
+        if (!r.Succeeded)
+        {
+            throw new HbOpsException(HbErrorIds.DumpFailed, HbErrorCategory.OperationFailed,
+                $"Backup failed: pg_dump exited {r.ExitCode}: {stderr}", partial, "Check the database and pg_dump's message.");
+        }
+        return (Convert.ToHexString(hasher.GetHashAndReset()).ToLowerInvariant(), new FileInfo(partial).Length, stderr);
+    }
+
+    // Stops the server side of an interrupted dump (docker exec forwards no signals) and removes the partial file.
+    private async Task AbortAsync(PgEndpoint pg, string appName, IHostFiles files, string partial)
+    {
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(20));
+        try
+        {
+            await pg.QueryAsync($"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = {PgEndpoint.Literal(appName)};", cts.Token).ConfigureAwait(false);
+            _report.Verbose($"Stopped the server side of the interrupted dump ({appName}).");
+        }
+        catch (Exception ex) when (ex is HbOpsException or IOException or OperationCanceledException or JsonException)
+        {
+            _report.Warning($"Could not stop the dump's server session: {ex.Message}");
+        }
+        try
+        {
+            await files.DeleteAsync(partial, cts.Token).ConfigureAwait(false);
+            await files.DeleteAsync(partial + ".stderr", cts.Token).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is HbOpsException or IOException or OperationCanceledException or UnauthorizedAccessException)
+        {
+            _report.Warning($"Could not remove the partial file '{partial}': {ex.Message}");
+        }
+    }
+}

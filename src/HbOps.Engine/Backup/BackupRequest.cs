@@ -1,0 +1,30 @@
+using HbOps.Engine.RowCounts;
+
+namespace HbOps.Engine.Backup;
+
+/// <summary>What to back up and where to put it.</summary>
+public sealed class BackupRequest
+{
+    /// <summary>Production container.</summary>
+    public string Container { get; init; } = "postgres";
+    /// <summary>Database.</summary>
+    public string Database { get; init; } = "";
+    /// <summary>Role pg_dump runs as.</summary>
+    public string User { get; init; } = "postgres";
+    /// <summary>Destination root folder (the run folder is created below it).</summary>
+    public string Destination { get; init; } = "/var/backups/hbops";
+    /// <summary>True: the destination is on this machine and the stream comes back over SSH.</summary>
+    public bool LocalDestination { get; init; }
+    /// <summary>Run tag, used in the run folder name.</summary>
+    public string Tag { get; init; } = "hbops";
+    /// <summary>pg_dump -Z level, 0-9.</summary>
+    public int CompressionLevel { get; init; } = 6;
+    /// <summary>Row counts to take in the dump's snapshot.</summary>
+    public RowCountMode RowCounts { get; init; } = RowCountMode.Exact;
+    /// <summary>Restrict counting to these <c>schema.table</c> names (empty: all tables).</summary>
+    public IReadOnlyList<string> KeyTables { get; init; } = Array.Empty<string>();
+    /// <summary>Free space required at the destination as a multiple of the database size.</summary>
+    public double SafetyFactor { get; init; } = 2.0;
+    /// <summary>Proceed even when free space is below the safety factor.</summary>
+    public bool Force { get; init; }
+}

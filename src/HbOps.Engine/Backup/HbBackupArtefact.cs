@@ -1,0 +1,98 @@
+using HbOps.Engine.Hosts;
+using HbOps.Engine.RowCounts;
+using YamlDotNet.Serialization;
+
+namespace HbOps.Engine.Backup;
+
+/// <summary>Where an artefact file is stored.</summary>
+public enum HbArtefactLocation
+{
+    /// <summary>On the docker host (the dump never crossed the network).</summary>
+    Host,
+    /// <summary>On the machine that ran HbOps.</summary>
+    Local,
+}
+
+/// <summary>
+/// A completed, verified backup: the dump file, its checksum, and every observed fact about how it
+/// was made. Written beside the dump as a YAML manifest and read back by <c>Get-HbBackup</c>.
+/// Only ever produced after pg_dump exited 0 and the checksum was recorded.
+/// </summary>
+public sealed class HbBackupArtefact
+{
+    /// <summary>Manifest schema version.</summary>
+    public int ManifestVersion { get; set; } = 1;
+    /// <summary>HbOps version that made it.</summary>
+    public string ToolVersion { get; set; } = "";
+    /// <summary>Unique id of the backup run.</summary>
+    public string RunId { get; set; } = "";
+    /// <summary>Absolute path of the dump file on the machine given by <see cref="Location"/>.</summary>
+    public string Path { get; set; } = "";
+    /// <summary>File name of the dump.</summary>
+    public string FileName { get; set; } = "";
+    /// <summary>Run folder holding the dump, SHA256SUMS and the manifest.</summary>
+    public string RunFolder { get; set; } = "";
+    /// <summary>Host or Local.</summary>
+    public HbArtefactLocation Location { get; set; }
+    /// <summary>The docker host the database runs on.</summary>
+    public HbHost Host { get; set; } = HbHost.Local;
+    /// <summary>Production container name.</summary>
+    public string Container { get; set; } = "";
+    /// <summary>Production container image reference.</summary>
+    public string ContainerImage { get; set; } = "";
+    /// <summary>Production container image id.</summary>
+    public string ContainerImageId { get; set; } = "";
+    /// <summary>Database name.</summary>
+    public string Database { get; set; } = "";
+    /// <summary>Role pg_dump ran as.</summary>
+    public string User { get; set; } = "";
+    /// <summary>Run tag.</summary>
+    public string Tag { get; set; } = "";
+    /// <summary>Dump size in bytes.</summary>
+    public long SizeBytes { get; set; }
+    /// <summary>SHA-256 of the dump (lower-case hex), computed while streaming.</summary>
+    public string Sha256 { get; set; } = "";
+    /// <summary>Path of the SHA256SUMS file (sha256sum -c format).</summary>
+    public string ChecksumPath { get; set; } = "";
+    /// <summary>Path of this manifest.</summary>
+    public string ManifestPath { get; set; } = "";
+    /// <summary>When the dump started (UTC).</summary>
+    public DateTime TimestampUtc { get; set; }
+    /// <summary>SHOW server_version.</summary>
+    public string ServerVersion { get; set; } = "";
+    /// <summary>Server major version.</summary>
+    public int ServerMajor { get; set; }
+    /// <summary>pg_dump --version.</summary>
+    public string PgDumpVersion { get; set; } = "";
+    /// <summary>pg_dump format (custom).</summary>
+    public string Format { get; set; } = "custom";
+    /// <summary>pg_dump -Z level.</summary>
+    public int CompressionLevel { get; set; }
+    /// <summary>pg_dump arguments as run inside the container (no secrets).</summary>
+    public string DumpCommand { get; set; } = "";
+    /// <summary>pg_database_size before the dump.</summary>
+    public long DatabaseSizeBytes { get; set; }
+    /// <summary>Free bytes at the destination before the dump.</summary>
+    public long FreeDiskBytesBefore { get; set; }
+    /// <summary>Required free space as a multiple of the database size.</summary>
+    public double SafetyFactor { get; set; }
+    /// <summary>True when the free-space check was overridden with -Force.</summary>
+    public bool SpaceCheckForced { get; set; }
+    /// <summary>pg_dump's stderr (redacted); empty in the good case.</summary>
+    public string Stderr { get; set; } = "";
+    /// <summary>Wall time of the whole backup, in seconds.</summary>
+    public double DurationSeconds { get; set; }
+    /// <summary>Row counts taken in the dump's own snapshot (null when -RowCounts None).</summary>
+    public HbRowCountSnapshot? RowCountSnapshot { get; set; }
+
+    /// <summary>Wall time of the whole backup.</summary>
+    [YamlIgnore]
+    public TimeSpan Duration => TimeSpan.FromSeconds(DurationSeconds);
+
+    /// <summary>Size in MiB, for display.</summary>
+    [YamlIgnore]
+    public double SizeMiB => Math.Round(SizeBytes / 1048576.0, 2);
+
+    /// <inheritdoc />
+    public override string ToString() => Path;
+}

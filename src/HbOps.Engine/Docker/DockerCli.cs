@@ -1,0 +1,155 @@
+using System.Text.Json;
+using HbOps.Engine.Errors;
+using HbOps.Engine.Hosts;
+using HbOps.Engine.Util;
+
+namespace HbOps.Engine.Docker;
+
+/// <summary>What HbOps reads from <c>docker container inspect</c>.</summary>
+public sealed record ContainerInfo(
+    string Id, string Name, string Image, string ImageId, bool Running, int RestartCount,
+    IReadOnlyDictionary<string, string> Labels, string NetworkMode, IReadOnlyList<string> PublishedPorts,
+    IReadOnlyList<string> Mounts, string StartedAt, IReadOnlyList<string> Env);
+
+/// <summary>What HbOps reads from <c>docker volume inspect</c>.</summary>
+public sealed record VolumeInfo(string Name, IReadOnlyDictionary<string, string> Labels, string CreatedAt);
+
+/// <summary>
+/// Docker gateway over the docker CLI of a command host (local or over SSH). Translates CLI
+/// failures into <see cref="HbOpsException"/>s with stable ids.
+/// </summary>
+public sealed class DockerCli(ICommandHost host)
+{
+    /// <summary>The host the CLI runs on.</summary>
+    public ICommandHost CommandHost { get; } = host;
+
+    /// <summary>Builds <c>docker exec [-i] [-e K=V]... container args...</c>.</summary>
+    public static List<string> ExecArgv(string container, IEnumerable<string> args, bool interactive = false,
+        IEnumerable<KeyValuePair<string, string>>? env = null)
+    {
+        var argv = new List<string> { "docker", "exec" };
+        if (interactive) argv.Add("-i");
+        foreach (var (k, v) in env ?? Array.Empty<KeyValuePair<string, string>>()) { argv.Add("-e"); argv.Add($"{k}={v}"); }
+        argv.Add(container);
+        argv.AddRange(args);
+        return argv;
+    }
+
+    /// <summary>Runs a docker command, mapping engine-unavailable failures.</summary>
+    public async Task<CommandResult> RunAsync(IReadOnlyList<string> argv, CancellationToken ct, byte[]? stdin = null)
+    {
+        var r = await CommandHost.RunAsync(argv, ct, stdin).ConfigureAwait(false);
+        if (r.ExitCode == 127 || r.StandardError.Contains("Cannot connect to the Docker daemon", StringComparison.Ordinal) ||
+            r.StandardError.Contains("docker: not found", StringComparison.Ordinal))
+        {
+            throw new HbOpsException(HbErrorIds.DockerUnavailable, HbErrorCategory.ResourceUnavailable,
+                $"Docker is not usable on {CommandHost.Host}: {Redaction.Redact(r.StandardError.Trim())}", CommandHost.Host.ToString(),
+                "Check that the docker CLI is installed and the engine is running on that host.");
+        }
+        return r;
+    }
+
+    /// <summary>Inspects a container; null when it does not exist.</summary>
+    public async Task<ContainerInfo?> InspectContainerAsync(string name, CancellationToken ct)
+    {
+        var r = await RunAsync(new[] { "docker", "container", "inspect", "--", name }, ct).ConfigureAwait(false);
+        if (!r.Succeeded)
+        {
+            if (r.StandardError.Contains("No such", StringComparison.OrdinalIgnoreCase)) return null;
+            throw Failed("inspect container " + name, r);
+        }
+        using var doc = JsonDocument.Parse(r.StandardOutput);
+        var c = doc.RootElement[0];
+        var config = c.GetProperty("Config");
+        var hostConfig = c.GetProperty("HostConfig");
+        var ports = new List<string>();
+        if (hostConfig.TryGetProperty("PortBindings", out var pb) && pb.ValueKind == JsonValueKind.Object)
+        {
+            foreach (var p in pb.EnumerateObject())
+            {
+                if (p.Value.ValueKind != JsonValueKind.Array) continue;
+                foreach (var b in p.Value.EnumerateArray())
+                {
+                    ports.Add($"{b.GetProperty("HostIp").GetString()}:{b.GetProperty("HostPort").GetString()}->{p.Name}");
+                }
+            }
+        }
+        var mounts = new List<string>();
+        if (c.TryGetProperty("Mounts", out var ms) && ms.ValueKind == JsonValueKind.Array)
+        {
+            foreach (var m in ms.EnumerateArray())
+            {
+                var type = m.GetProperty("Type").GetString();
+                var src = type == "volume" ? m.GetProperty("Name").GetString() : m.GetProperty("Source").GetString();
+                var rw = m.GetProperty("RW").GetBoolean() ? "rw" : "ro";
+                mounts.Add($"{type}:{src}:{m.GetProperty("Destination").GetString()}:{rw}");
+            }
+        }
+        return new ContainerInfo(
+            c.GetProperty("Id").GetString()!,
+            c.GetProperty("Name").GetString()!.TrimStart('/'),
+            config.GetProperty("Image").GetString()!,
+            c.GetProperty("Image").GetString()!,
+            c.GetProperty("State").GetProperty("Running").GetBoolean(),
+            c.GetProperty("RestartCount").GetInt32(),
+            ReadLabels(config),
+            hostConfig.GetProperty("NetworkMode").GetString() ?? "",
+            ports,
+            mounts,
+            c.GetProperty("State").GetProperty("StartedAt").GetString() ?? "",
+            config.TryGetProperty("Env", out var env) && env.ValueKind == JsonValueKind.Array
+                ? env.EnumerateArray().Select(e => e.GetString() ?? "").ToList() : new List<string>());
+    }
+
+    /// <summary>Inspects a volume; null when it does not exist.</summary>
+    public async Task<VolumeInfo?> InspectVolumeAsync(string name, CancellationToken ct)
+    {
+        var r = await RunAsync(new[] { "docker", "volume", "inspect", "--", name }, ct).ConfigureAwait(false);
+        if (!r.Succeeded)
+        {
+            if (r.StandardError.Contains("No such", StringComparison.OrdinalIgnoreCase)) return null;
+            throw Failed("inspect volume " + name, r);
+        }
+        using var doc = JsonDocument.Parse(r.StandardOutput);
+        var v = doc.RootElement[0];
+        return new VolumeInfo(v.GetProperty("Name").GetString()!, ReadLabels(v), v.GetProperty("CreatedAt").GetString() ?? "");
+    }
+
+    /// <summary>Names of containers carrying a label (running or not).</summary>
+    public async Task<IReadOnlyList<string>> ListContainersAsync(string labelFilter, CancellationToken ct)
+    {
+        var r = await RunAsync(new[] { "docker", "ps", "-a", "--filter", "label=" + labelFilter, "--format", "{{.Names}}" }, ct).ConfigureAwait(false);
+        if (!r.Succeeded) throw Failed("list containers", r);
+        return r.StandardOutput.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+    }
+
+    /// <summary>Names of volumes carrying a label.</summary>
+    public async Task<IReadOnlyList<string>> ListVolumesAsync(string labelFilter, CancellationToken ct)
+    {
+        var r = await RunAsync(new[] { "docker", "volume", "ls", "-q", "--filter", "label=" + labelFilter }, ct).ConfigureAwait(false);
+        if (!r.Succeeded) throw Failed("list volumes", r);
+        return r.StandardOutput.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+    }
+
+    /// <summary>Image id and labels; null when the image is not present.</summary>
+    public async Task<string?> ImageIdAsync(string image, CancellationToken ct)
+    {
+        var r = await RunAsync(new[] { "docker", "image", "inspect", "--format", "{{.Id}}", "--", image }, ct).ConfigureAwait(false);
+        return r.Succeeded ? r.StandardOutput.Trim() : null;
+    }
+
+    /// <summary>Builds an error for a failed docker command.</summary>
+    public static HbOpsException Failed(string what, CommandResult r, string id = HbErrorIds.Unexpected) =>
+        new(id, HbErrorCategory.OperationFailed,
+            $"docker {what} failed (exit {r.ExitCode}): {Redaction.Redact(r.StandardError.Trim())}", what);
+
+    private static Dictionary<string, string> ReadLabels(JsonElement owner)
+    {
+        var labels = new Dictionary<string, string>(StringComparer.Ordinal);
+        if (owner.TryGetProperty("Labels", out var l) && l.ValueKind == JsonValueKind.Object)
+        {
+            foreach (var p in l.EnumerateObject()) labels[p.Name] = p.Value.GetString() ?? "";
+        }
+        return labels;
+    }
+}

@@ -1,0 +1,63 @@
+namespace HbOps.Engine.Errors;
+
+/// <summary>
+/// Stable error identifiers. They appear as the first part of an ErrorRecord's
+/// FullyQualifiedErrorId and never change once released; tests and runbooks match on them.
+/// </summary>
+public static class HbErrorIds
+{
+    /// <summary>A parameter value is malformed or unsafe (e.g. shell metacharacters in a container name).</summary>
+    public const string InvalidArgument = nameof(InvalidArgument);
+    /// <summary>An SSH alias is not defined in the ssh_config that was read.</summary>
+    public const string SshAliasNotFound = nameof(SshAliasNotFound);
+    /// <summary>The SSH server could not be reached.</summary>
+    public const string SshConnectionFailed = nameof(SshConnectionFailed);
+    /// <summary>The SSH server rejected every offered key.</summary>
+    public const string SshAuthenticationFailed = nameof(SshAuthenticationFailed);
+    /// <summary>The host key is not in known_hosts.</summary>
+    public const string HostKeyUnknown = nameof(HostKeyUnknown);
+    /// <summary>The host key differs from the one recorded in known_hosts.</summary>
+    public const string HostKeyMismatch = nameof(HostKeyMismatch);
+    /// <summary>A private key file is missing, unreadable or needs a passphrase.</summary>
+    public const string KeyFileInvalid = nameof(KeyFileInvalid);
+    /// <summary>The SSH connection dropped while a command was running.</summary>
+    public const string SshConnectionLost = nameof(SshConnectionLost);
+    /// <summary>The docker CLI or engine is not usable on the target host.</summary>
+    public const string DockerUnavailable = nameof(DockerUnavailable);
+    /// <summary>The named container does not exist.</summary>
+    public const string ContainerNotFound = nameof(ContainerNotFound);
+    /// <summary>The named container exists but is not running.</summary>
+    public const string ContainerNotRunning = nameof(ContainerNotRunning);
+    /// <summary>The database does not exist or cannot be connected to.</summary>
+    public const string DatabaseUnavailable = nameof(DatabaseUnavailable);
+    /// <summary>A SQL statement failed.</summary>
+    public const string QueryFailed = nameof(QueryFailed);
+    /// <summary>Free space at the destination is below the safety factor.</summary>
+    public const string InsufficientDiskSpace = nameof(InsufficientDiskSpace);
+    /// <summary>The destination cannot be created or written.</summary>
+    public const string DestinationNotWritable = nameof(DestinationNotWritable);
+    /// <summary>pg_dump exited non-zero or its output could not be stored.</summary>
+    public const string DumpFailed = nameof(DumpFailed);
+    /// <summary>An artefact (dump, manifest or checksum file) is missing or unreadable.</summary>
+    public const string ArtefactNotFound = nameof(ArtefactNotFound);
+    /// <summary>The artefact's SHA-256 does not match the recorded checksum.</summary>
+    public const string ChecksumMismatch = nameof(ChecksumMismatch);
+    /// <summary>A sandbox container or volume name is already taken.</summary>
+    public const string SandboxCollision = nameof(SandboxCollision);
+    /// <summary>The sandbox could not be created or did not become ready.</summary>
+    public const string SandboxStartFailed = nameof(SandboxStartFailed);
+    /// <summary>The sandbox image's PostgreSQL major is lower than the artefact's server major.</summary>
+    public const string SandboxMajorTooLow = nameof(SandboxMajorTooLow);
+    /// <summary>Refused to touch a container or volume that is not an HbOps sandbox.</summary>
+    public const string NotASandbox = nameof(NotASandbox);
+    /// <summary>A sandbox container or volume was still present after removal.</summary>
+    public const string SandboxRemovalFailed = nameof(SandboxRemovalFailed);
+    /// <summary>No sandbox of that name exists.</summary>
+    public const string SandboxNotFound = nameof(SandboxNotFound);
+    /// <summary>The operation was cancelled (Ctrl+C / StopProcessing).</summary>
+    public const string OperationCancelled = nameof(OperationCancelled);
+    /// <summary>A configuration file is missing or malformed.</summary>
+    public const string ConfigInvalid = nameof(ConfigInvalid);
+    /// <summary>An unexpected failure; the message carries the detail.</summary>
+    public const string Unexpected = nameof(Unexpected);
+}

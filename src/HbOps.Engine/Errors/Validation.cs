@@ -1,0 +1,70 @@
+using System.Text.RegularExpressions;
+
+namespace HbOps.Engine.Errors;
+
+/// <summary>
+/// Input guards. Every value is also passed as a separate quoted argument, so these checks are a
+/// second line of defence that give the operator a clear error instead of a confusing failure.
+/// </summary>
+public static partial class Validation
+{
+    [GeneratedRegex("^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")]
+    private static partial Regex ContainerNameRegex();
+
+    [GeneratedRegex("^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")]
+    private static partial Regex TagRegex();
+
+    [GeneratedRegex("^[A-Za-z0-9_][A-Za-z0-9_$.-]{0,62}$")]
+    private static partial Regex PgIdentifierRegex();
+
+    [GeneratedRegex("^[A-Za-z0-9][A-Za-z0-9_.:-]{0,252}$")]
+    private static partial Regex HostTokenRegex();
+
+    [GeneratedRegex("^[A-Za-z0-9][A-Za-z0-9_./:@-]{0,254}$")]
+    private static partial Regex ImageRegex();
+
+    /// <summary>A Docker container or volume name.</summary>
+    public static string ContainerName(string? value, string parameter) =>
+        Check(value, parameter, ContainerNameRegex(), "a Docker name: letters, digits, '_', '.', '-', starting with a letter or digit");
+
+    /// <summary>A run tag used in folder and sandbox names.</summary>
+    public static string Tag(string? value, string parameter) =>
+        Check(value, parameter, TagRegex(), "letters, digits, '_', '.', '-' (at most 64)");
+
+    /// <summary>A PostgreSQL database or role name (plain identifiers only).</summary>
+    public static string PgIdentifier(string? value, string parameter) =>
+        Check(value, parameter, PgIdentifierRegex(), "a plain PostgreSQL identifier: letters, digits, '_', '$', '.', '-'");
+
+    /// <summary>An SSH alias or host name.</summary>
+    public static string HostToken(string? value, string parameter) =>
+        Check(value, parameter, HostTokenRegex(), "a host name, address or ssh alias");
+
+    /// <summary>A Docker image reference.</summary>
+    public static string Image(string? value, string parameter) =>
+        Check(value, parameter, ImageRegex(), "an image reference such as postgres:15");
+
+    /// <summary>An absolute POSIX path with no control characters, no '..' and no shell-special characters.</summary>
+    public static string PosixPath(string? value, string parameter)
+    {
+        if (string.IsNullOrEmpty(value) || !value.StartsWith('/') || value.Any(c => char.IsControl(c) || "`$\\\"'*?;&|<>(){}[]!#~".Contains(c)) ||
+            value.Split('/').Contains(".."))
+        {
+            throw HbOpsException.Invalid(
+                $"-{parameter} '{Printable(value)}' is not acceptable: use an absolute path without '..', control or shell-special characters.", value);
+        }
+        return value;
+    }
+
+    private static string Check(string? value, string parameter, Regex regex, string expected)
+    {
+        if (value is null || !regex.IsMatch(value))
+        {
+            throw HbOpsException.Invalid($"-{parameter} '{Printable(value)}' is not valid: expected {expected}.", value);
+        }
+        return value;
+    }
+
+    /// <summary>Shows control characters visibly so an error message cannot be spoofed.</summary>
+    public static string Printable(string? value) =>
+        value is null ? "" : new string(value.Select(c => char.IsControl(c) ? '?' : c).ToArray());
+}

@@ -1,0 +1,66 @@
+using System.Text;
+
+namespace HbOps.Engine.Hosts;
+
+/// <summary>Convenience operations over <see cref="ICommandHost"/>.</summary>
+public static class CommandHostExtensions
+{
+    /// <summary>Runs a command to completion, optionally feeding stdin, capturing stdout and stderr as UTF-8 text.</summary>
+    public static async Task<CommandResult> RunAsync(this ICommandHost host, IReadOnlyList<string> argv,
+        CancellationToken ct, byte[]? stdin = null)
+    {
+        ArgumentNullException.ThrowIfNull(host);
+        await using var cmd = await host.StartAsync(argv, ct).ConfigureAwait(false);
+        var stdoutTask = ReadAllTextAsync(cmd.StandardOutput, ct);
+        var stderrTask = ReadAllTextAsync(cmd.StandardError, ct);
+        await WriteStdinAsync(cmd, stdin, ct).ConfigureAwait(false);
+        var exit = await cmd.WaitForExitAsync(ct).ConfigureAwait(false);
+        var stdout = await stdoutTask.ConfigureAwait(false);
+        var stderr = await stderrTask.ConfigureAwait(false);
+        return new CommandResult(exit, stdout, stderr);
+    }
+
+    /// <summary>Runs a command, streaming stdout into <paramref name="sink"/> (never buffered whole) and capturing stderr.</summary>
+    public static async Task<CommandResult> RunToStreamAsync(this ICommandHost host, IReadOnlyList<string> argv,
+        Stream sink, Action<long>? onBytes, CancellationToken ct)
+    {
+        ArgumentNullException.ThrowIfNull(host);
+        ArgumentNullException.ThrowIfNull(sink);
+        await using var cmd = await host.StartAsync(argv, ct).ConfigureAwait(false);
+        var stderrTask = ReadAllTextAsync(cmd.StandardError, ct);
+        await cmd.StandardInput.DisposeAsync().ConfigureAwait(false);
+        var buffer = new byte[256 * 1024];
+        long total = 0;
+        int n;
+        while ((n = await cmd.StandardOutput.ReadAsync(buffer, ct).ConfigureAwait(false)) > 0)
+        {
+            await sink.WriteAsync(buffer.AsMemory(0, n), ct).ConfigureAwait(false);
+            total += n;
+            onBytes?.Invoke(total);
+        }
+        var exit = await cmd.WaitForExitAsync(ct).ConfigureAwait(false);
+        return new CommandResult(exit, "", await stderrTask.ConfigureAwait(false));
+    }
+
+    internal static async Task WriteStdinAsync(IRunningCommand cmd, byte[]? stdin, CancellationToken ct)
+    {
+        try
+        {
+            if (stdin is { Length: > 0 }) await cmd.StandardInput.WriteAsync(stdin, ct).ConfigureAwait(false);
+        }
+        catch (IOException)
+        {
+            // The command exited without reading all input; its exit code and stderr tell why.
+        }
+        finally
+        {
+            await cmd.StandardInput.DisposeAsync().ConfigureAwait(false);
+        }
+    }
+
+    private static async Task<string> ReadAllTextAsync(Stream s, CancellationToken ct)
+    {
+        using var reader = new StreamReader(s, Encoding.UTF8, false, 16 * 1024, leaveOpen: true);
+        return await reader.ReadToEndAsync(ct).ConfigureAwait(false);
+    }
+}

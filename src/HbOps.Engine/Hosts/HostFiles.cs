@@ -1,0 +1,187 @@
+using System.Globalization;
+using System.Text;
+using HbOps.Engine.Errors;
+using HbOps.Engine.Util;
+
+namespace HbOps.Engine.Hosts;
+
+/// <summary>File operations on the machine where an artefact lives (this machine or the docker host).</summary>
+public interface IHostFiles
+{
+    /// <summary>Creates the directory (and parents) and checks it is writable.</summary>
+    Task EnsureWritableDirectoryAsync(string path, CancellationToken ct);
+    /// <summary>Writes a text file atomically (temporary file + rename).</summary>
+    Task WriteTextAtomicAsync(string path, string content, CancellationToken ct);
+    /// <summary>Reads a text file; null when it does not exist.</summary>
+    Task<string?> ReadTextAsync(string path, CancellationToken ct);
+    /// <summary>Renames a file (same directory).</summary>
+    Task MoveAsync(string from, string to, CancellationToken ct);
+    /// <summary>Deletes a file if present.</summary>
+    Task DeleteAsync(string path, CancellationToken ct);
+    /// <summary>Size in bytes; null when missing.</summary>
+    Task<long?> SizeAsync(string path, CancellationToken ct);
+    /// <summary>Free bytes on the filesystem holding <paramref name="path"/>.</summary>
+    Task<long> FreeBytesAsync(string path, CancellationToken ct);
+    /// <summary>SHA-256 (lower-case hex) of a file, read once.</summary>
+    Task<string> Sha256Async(string path, CancellationToken ct);
+    /// <summary>Files below <paramref name="directory"/> (two levels) whose name ends with <paramref name="suffix"/>.</summary>
+    Task<IReadOnlyList<string>> FindFilesAsync(string directory, string suffix, CancellationToken ct);
+}
+
+/// <summary>Files on this machine.</summary>
+public sealed class LocalHostFiles : IHostFiles
+{
+    /// <inheritdoc />
+    public Task EnsureWritableDirectoryAsync(string path, CancellationToken ct)
+    {
+        try
+        {
+            Directory.CreateDirectory(path);
+            var probe = Path.Combine(path, ".hbops-write-probe-" + Guid.NewGuid().ToString("N"));
+            File.WriteAllBytes(probe, Array.Empty<byte>());
+            File.Delete(probe);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            throw NotWritable(path, ex.Message, ex);
+        }
+        return Task.CompletedTask;
+    }
+
+    /// <inheritdoc />
+    public async Task WriteTextAtomicAsync(string path, string content, CancellationToken ct)
+    {
+        var tmp = path + ".tmp-" + Guid.NewGuid().ToString("N");
+        await File.WriteAllTextAsync(tmp, content, new UTF8Encoding(false), ct).ConfigureAwait(false);
+        File.Move(tmp, path, overwrite: true);
+    }
+
+    /// <inheritdoc />
+    public async Task<string?> ReadTextAsync(string path, CancellationToken ct) =>
+        File.Exists(path) ? await File.ReadAllTextAsync(path, ct).ConfigureAwait(false) : null;
+
+    /// <inheritdoc />
+    public Task MoveAsync(string from, string to, CancellationToken ct)
+    {
+        File.Move(from, to, overwrite: false);
+        return Task.CompletedTask;
+    }
+
+    /// <inheritdoc />
+    public Task DeleteAsync(string path, CancellationToken ct)
+    {
+        File.Delete(path);
+        return Task.CompletedTask;
+    }
+
+    /// <inheritdoc />
+    public Task<long?> SizeAsync(string path, CancellationToken ct) =>
+        Task.FromResult(File.Exists(path) ? new FileInfo(path).Length : (long?)null);
+
+    /// <inheritdoc />
+    public Task<long> FreeBytesAsync(string path, CancellationToken ct) =>
+        Task.FromResult(new DriveInfo(Path.GetFullPath(path)).AvailableFreeSpace);
+
+    /// <inheritdoc />
+    public async Task<string> Sha256Async(string path, CancellationToken ct)
+    {
+        await using var fs = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 20, useAsync: true);
+        var hash = await System.Security.Cryptography.SHA256.HashDataAsync(fs, ct).ConfigureAwait(false);
+        return Convert.ToHexString(hash).ToLowerInvariant();
+    }
+
+    /// <inheritdoc />
+    public Task<IReadOnlyList<string>> FindFilesAsync(string directory, string suffix, CancellationToken ct)
+    {
+        if (!Directory.Exists(directory)) return Task.FromResult<IReadOnlyList<string>>(Array.Empty<string>());
+        var files = Directory.EnumerateFiles(directory, "*" + suffix, new EnumerationOptions { RecurseSubdirectories = true, MaxRecursionDepth = 1 })
+            .Order(StringComparer.Ordinal).ToList();
+        return Task.FromResult<IReadOnlyList<string>>(files);
+    }
+
+    internal static HbOpsException NotWritable(string path, string detail, Exception? inner = null) =>
+        new(HbErrorIds.DestinationNotWritable, HbErrorCategory.PermissionDenied,
+            $"The destination '{path}' cannot be created or written: {detail}", path, "Choose a writable -Destination.", inner);
+}
+
+/// <summary>Files on a remote host, through small POSIX sh scripts with the paths as positional arguments.</summary>
+public sealed class ShellHostFiles(ICommandHost host) : IHostFiles
+{
+    private async Task<CommandResult> Sh(string script, byte[]? stdin, string[] args, CancellationToken ct)
+    {
+        var argv = new List<string> { "sh", "-c", script, "hbops" };
+        argv.AddRange(args);
+        return await host.RunAsync(argv, ct, stdin).ConfigureAwait(false);
+    }
+
+    /// <inheritdoc />
+    public async Task EnsureWritableDirectoryAsync(string path, CancellationToken ct)
+    {
+        var r = await Sh("mkdir -p -- \"$1\" && test -d \"$1\" && test -w \"$1\"", null, [path], ct).ConfigureAwait(false);
+        if (!r.Succeeded) throw LocalHostFiles.NotWritable(path, r.StandardError.Trim().Length > 0 ? r.StandardError.Trim() : "not writable");
+    }
+
+    /// <inheritdoc />
+    public async Task WriteTextAtomicAsync(string path, string content, CancellationToken ct)
+    {
+        var r = await Sh("cat > \"$1.tmp.$$\" && mv -f -- \"$1.tmp.$$\" \"$1\" || { rm -f -- \"$1.tmp.$$\"; exit 1; }", new UTF8Encoding(false).GetBytes(content), [path], ct).ConfigureAwait(false);
+        if (!r.Succeeded) throw LocalHostFiles.NotWritable(path, r.StandardError.Trim());
+    }
+
+    /// <inheritdoc />
+    public async Task<string?> ReadTextAsync(string path, CancellationToken ct)
+    {
+        var r = await Sh("test -f \"$1\" || exit 3; cat -- \"$1\"", null, [path], ct).ConfigureAwait(false);
+        if (r.ExitCode == 3) return null;
+        if (!r.Succeeded) throw new HbOpsException(HbErrorIds.ArtefactNotFound, HbErrorCategory.ObjectNotFound, $"Cannot read '{path}': {r.StandardError.Trim()}", path);
+        return r.StandardOutput;
+    }
+
+    /// <inheritdoc />
+    public async Task MoveAsync(string from, string to, CancellationToken ct)
+    {
+        var r = await Sh("test ! -e \"$2\" && mv -- \"$1\" \"$2\"", null, [from, to], ct).ConfigureAwait(false);
+        if (!r.Succeeded) throw LocalHostFiles.NotWritable(to, "rename failed: " + r.StandardError.Trim());
+    }
+
+    /// <inheritdoc />
+    public async Task DeleteAsync(string path, CancellationToken ct) =>
+        await Sh("rm -f -- \"$1\"", null, [path], ct).ConfigureAwait(false);
+
+    /// <inheritdoc />
+    public async Task<long?> SizeAsync(string path, CancellationToken ct)
+    {
+        var r = await Sh("test -f \"$1\" || exit 3; wc -c < \"$1\"", null, [path], ct).ConfigureAwait(false);
+        return r.Succeeded ? long.Parse(r.StandardOutput.Trim(), CultureInfo.InvariantCulture) : null;
+    }
+
+    /// <inheritdoc />
+    public async Task<long> FreeBytesAsync(string path, CancellationToken ct)
+    {
+        var r = await Sh("df -Pk -- \"$1\" | awk 'NR==2 {print $4}'", null, [path], ct).ConfigureAwait(false);
+        if (!r.Succeeded || !long.TryParse(r.StandardOutput.Trim(), NumberStyles.Integer, CultureInfo.InvariantCulture, out var kb))
+        {
+            throw LocalHostFiles.NotWritable(path, "cannot read free space: " + r.StandardError.Trim());
+        }
+        return kb * 1024;
+    }
+
+    /// <inheritdoc />
+    public async Task<string> Sha256Async(string path, CancellationToken ct)
+    {
+        var r = await Sh("sha256sum -- \"$1\"", null, [path], ct).ConfigureAwait(false);
+        if (!r.Succeeded)
+        {
+            throw new HbOpsException(HbErrorIds.ArtefactNotFound, HbErrorCategory.ObjectNotFound,
+                $"Cannot read '{path}' on {host.Host}: {Redaction.Redact(r.StandardError.Trim())}", path);
+        }
+        return r.StandardOutput.Split(' ', 2)[0].Trim().TrimStart('\\');
+    }
+
+    /// <inheritdoc />
+    public async Task<IReadOnlyList<string>> FindFilesAsync(string directory, string suffix, CancellationToken ct)
+    {
+        var r = await Sh("test -d \"$1\" || exit 0; find \"$1\" -maxdepth 2 -type f -name \"*$2\" | sort", null, [directory, suffix], ct).ConfigureAwait(false);
+        return r.StandardOutput.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+    }
+}

@@ -1,0 +1,191 @@
+using System.Net.Sockets;
+using HbOps.Engine.Errors;
+using Renci.SshNet;
+using Renci.SshNet.Common;
+
+namespace HbOps.Engine.Hosts;
+
+/// <summary>Options for opening an SSH connection.</summary>
+public sealed class SshConnectOptions
+{
+    /// <summary>Passphrase for encrypted private keys (never logged or stored).</summary>
+    public string? KeyPassphrase { get; init; }
+
+    /// <summary>Record an unknown host key into the first known_hosts file instead of refusing.</summary>
+    public bool AcceptNewHostKey { get; init; }
+
+    /// <summary>Connect timeout.</summary>
+    public TimeSpan ConnectTimeout { get; init; } = TimeSpan.FromSeconds(15);
+}
+
+/// <summary>
+/// Runs commands on a remote host over one SSH connection (SSH.NET). The host key is verified
+/// against known_hosts before any authentication; arguments are shell-quoted one by one.
+/// </summary>
+public sealed class SshCommandHost : ICommandHost
+{
+    private readonly SshClient _client;
+
+    private SshCommandHost(HbHost host, SshClient client)
+    {
+        Host = host;
+        _client = client;
+    }
+
+    /// <inheritdoc />
+    public HbHost Host { get; }
+
+    /// <summary>Connects, verifying the host key and authenticating with the host's identity files.</summary>
+    public static async Task<SshCommandHost> ConnectAsync(HbHost host, SshConnectOptions options, CancellationToken ct)
+    {
+        ArgumentNullException.ThrowIfNull(host);
+        ArgumentNullException.ThrowIfNull(options);
+        var keys = LoadKeys(host, options.KeyPassphrase);
+        var auth = new PrivateKeyAuthenticationMethod(host.User!, keys.ToArray());
+        var info = new ConnectionInfo(host.HostName!, host.Port, host.User!, auth) { Timeout = options.ConnectTimeout };
+        var client = new SshClient(info) { KeepAliveInterval = TimeSpan.FromSeconds(15) };
+        HbOpsException? trustFailure = null;
+        client.HostKeyReceived += (_, e) =>
+        {
+            var status = KnownHosts.CheckFiles(host.KnownHostsFiles, host.HostName!, host.Port, e.HostKeyName, e.HostKey);
+            var fp = KnownHosts.Fingerprint(e.HostKey);
+            if (status == HostKeyStatus.Trusted) { e.CanTrust = true; return; }
+            if (status == HostKeyStatus.Unknown && options.AcceptNewHostKey && host.KnownHostsFiles.Count > 0)
+            {
+                KnownHosts.Append(host.KnownHostsFiles[0], host.HostName!, host.Port, e.HostKeyName, e.HostKey);
+                e.CanTrust = true;
+                return;
+            }
+            e.CanTrust = false;
+            trustFailure = status == HostKeyStatus.Mismatch
+                ? new HbOpsException(HbErrorIds.HostKeyMismatch, HbErrorCategory.SecurityError,
+                    $"The {e.HostKeyName} host key of {KnownHosts.HostField(host.HostName!, host.Port)} ({fp}) does not match known_hosts. Refusing to connect: the key changed or someone is intercepting.",
+                    host.ToString(), "Verify the host's key out of band, then fix the entry in known_hosts.")
+                : new HbOpsException(HbErrorIds.HostKeyUnknown, HbErrorCategory.SecurityError,
+                    $"The {e.HostKeyName} host key of {KnownHosts.HostField(host.HostName!, host.Port)} ({fp}) is not in known_hosts ({string.Join(", ", host.KnownHostsFiles)}). Refusing to connect.",
+                    host.ToString(), "Verify the fingerprint out of band, then rerun with -AcceptNewHostKey or add it to known_hosts.");
+        };
+        try
+        {
+            await client.ConnectAsync(ct).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            client.Dispose();
+            if (trustFailure is not null) throw trustFailure;
+            throw ex switch
+            {
+                SshAuthenticationException => new HbOpsException(HbErrorIds.SshAuthenticationFailed, HbErrorCategory.SecurityError,
+                    $"SSH authentication as '{host.User}' on {host} failed: no offered key was accepted ({ex.Message}).", host.ToString(),
+                    "Check -KeyFile / IdentityFile and the server's authorized_keys.", ex),
+                SocketException or SshConnectionException or SshOperationTimeoutException or TimeoutException =>
+                    new HbOpsException(HbErrorIds.SshConnectionFailed, HbErrorCategory.ConnectionError,
+                        $"Cannot connect to {host}: {ex.Message}", host.ToString(), "Check the host name, port and that sshd is running.", ex),
+                _ => new HbOpsException(HbErrorIds.SshConnectionFailed, HbErrorCategory.ConnectionError,
+                    $"SSH connection to {host} failed: {ex.Message}", host.ToString(), null, ex),
+            };
+        }
+        return new SshCommandHost(host, client);
+    }
+
+    private static List<IPrivateKeySource> LoadKeys(HbHost host, string? passphrase)
+    {
+        var keys = new List<IPrivateKeySource>();
+        foreach (var file in host.IdentityFiles)
+        {
+            if (!File.Exists(file)) continue;
+            try
+            {
+                keys.Add(passphrase is null ? new PrivateKeyFile(file) : new PrivateKeyFile(file, passphrase));
+            }
+            catch (SshPassPhraseNullOrEmptyException ex)
+            {
+                throw new HbOpsException(HbErrorIds.KeyFileInvalid, HbErrorCategory.SecurityError,
+                    $"The private key '{file}' is encrypted and no passphrase was given.", file, "Pass -KeyPassphrase (SecureString).", ex);
+            }
+            catch (Exception ex) when (ex is SshException or InvalidOperationException or ArgumentException or NotSupportedException)
+            {
+                throw new HbOpsException(HbErrorIds.KeyFileInvalid, HbErrorCategory.SecurityError,
+                    $"The private key '{file}' cannot be used: {ex.Message}", file, "Check the key file and its passphrase.", ex);
+            }
+        }
+        if (keys.Count == 0)
+        {
+            throw new HbOpsException(HbErrorIds.KeyFileInvalid, HbErrorCategory.SecurityError,
+                $"No usable private key for {host}: none of [{string.Join(", ", host.IdentityFiles)}] exists.", host.ToString(),
+                "Pass -KeyFile or set IdentityFile in the ssh config.");
+        }
+        return keys;
+    }
+
+    /// <inheritdoc />
+    public Task<IRunningCommand> StartAsync(IReadOnlyList<string> argv, CancellationToken ct)
+    {
+        if (!_client.IsConnected)
+        {
+            throw new HbOpsException(HbErrorIds.SshConnectionLost, HbErrorCategory.ConnectionError,
+                $"The SSH connection to {Host} is closed.", Host.ToString());
+        }
+        var cmd = _client.CreateCommand(ShellQuote.Join(argv));
+        var cts = new CancellationTokenSource();
+        var exec = cmd.ExecuteAsync(cts.Token);
+        var stdin = cmd.CreateInputStream();
+        return Task.FromResult<IRunningCommand>(new SshRunningCommand(this, cmd, exec, stdin, cts));
+    }
+
+    /// <inheritdoc />
+    public ValueTask DisposeAsync()
+    {
+        if (_client.IsConnected) _client.Disconnect();
+        _client.Dispose();
+        return ValueTask.CompletedTask;
+    }
+
+    private sealed class SshRunningCommand(SshCommandHost owner, SshCommand cmd, Task exec, Stream stdin, CancellationTokenSource cts)
+        : IRunningCommand
+    {
+        public Stream StandardInput => stdin;
+        public Stream StandardOutput => cmd.OutputStream;
+        public Stream StandardError => cmd.ExtendedOutputStream;
+
+        public async Task<int> WaitForExitAsync(CancellationToken ct)
+        {
+            try
+            {
+                await exec.WaitAsync(ct).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is SshConnectionException or SshException && !ct.IsCancellationRequested)
+            {
+                throw new HbOpsException(HbErrorIds.SshConnectionLost, HbErrorCategory.ConnectionError,
+                    $"The SSH connection to {owner.Host} was lost while a command was running: {ex.Message}", owner.Host.ToString(), null, ex);
+            }
+            if (cmd.ExitStatus is null && !owner._client.IsConnected)
+            {
+                throw new HbOpsException(HbErrorIds.SshConnectionLost, HbErrorCategory.ConnectionError,
+                    $"The SSH connection to {owner.Host} was lost while a command was running.", owner.Host.ToString());
+            }
+            return cmd.ExitStatus ?? -1;
+        }
+
+        public Task KillAsync()
+        {
+            try { cmd.CancelAsync(forceKill: true, millisecondsTimeout: 500); }
+            catch (InvalidOperationException) { }
+            catch (SshException) { }
+            return Task.CompletedTask;
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            if (!exec.IsCompleted)
+            {
+                await KillAsync().ConfigureAwait(false);
+                await cts.CancelAsync().ConfigureAwait(false);
+                try { await exec.ConfigureAwait(false); } catch (Exception) { /* already failed or cancelled */ }
+            }
+            await stdin.DisposeAsync().ConfigureAwait(false);
+            cmd.Dispose();
+            cts.Dispose();
+        }
+    }
+}

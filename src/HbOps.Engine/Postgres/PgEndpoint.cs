@@ -1,0 +1,77 @@
+using System.Text;
+using System.Text.Json;
+using HbOps.Engine.Docker;
+using HbOps.Engine.Errors;
+using HbOps.Engine.Hosts;
+using HbOps.Engine.Util;
+
+namespace HbOps.Engine.Postgres;
+
+/// <summary>
+/// A PostgreSQL database inside a container, reached with <c>docker exec -i ... psql</c> on its host.
+/// This route needs no published port and works the same locally and over SSH, which is what a
+/// sandbox with <c>--network none</c> requires. SQL travels on stdin, never on a command line.
+/// </summary>
+public sealed class PgEndpoint(DockerCli docker, string container, string user, string database)
+{
+    /// <summary>Application name set on every HbOps session (visible in pg_stat_activity).</summary>
+    public const string ApplicationNamePrefix = "hbops";
+
+    /// <summary>The docker gateway.</summary>
+    public DockerCli Docker { get; } = docker;
+    /// <summary>Container name.</summary>
+    public string Container { get; } = container;
+    /// <summary>Role.</summary>
+    public string User { get; } = user;
+    /// <summary>Database.</summary>
+    public string Database { get; } = database;
+
+    /// <summary>The psql argument vector (inside the container).</summary>
+    public IReadOnlyList<string> PsqlArgs() => new[] { "psql", "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-U", User, "-d", Database };
+
+    /// <summary>Runs SQL and returns psql's unaligned, tuples-only output.</summary>
+    public async Task<string> QueryAsync(string sql, CancellationToken ct, string appName = ApplicationNamePrefix)
+    {
+        var argv = DockerCli.ExecArgv(Container, PsqlArgs(), interactive: true,
+            new Dictionary<string, string> { ["PGAPPNAME"] = appName });
+        var r = await Docker.RunAsync(argv, ct, Encoding.UTF8.GetBytes(sql)).ConfigureAwait(false);
+        if (!r.Succeeded) throw MapError(r.StandardError, r.ExitCode);
+        return r.StandardOutput;
+    }
+
+    /// <summary>Runs SQL returning one scalar.</summary>
+    public async Task<string> ScalarAsync(string sql, CancellationToken ct) => (await QueryAsync(sql, ct).ConfigureAwait(false)).Trim();
+
+    /// <summary>Runs SQL returning one JSON value (e.g. from json_agg) and parses it.</summary>
+    public async Task<JsonDocument> JsonAsync(string sql, CancellationToken ct) =>
+        JsonDocument.Parse(await ScalarAsync(sql, ct).ConfigureAwait(false));
+
+    /// <summary>Translates psql / docker exec failures into the error contract.</summary>
+    public HbOpsException MapError(string stderr, int exitCode)
+    {
+        var text = Redaction.Redact(stderr.Trim());
+        if (text.Contains("No such container", StringComparison.OrdinalIgnoreCase))
+        {
+            return new HbOpsException(HbErrorIds.ContainerNotFound, HbErrorCategory.ObjectNotFound,
+                $"Container '{Container}' does not exist on {Docker.CommandHost.Host}.", Container, "Check the container name with 'docker ps'.");
+        }
+        if (text.Contains("is not running", StringComparison.OrdinalIgnoreCase))
+        {
+            return new HbOpsException(HbErrorIds.ContainerNotRunning, HbErrorCategory.ResourceUnavailable,
+                $"Container '{Container}' is not running.", Container, "Start the container first.");
+        }
+        bool connectFailure = text.Contains("could not connect", StringComparison.Ordinal) ||
+            (text.Contains("connection to server", StringComparison.Ordinal) && text.Contains("failed", StringComparison.Ordinal));
+        if (connectFailure)
+        {
+            return new HbOpsException(HbErrorIds.DatabaseUnavailable, HbErrorCategory.ObjectNotFound,
+                $"Cannot connect to database '{Database}' as '{User}' in container '{Container}': {text}", Database,
+                "Check -Database and -User.");
+        }
+        return new HbOpsException(HbErrorIds.QueryFailed, HbErrorCategory.OperationFailed,
+            $"Query in '{Container}/{Database}' failed (exit {exitCode}): {text}", Database);
+    }
+
+    /// <summary>Quotes a SQL string literal.</summary>
+    public static string Literal(string value) => "'" + (value ?? "").Replace("'", "''", StringComparison.Ordinal) + "'";
+}
