@@ -1,4 +1,5 @@
 using System.Reflection;
+using HbOps.Model;
 
 namespace HbOps.Engine;
 

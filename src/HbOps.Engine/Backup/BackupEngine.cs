@@ -9,6 +9,7 @@ using HbOps.Engine.Postgres;
 using HbOps.Engine.Records;
 using HbOps.Engine.RowCounts;
 using HbOps.Engine.Util;
+using HbOps.Model;
 
 namespace HbOps.Engine.Backup;
 

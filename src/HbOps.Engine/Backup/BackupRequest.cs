@@ -1,4 +1,5 @@
 using HbOps.Engine.RowCounts;
+using HbOps.Model;
 
 namespace HbOps.Engine.Backup;
 

@@ -2,6 +2,7 @@ using System.Text.Json;
 using HbOps.Engine.Errors;
 using HbOps.Engine.Hosts;
 using HbOps.Engine.Util;
+using HbOps.Model;
 
 namespace HbOps.Engine.Docker;
 

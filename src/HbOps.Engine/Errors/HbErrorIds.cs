@@ -1,3 +1,4 @@
+using HbOps.Model;
 namespace HbOps.Engine.Errors;
 
 /// <summary>

@@ -1,3 +1,4 @@
+using HbOps.Model;
 namespace HbOps.Engine.Errors;
 
 /// <summary>Coarse error category, mapped one-to-one onto PowerShell's ErrorCategory by the cmdlets.</summary>

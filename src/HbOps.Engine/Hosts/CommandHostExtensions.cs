@@ -1,4 +1,5 @@
 using System.Text;
+using HbOps.Model;
 
 namespace HbOps.Engine.Hosts;
 
@@ -40,6 +41,26 @@ public static class CommandHostExtensions
         }
         var exit = await cmd.WaitForExitAsync(ct).ConfigureAwait(false);
         return new CommandResult(exit, "", await stderrTask.ConfigureAwait(false));
+    }
+
+    /// <summary>Runs a command feeding <paramref name="input"/> to its stdin as a stream (bounded memory).</summary>
+    public static async Task<CommandResult> RunFromStreamAsync(this ICommandHost host, IReadOnlyList<string> argv, Stream input, CancellationToken ct)
+    {
+        ArgumentNullException.ThrowIfNull(host);
+        ArgumentNullException.ThrowIfNull(input);
+        await using var cmd = await host.StartAsync(argv, ct).ConfigureAwait(false);
+        var stdoutTask = ReadAllTextAsync(cmd.StandardOutput, ct);
+        var stderrTask = ReadAllTextAsync(cmd.StandardError, ct);
+        try
+        {
+            await input.CopyToAsync(cmd.StandardInput, 256 * 1024, ct).ConfigureAwait(false);
+        }
+        finally
+        {
+            await cmd.StandardInput.DisposeAsync().ConfigureAwait(false);
+        }
+        var exit = await cmd.WaitForExitAsync(ct).ConfigureAwait(false);
+        return new CommandResult(exit, await stdoutTask.ConfigureAwait(false), await stderrTask.ConfigureAwait(false));
     }
 
     internal static async Task WriteStdinAsync(IRunningCommand cmd, byte[]? stdin, CancellationToken ct)

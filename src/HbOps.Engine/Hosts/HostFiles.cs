@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text;
 using HbOps.Engine.Errors;
 using HbOps.Engine.Util;
+using HbOps.Model;
 
 namespace HbOps.Engine.Hosts;
 

@@ -1,4 +1,5 @@
 using HbOps.Engine.Errors;
+using HbOps.Model;
 
 namespace HbOps.Engine.Hosts;
 

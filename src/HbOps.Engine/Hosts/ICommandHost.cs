@@ -1,3 +1,4 @@
+using HbOps.Model;
 namespace HbOps.Engine.Hosts;
 
 /// <summary>A command started on a host: its standard streams and its exit.</summary>

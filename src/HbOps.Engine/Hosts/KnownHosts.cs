@@ -1,5 +1,6 @@
 using System.Security.Cryptography;
 using System.Text;
+using HbOps.Model;
 
 namespace HbOps.Engine.Hosts;
 

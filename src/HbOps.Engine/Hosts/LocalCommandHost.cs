@@ -1,6 +1,7 @@
 using System.ComponentModel;
 using System.Diagnostics;
 using HbOps.Engine.Errors;
+using HbOps.Model;
 
 namespace HbOps.Engine.Hosts;
 

@@ -1,3 +1,4 @@
+using HbOps.Model;
 namespace HbOps.Engine.Hosts;
 
 /// <summary>POSIX shell quoting: every argument travels as one literal word, so nothing in it is ever interpreted.</summary>

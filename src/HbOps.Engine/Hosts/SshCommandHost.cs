@@ -2,6 +2,7 @@ using System.Net.Sockets;
 using HbOps.Engine.Errors;
 using Renci.SshNet;
 using Renci.SshNet.Common;
+using HbOps.Model;
 
 namespace HbOps.Engine.Hosts;
 

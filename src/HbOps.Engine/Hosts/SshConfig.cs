@@ -1,5 +1,6 @@
 using System.Text.RegularExpressions;
 using HbOps.Engine.Errors;
+using HbOps.Model;
 
 namespace HbOps.Engine.Hosts;
 
@@ -97,6 +98,23 @@ public static class SshConfig
                 "Add a 'Host " + alias + "' block to the ssh config or use -HostName.");
         }
         return entry;
+    }
+
+    /// <summary>Concrete (wildcard-free, non-negated) Host names defined in a config text, for tab completion.</summary>
+    public static IReadOnlyList<string> ListAliases(string configText)
+    {
+        ArgumentNullException.ThrowIfNull(configText);
+        var names = new SortedSet<string>(StringComparer.OrdinalIgnoreCase);
+        foreach (var raw in configText.Split('\n'))
+        {
+            var (key, value) = SplitKeyValue(raw.Trim());
+            if (!key.Equals("Host", StringComparison.OrdinalIgnoreCase)) continue;
+            foreach (var p in value.Split(new[] { ' ', '\t', ',' }, StringSplitOptions.RemoveEmptyEntries))
+            {
+                if (!p.StartsWith('!') && !p.Contains('*', StringComparison.Ordinal) && !p.Contains('?', StringComparison.Ordinal)) names.Add(p);
+            }
+        }
+        return names.ToList();
     }
 
     /// <summary>True when the space-separated Host pattern list matches the alias.</summary>

@@ -4,6 +4,7 @@ using HbOps.Engine.Docker;
 using HbOps.Engine.Errors;
 using HbOps.Engine.Hosts;
 using HbOps.Engine.Util;
+using HbOps.Model;
 
 namespace HbOps.Engine.Postgres;
 

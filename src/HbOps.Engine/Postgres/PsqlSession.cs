@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text;
 using HbOps.Engine.Docker;
 using HbOps.Engine.Hosts;
+using HbOps.Model;
 
 namespace HbOps.Engine.Postgres;
 

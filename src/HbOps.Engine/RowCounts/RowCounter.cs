@@ -1,5 +1,6 @@
 using System.Text.Json;
 using HbOps.Engine.Postgres;
+using HbOps.Model;
 
 namespace HbOps.Engine.RowCounts;
 

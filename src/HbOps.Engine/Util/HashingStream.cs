@@ -1,4 +1,5 @@
 using System.Security.Cryptography;
+using HbOps.Model;
 
 namespace HbOps.Engine.Util;
 

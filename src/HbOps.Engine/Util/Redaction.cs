@@ -1,4 +1,5 @@
 using System.Text.RegularExpressions;
+using HbOps.Model;
 
 namespace HbOps.Engine.Util;
 

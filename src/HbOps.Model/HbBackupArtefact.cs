@@ -1,8 +1,5 @@
-using HbOps.Engine.Hosts;
-using HbOps.Engine.RowCounts;
-using YamlDotNet.Serialization;
 
-namespace HbOps.Engine.Backup;
+namespace HbOps.Model;
 
 /// <summary>Where an artefact file is stored.</summary>
 public enum HbArtefactLocation
@@ -86,11 +83,9 @@ public sealed class HbBackupArtefact
     public HbRowCountSnapshot? RowCountSnapshot { get; set; }
 
     /// <summary>Wall time of the whole backup.</summary>
-    [YamlIgnore]
     public TimeSpan Duration => TimeSpan.FromSeconds(DurationSeconds);
 
     /// <summary>Size in MiB, for display.</summary>
-    [YamlIgnore]
     public double SizeMiB => Math.Round(SizeBytes / 1048576.0, 2);
 
     /// <inheritdoc />

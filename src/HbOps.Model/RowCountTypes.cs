@@ -1,4 +1,4 @@
-namespace HbOps.Engine.RowCounts;
+namespace HbOps.Model;
 
 /// <summary>How rows are counted.</summary>
 public enum RowCountMode

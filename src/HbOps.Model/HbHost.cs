@@ -1,4 +1,4 @@
-namespace HbOps.Engine.Hosts;
+namespace HbOps.Model;
 
 /// <summary>How a docker host is reached.</summary>
 public enum HbHostKind

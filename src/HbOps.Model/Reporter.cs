@@ -1,4 +1,4 @@
-namespace HbOps.Engine.Util;
+namespace HbOps.Model;
 
 /// <summary>A progress update, rendered by the cmdlet layer as Write-Progress.</summary>
 public sealed record HbProgress(int ActivityId, string Activity, string Status, int PercentComplete = -1, bool Completed = false);

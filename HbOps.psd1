@@ -1,0 +1,29 @@
+@{
+    RootModule           = 'HbOps.dll'
+    ModuleVersion        = '0.1.0'
+    GUID                 = '5b0f6c1e-8f2d-4d0a-9a57-2f3f1e6c9b41'
+    Author               = 'HbOps'
+    CompanyName          = 'HbOps'
+    Copyright            = '(c) HbOps. MIT License.'
+    Description          = 'Back up PostgreSQL running in Docker on a remote host over SSH, prove the backup restores in an isolated throwaway container, compare row counts, tear the sandbox down, and keep evidence an auditor can trust.'
+    PowerShellVersion    = '7.4'
+    CompatiblePSEditions = @('Core')
+    RequiredAssemblies   = @('HbOps.Model.dll')
+    FormatsToProcess     = @('HbOps.Format.ps1xml')
+    CmdletsToExport      = @(
+        'Invoke-HbBackup'
+        'Test-HbRestore'
+        'Compare-HbRowCounts'
+        'Remove-HbSandbox'
+        'Get-HbSandbox'
+    )
+    FunctionsToExport    = @()
+    VariablesToExport    = @()
+    AliasesToExport      = @()
+    PrivateData          = @{
+        PSData = @{
+            Tags       = @('PostgreSQL', 'Docker', 'Backup', 'Restore', 'SSH', 'Linux')
+            LicenseUri = 'https://opensource.org/licenses/MIT'
+        }
+    }
+}

@@ -1,0 +1,269 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Security.Cryptography;
+using System.Text.Json;
+using HbOps.Engine.Backup;
+using HbOps.Engine.Docker;
+using HbOps.Engine.Errors;
+using HbOps.Engine.Hosts;
+using HbOps.Engine.Postgres;
+using HbOps.Engine.RowCounts;
+using HbOps.Engine.Sandbox;
+using HbOps.Engine.Util;
+using HbOps.Model;
+
+namespace HbOps.Engine.Restore;
+
+/// <summary>
+/// Proves an artefact restores: verify its checksum, restore it into an isolated sandbox of the same
+/// PostgreSQL major with <c>pg_restore --no-owner --no-privileges --clean --if-exists</c>, classify
+/// every message, run smoke tests, and tear the sandbox down (verified) unless asked to keep it.
+/// </summary>
+public sealed class RestoreEngine(ICommandHost dockerHost, IHbReporter? reporter = null)
+{
+    private const int ProgressId = 42;
+    private const string Activity = "Test-HbRestore";
+    private readonly IHbReporter _report = reporter ?? NullReporter.Instance;
+    private readonly DockerCli _docker = new(dockerHost);
+
+    /// <summary>Runs the restore test. Failures of the restored data are a Failed result; failures to run are exceptions.</summary>
+    public async Task<HbRestoreTestResult> RunAsync(HbBackupArtefact artefact, RestoreRequest request, CancellationToken ct)
+    {
+        ArgumentNullException.ThrowIfNull(artefact);
+        ArgumentNullException.ThrowIfNull(request);
+        if (request.Jobs is < 1 or > 64) throw HbOpsException.Invalid("-Jobs must be between 1 and 64.", request.Jobs);
+        var total = Stopwatch.StartNew();
+        var runId = Convert.ToHexString(RandomNumberGenerator.GetBytes(3)).ToLowerInvariant();
+        var result = new HbRestoreTestResult { Artefact = artefact, StartedUtc = DateTime.UtcNow, Jobs = request.Jobs };
+        var sandboxes = new SandboxManager(dockerHost, _report);
+        HbSandbox? sandbox = null;
+        string? uploadFolder = null;
+        try
+        {
+            // 1. The artefact must be what was recorded, before anything uses it.
+            var artefactFolder = await Phase(result, "VerifyChecksum", 1, async () =>
+            {
+                var artefactFolder = await EnsureArtefactOnHostAsync(artefact, runId, ct).ConfigureAwait(false);
+                uploadFolder = artefactFolder.Uploaded ? artefactFolder.Folder : null;
+                result.ObservedSha256 = artefactFolder.Sha256;
+                result.ChecksumVerified = string.Equals(result.ObservedSha256, artefact.Sha256, StringComparison.OrdinalIgnoreCase)
+                    && artefactFolder.SumsLineMatches;
+                if (!result.ChecksumVerified)
+                {
+                    throw new HbOpsException(HbErrorIds.ChecksumMismatch, HbErrorCategory.InvalidData,
+                        $"Refusing to restore '{artefact.Path}': its SHA-256 is {result.ObservedSha256} but the manifest records {artefact.Sha256}" +
+                        (artefactFolder.SumsLineMatches ? "." : " (or SHA256SUMS does not list it with that hash)."), artefact.Path,
+                        "The artefact was altered or corrupted; make a new backup.");
+                }
+                return artefactFolder.Folder;
+            }).ConfigureAwait(false);
+
+            // 2. Sandbox of the same major (never lower), isolated, ready.
+            if (request.SweepExpired)
+            {
+                foreach (var old in (await sandboxes.ListAsync(ct).ConfigureAwait(false)).Where(s => s.Expired))
+                {
+                    _report.Verbose($"Sweeping expired sandbox '{old.Name}' (expired {old.ExpiresUtc:u}).");
+                    await sandboxes.RemoveAsync(old.Name, ct, old.VolumeName).ConfigureAwait(false);
+                }
+            }
+            var image = request.Image ?? $"postgres:{artefact.ServerMajor}";
+            var major = await sandboxes.ProbeImageMajorAsync(image, ct).ConfigureAwait(false);
+            if (major < artefact.ServerMajor)
+            {
+                throw new HbOpsException(HbErrorIds.SandboxMajorTooLow, HbErrorCategory.InvalidArgument,
+                    $"Image '{image}' has PostgreSQL {major}, lower than the artefact's server major {artefact.ServerMajor}; a restore test there proves nothing.",
+                    image, $"Use -Image postgres:{artefact.ServerMajor} (or newer).");
+            }
+            await Phase(result, "CreateSandbox", 2, async () =>
+            {
+                sandbox = await sandboxes.CreateAsync(new SandboxSpec
+                {
+                    Tag = artefact.Tag.Length > 0 ? artefact.Tag : "hbops", Name = request.SandboxName, Image = image, ImageMajor = major,
+                    Database = artefact.Database, User = artefact.User, ArtefactFolder = artefactFolder, TimeToLive = request.SandboxTimeToLive, RunId = runId,
+                }, ct).ConfigureAwait(false);
+                result.Sandbox = sandbox;
+                await sandboxes.WaitReadyAsync(sandbox, request.ReadyTimeout, ct).ConfigureAwait(false);
+                return true;
+            }).ConfigureAwait(false);
+
+            // 3. pg_restore, every message classified.
+            var sb = sandbox!;
+            var restoreArgs = new List<string> { "pg_restore", "-U", sb.User, "-d", sb.Database, "--no-owner", "--no-privileges", "--clean", "--if-exists",
+                "-j", request.Jobs.ToString(CultureInfo.InvariantCulture), SandboxManager.ArtefactMount + "/" + artefact.FileName };
+            result.RestoreCommand = string.Join(' ', restoreArgs.Select(ShellQuote.Quote));
+            await Phase(result, "Restore", 3, async () =>
+            {
+                _report.Verbose($"Restoring: docker exec {sb.Name} {result.RestoreCommand}");
+                var r = await _docker.RunAsync(DockerCli.ExecArgv(sb.Name, restoreArgs), ct).ConfigureAwait(false);
+                result.RestoreExitCode = r.ExitCode;
+                result.Messages = RestoreMessageClassifier.Classify(r.StandardError);
+                var ignored = RestoreMessageClassifier.IgnoredErrorCount(result.Messages);
+                var errors = result.Messages.Count(m => m.Text.StartsWith("pg_restore: error:", StringComparison.Ordinal));
+                if (result.FatalCount > 0) result.FailureReasons.Add($"pg_restore reported {result.FatalCount} fatal message(s).");
+                if (r.ExitCode != 0 && result.FatalCount == 0 && (ignored is null || ignored != errors))
+                {
+                    result.FailureReasons.Add($"pg_restore exited {r.ExitCode} and its messages do not account for it (ignored={ignored?.ToString(CultureInfo.InvariantCulture) ?? "none"}, errors={errors}).");
+                }
+                return result.FailureReasons.Count == 0;
+            }).ConfigureAwait(false);
+
+            // 4. Smoke tests in the sandbox.
+            var pg = new PgEndpoint(_docker, sb.Name, sb.User, sb.Database);
+            await Phase(result, "SmokeTests", 4, async () =>
+            {
+                using (var doc = await pg.JsonAsync(
+                    "SELECT coalesce(json_agg(json_build_object('s', nspname, 'n', n) ORDER BY nspname), '[]'::json) FROM (" +
+                    "SELECT n.nspname, count(*) AS n FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace " +
+                    "WHERE c.relkind IN ('r','p') AND n.nspname NOT IN ('pg_catalog','information_schema') AND n.nspname NOT LIKE 'pg\\_toast%' GROUP BY 1) x;", ct).ConfigureAwait(false))
+                {
+                    result.TablesPerSchema = doc.RootElement.EnumerateArray()
+                        .Select(e => new HbSchemaTableCount { Schema = e.GetProperty("s").GetString()!, Tables = e.GetProperty("n").GetInt32() }).ToList();
+                }
+                result.TableCount = result.TablesPerSchema.Sum(s => s.Tables);
+                if (result.TableCount == 0) result.FailureReasons.Add("The restored database has no tables.");
+
+                var snapshot = artefact.RowCountSnapshot;
+                if (snapshot is null || snapshot.Mode == RowCountMode.None)
+                {
+                    result.RowCountCheck = HbCheckStatus.NotRun;
+                    _report.Warning("The artefact carries no row-count snapshot; row counts were not compared (use -RowCounts Exact on Invoke-HbBackup).");
+                }
+                else
+                {
+                    var only = snapshot.Tables.Select(t => t.QualifiedName).ToList();
+                    var restored = await RowCounter.CountAsync(pg, RowCountMode.Exact, only, ct).ConfigureAwait(false);
+                    // The sandbox is always counted exactly; estimated snapshots are compared with tolerance.
+                    foreach (var t in restored.Tables) t.LiveTuplesEstimate = t.ExactRows;
+                    result.RowCounts = RowCounter.Compare(snapshot, RowCountSource.ArtefactSnapshot, restored, RowCountSource.Sandbox,
+                        snapshot.Mode, request.EstimateTolerance);
+                    result.RowCountCheck = result.RowCountMismatches == 0 ? HbCheckStatus.Passed : HbCheckStatus.Failed;
+                    if (result.RowCountMismatches > 0)
+                    {
+                        result.FailureReasons.Add($"{result.RowCountMismatches} table(s) differ from the artefact's {snapshot.Mode} row counts: " +
+                            string.Join(", ", result.RowCounts.Where(c => !c.Match).Take(5).Select(c => $"{c.QualifiedName} {c.Reference}->{c.Difference}")));
+                    }
+                }
+                foreach (var a in request.Assertions)
+                {
+                    var ar = new HbAssertionResult { Name = a.Name, Sql = a.Sql, Expected = a.Expected.Trim() };
+                    try
+                    {
+                        ar.Actual = (await pg.QueryAsync(a.Sql, ct).ConfigureAwait(false)).Trim();
+                        ar.Status = ar.Actual == ar.Expected ? HbCheckStatus.Passed : HbCheckStatus.Failed;
+                    }
+                    catch (HbOpsException ex) when (ex.ErrorId == HbErrorIds.QueryFailed)
+                    {
+                        ar.Actual = ex.Message;
+                        ar.Status = HbCheckStatus.Failed;
+                    }
+                    if (!ar.Passed) result.FailureReasons.Add($"Assertion '{a.Name}' failed: expected '{ar.Expected}', got '{ar.Actual}'.");
+                    result.Assertions.Add(ar);
+                }
+                return result.FailureReasons.Count == 0;
+            }).ConfigureAwait(false);
+        }
+        finally
+        {
+            // 5. Teardown, also on error and on cancellation, with its own token.
+            if (sandbox is not null)
+            {
+                if (request.KeepSandbox)
+                {
+                    result.Teardown = new HbSandboxRemoval
+                    {
+                        Name = sandbox.Name, VolumeName = sandbox.VolumeName, Host = sandbox.Host, Status = HbRemovalStatus.Skipped,
+                        ContainersRemaining = 1, VolumesRemaining = 1, Message = "kept (-KeepSandbox); remove with Remove-HbSandbox",
+                    };
+                }
+                else
+                {
+                    var sw = Stopwatch.StartNew();
+                    using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+                    _report.Progress(new HbProgress(ProgressId, Activity, "Teardown", 90));
+                    result.Teardown = await sandboxes.RemoveAsync(sandbox.Name, cts.Token, sandbox.VolumeName).ConfigureAwait(false);
+                    sandbox.Running = false;
+                    result.Phases.Add(new HbPhaseTiming { Name = "Teardown", Seconds = Math.Round(sw.Elapsed.TotalSeconds, 3), Status = result.Teardown.Verified ? HbCheckStatus.Passed : HbCheckStatus.Failed });
+                    if (!result.Teardown.Verified) result.FailureReasons.Add("Teardown could not be verified: " + result.Teardown.Message);
+                }
+            }
+            if (uploadFolder is not null) await RemoveUploadAsync(uploadFolder).ConfigureAwait(false);
+            _report.Progress(new HbProgress(ProgressId, Activity, "done", 100, Completed: true));
+        }
+        result.DurationSeconds = Math.Round(total.Elapsed.TotalSeconds, 3);
+        result.Result = result.FailureReasons.Count > 0 ? HbRestoreOutcome.Failed
+            : result.RestoreExitCode != 0 || result.NoteCount > 0 ? HbRestoreOutcome.PassedWithNotes
+            : HbRestoreOutcome.Passed;
+        return result;
+    }
+
+    private async Task<T> Phase<T>(HbRestoreTestResult result, string name, int step, Func<Task<T>> body)
+    {
+        _report.Progress(new HbProgress(ProgressId, Activity, name, step * 20));
+        _report.Verbose($"Phase {name}.");
+        var sw = Stopwatch.StartNew();
+        var timing = new HbPhaseTiming { Name = name, Status = HbCheckStatus.NotRun };
+        result.Phases.Add(timing);
+        try
+        {
+            var value = await body().ConfigureAwait(false);
+            timing.Status = value is false ? HbCheckStatus.Failed : HbCheckStatus.Passed;
+            return value;
+        }
+        catch
+        {
+            timing.Status = HbCheckStatus.Failed;
+            throw;
+        }
+        finally
+        {
+            timing.Seconds = Math.Round(sw.Elapsed.TotalSeconds, 3);
+        }
+    }
+
+    private sealed record ArtefactOnHost(string Folder, string Sha256, bool SumsLineMatches, bool Uploaded);
+
+    // The sandbox reads the artefact through a read-only bind mount of its folder. A local artefact
+    // with a remote engine is uploaded first into a private folder on the host (and re-hashed there).
+    private async Task<ArtefactOnHost> EnsureArtefactOnHostAsync(HbBackupArtefact artefact, string runId, CancellationToken ct)
+    {
+        var artefactIsLocal = artefact.Location == HbArtefactLocation.Local || artefact.Host.Kind == HbHostKind.Local;
+        IHostFiles artefactFiles = artefactIsLocal ? new LocalHostFiles() : new ShellHostFiles(dockerHost);
+        if (await artefactFiles.SizeAsync(artefact.Path, ct).ConfigureAwait(false) is null)
+        {
+            throw new HbOpsException(HbErrorIds.ArtefactNotFound, HbErrorCategory.ObjectNotFound,
+                $"The artefact '{artefact.Path}' does not exist{(artefactIsLocal ? "" : " on " + dockerHost.Host)}.", artefact.Path);
+        }
+        _report.Verbose($"Re-reading '{artefact.Path}' to verify its SHA-256.");
+        var sha = await artefactFiles.Sha256Async(artefact.Path, ct).ConfigureAwait(false);
+        var sums = await artefactFiles.ReadTextAsync(artefact.ChecksumPath, ct).ConfigureAwait(false) ?? "";
+        var sumsMatch = sums.Split('\n').Any(l => l.Trim() == $"{sha}  {artefact.FileName}");
+        var folder = artefactIsLocal ? System.IO.Path.GetDirectoryName(artefact.Path)! : artefact.RunFolder;
+        if (!artefactIsLocal || dockerHost.Host.Kind == HbHostKind.Local) return new ArtefactOnHost(folder, sha, sumsMatch, false);
+
+        var remoteFolder = $"/tmp/hbops-upload-{runId}";
+        _report.Verbose($"Uploading the local artefact to {dockerHost.Host}:{remoteFolder} for the sandbox.");
+        var files = new ShellHostFiles(dockerHost);
+        await files.EnsureWritableDirectoryAsync(remoteFolder, ct).ConfigureAwait(false);
+        await using (var input = File.OpenRead(artefact.Path))
+        {
+            var r = await dockerHost.RunFromStreamAsync(new[] { "sh", "-c", "cat > \"$1\"", "hbops-upload", remoteFolder + "/" + artefact.FileName }, input, ct).ConfigureAwait(false);
+            if (!r.Succeeded) throw LocalHostFiles.NotWritable(remoteFolder, r.StandardError.Trim());
+        }
+        var remoteSha = await files.Sha256Async(remoteFolder + "/" + artefact.FileName, ct).ConfigureAwait(false);
+        return new ArtefactOnHost(remoteFolder, sha, sumsMatch && remoteSha == sha, true);
+    }
+
+    private async Task RemoveUploadAsync(string folder)
+    {
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        try
+        {
+            await dockerHost.RunAsync(new[] { "rm", "-rf", "--", folder }, cts.Token).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is HbOpsException or IOException or OperationCanceledException or JsonException)
+        {
+            _report.Warning($"Could not remove the uploaded copy at '{folder}': {ex.Message}");
+        }
+    }
+}

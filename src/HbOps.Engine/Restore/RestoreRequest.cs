@@ -1,0 +1,25 @@
+using HbOps.Model;
+namespace HbOps.Engine.Restore;
+
+/// <summary>How to test a restore.</summary>
+public sealed class RestoreRequest
+{
+    /// <summary>Sandbox image (null: <c>postgres:&lt;artefact major&gt;</c>).</summary>
+    public string? Image { get; init; }
+    /// <summary>Exact sandbox name (null: generated).</summary>
+    public string? SandboxName { get; init; }
+    /// <summary>Parallel pg_restore jobs.</summary>
+    public int Jobs { get; init; } = 2;
+    /// <summary>Leave the sandbox running for inspection.</summary>
+    public bool KeepSandbox { get; init; }
+    /// <summary>SQL assertions to run in the sandbox.</summary>
+    public IReadOnlyList<HbAssertion> Assertions { get; init; } = Array.Empty<HbAssertion>();
+    /// <summary>Relative tolerance for estimated row counts.</summary>
+    public double EstimateTolerance { get; init; } = 0.1;
+    /// <summary>How long a kept sandbox lives before a sweep may remove it.</summary>
+    public TimeSpan SandboxTimeToLive { get; init; } = TimeSpan.FromHours(2);
+    /// <summary>How long to wait for the sandbox server.</summary>
+    public TimeSpan ReadyTimeout { get; init; } = TimeSpan.FromSeconds(90);
+    /// <summary>Remove expired sandboxes of this host before starting.</summary>
+    public bool SweepExpired { get; init; } = true;
+}

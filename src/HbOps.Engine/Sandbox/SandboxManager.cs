@@ -1,0 +1,267 @@
+using System.Globalization;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.RegularExpressions;
+using HbOps.Engine.Docker;
+using HbOps.Engine.Errors;
+using HbOps.Engine.Hosts;
+using HbOps.Engine.Util;
+using HbOps.Model;
+
+namespace HbOps.Engine.Sandbox;
+
+/// <summary>How to create a sandbox.</summary>
+public sealed class SandboxSpec
+{
+    /// <summary>Tag used in the default name.</summary>
+    public string Tag { get; init; } = "hbops";
+    /// <summary>Exact name (collision refuses); null: <c>pg-restore-test-&lt;tag&gt;-&lt;date&gt;</c> with a suffix when taken.</summary>
+    public string? Name { get; init; }
+    /// <summary>Image reference.</summary>
+    public string Image { get; init; } = "postgres:15";
+    /// <summary>Known image major (probed by the caller).</summary>
+    public int ImageMajor { get; init; }
+    /// <summary>Database to create.</summary>
+    public string Database { get; init; } = "postgres";
+    /// <summary>Role to create.</summary>
+    public string User { get; init; } = "postgres";
+    /// <summary>Host folder bind-mounted read-only at <see cref="SandboxManager.ArtefactMount"/> (null: none).</summary>
+    public string? ArtefactFolder { get; init; }
+    /// <summary>Lifetime before a sweep may remove it.</summary>
+    public TimeSpan TimeToLive { get; init; } = TimeSpan.FromHours(2);
+    /// <summary>Run id recorded in labels.</summary>
+    public string RunId { get; init; } = "";
+}
+
+/// <summary>Creates, inspects, lists and removes sandboxes through the docker CLI of a host.</summary>
+public sealed partial class SandboxManager(ICommandHost host, IHbReporter? reporter = null)
+{
+    /// <summary>Where the artefact folder appears inside a sandbox.</summary>
+    public const string ArtefactMount = "/hbops-artefact";
+    private const string DataDir = "/var/lib/postgresql/data";
+    private readonly DockerCli _docker = new(host);
+    private readonly IHbReporter _report = reporter ?? NullReporter.Instance;
+
+    [GeneratedRegex(@"\(PostgreSQL\)\s+(\d+)")]
+    private static partial Regex VersionRegex();
+
+    /// <summary>The PostgreSQL major of an image, from a throwaway <c>pg_restore --version</c> container.</summary>
+    public async Task<int> ProbeImageMajorAsync(string image, CancellationToken ct)
+    {
+        Validation.Image(image, "Image");
+        var r = await _docker.RunAsync(new[] { "docker", "run", "--rm", "--network", "none", "--label", "hbops.probe=true",
+            "--entrypoint", "pg_restore", image, "--version" }, ct).ConfigureAwait(false);
+        var m = VersionRegex().Match(r.StandardOutput);
+        if (!r.Succeeded || !m.Success)
+        {
+            throw new HbOpsException(HbErrorIds.SandboxStartFailed, HbErrorCategory.ResourceUnavailable,
+                $"Cannot determine the PostgreSQL version of image '{image}' on {host.Host}: {Redaction.Redact(r.StandardError.Trim())}",
+                image, "Make sure the image exists on the docker host (docker images) and contains pg_restore.");
+        }
+        return int.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture);
+    }
+
+    /// <summary>Creates the sandbox and verifies its isolation; removes what it made if creation fails.</summary>
+    public async Task<HbSandbox> CreateAsync(SandboxSpec spec, CancellationToken ct)
+    {
+        ArgumentNullException.ThrowIfNull(spec);
+        var created = DateTime.UtcNow;
+        var name = spec.Name is not null
+            ? Validation.ContainerName(spec.Name, "SandboxName")
+            : $"pg-restore-test-{spec.Tag}-{created.ToString("yyyyMMdd", CultureInfo.InvariantCulture)}";
+        if (await IsTakenAsync(name, ct).ConfigureAwait(false))
+        {
+            if (spec.Name is not null) throw Collision(name);
+            name = $"{name}-{spec.RunId}";
+            if (await IsTakenAsync(name, ct).ConfigureAwait(false)) throw Collision(name);
+        }
+        var volume = name + "-data";
+        var sandbox = new HbSandbox
+        {
+            Name = name, VolumeName = volume, Image = spec.Image, ImageMajor = spec.ImageMajor, Host = host.Host, RunId = spec.RunId,
+            CreatedUtc = created, ExpiresUtc = created + spec.TimeToLive, Database = spec.Database, User = spec.User,
+        };
+        var labels = new List<string>
+        {
+            $"{HbSandbox.SandboxLabel}=true", $"hbops.sandbox-name={name}", $"hbops.volume={volume}", $"hbops.run-id={spec.RunId}",
+            "hbops.created=" + created.ToString("o", CultureInfo.InvariantCulture),
+            "hbops.expires=" + sandbox.ExpiresUtc.ToString("o", CultureInfo.InvariantCulture),
+            $"hbops.database={spec.Database}", $"hbops.user={spec.User}", $"hbops.image-major={spec.ImageMajor}",
+        };
+        var volArgv = new List<string> { "docker", "volume", "create" };
+        foreach (var l in labels) { volArgv.Add("--label"); volArgv.Add(l); }
+        volArgv.Add(volume);
+        var vr = await _docker.RunAsync(volArgv, ct).ConfigureAwait(false);
+        if (!vr.Succeeded) throw DockerCli.Failed("volume create " + volume, vr, HbErrorIds.SandboxStartFailed);
+
+        // The password reaches docker run through the environment of a shell that reads it from stdin:
+        // it never appears on a command line, in output or in a record.
+        var password = Convert.ToBase64String(RandomNumberGenerator.GetBytes(24)).TrimEnd('=').Replace('+', '-').Replace('/', '_');
+        var run = new List<string> { "sh", "-c", "IFS= read -r POSTGRES_PASSWORD; export POSTGRES_PASSWORD; exec \"$@\"", "hbops-run",
+            "docker", "run", "-d", "--name", name, "--network", "none", "--restart", "no" };
+        foreach (var l in labels) { run.Add("--label"); run.Add(l); }
+        run.AddRange(new[] { "-e", "POSTGRES_PASSWORD", "-e", $"POSTGRES_USER={spec.User}", "-e", $"POSTGRES_DB={spec.Database}",
+            "--mount", $"type=volume,source={volume},target={DataDir}" });
+        if (spec.ArtefactFolder is not null)
+        {
+            run.AddRange(new[] { "--mount", $"type=bind,source={spec.ArtefactFolder},target={ArtefactMount},readonly" });
+        }
+        run.Add(spec.Image);
+        _report.Verbose($"Creating sandbox '{name}' (image {spec.Image}, volume {volume}, network none, no published port).");
+        var rr = await _docker.RunAsync(run, ct, Encoding.UTF8.GetBytes(password + "\n")).ConfigureAwait(false);
+        if (!rr.Succeeded)
+        {
+            await RemoveAsync(name, CancellationToken.None, volume).ConfigureAwait(false);
+            throw DockerCli.Failed("run sandbox " + name, rr, HbErrorIds.SandboxStartFailed);
+        }
+        await ObserveAsync(sandbox, spec.ArtefactFolder, ct).ConfigureAwait(false);
+        return sandbox;
+    }
+
+    /// <summary>Re-inspects the container and records the isolation evidence on the sandbox.</summary>
+    public async Task ObserveAsync(HbSandbox sandbox, string? expectedArtefactFolder, CancellationToken ct)
+    {
+        ArgumentNullException.ThrowIfNull(sandbox);
+        var info = await _docker.InspectContainerAsync(sandbox.Name, ct).ConfigureAwait(false);
+        if (info is null)
+        {
+            sandbox.Running = false;
+            sandbox.IsolationVerified = false;
+            return;
+        }
+        sandbox.ContainerId = info.Id;
+        sandbox.Running = info.Running;
+        sandbox.NetworkMode = info.NetworkMode;
+        sandbox.PublishedPorts = info.PublishedPorts.ToList();
+        sandbox.Mounts = info.Mounts.ToList();
+        var expectedMounts = new List<string> { $"volume:{sandbox.VolumeName}:{DataDir}:rw" };
+        if (expectedArtefactFolder is not null) expectedMounts.Add($"bind:{expectedArtefactFolder}:{ArtefactMount}:ro");
+        sandbox.IsolationVerified = info.NetworkMode == "none" && info.PublishedPorts.Count == 0 &&
+            info.Mounts.Order(StringComparer.Ordinal).SequenceEqual(expectedMounts.Order(StringComparer.Ordinal));
+    }
+
+    /// <summary>Waits until PostgreSQL accepts TCP connections on the container's own loopback (the init server does not).</summary>
+    public async Task WaitReadyAsync(HbSandbox sandbox, TimeSpan timeout, CancellationToken ct)
+    {
+        ArgumentNullException.ThrowIfNull(sandbox);
+        var deadline = DateTime.UtcNow + timeout;
+        while (true)
+        {
+            ct.ThrowIfCancellationRequested();
+            var r = await _docker.RunAsync(DockerCli.ExecArgv(sandbox.Name, new[] { "pg_isready", "-q", "-h", "127.0.0.1", "-U", sandbox.User }), ct).ConfigureAwait(false);
+            if (r.Succeeded) return;
+            var info = await _docker.InspectContainerAsync(sandbox.Name, ct).ConfigureAwait(false);
+            if (info is null || !info.Running || DateTime.UtcNow > deadline)
+            {
+                var logs = await _docker.RunAsync(new[] { "docker", "logs", "--tail", "20", sandbox.Name }, ct).ConfigureAwait(false);
+                throw new HbOpsException(HbErrorIds.SandboxStartFailed, HbErrorCategory.ResourceUnavailable,
+                    $"Sandbox '{sandbox.Name}' did not become ready ({(info is { Running: true } ? "timed out" : "container stopped")}): " +
+                    Redaction.Redact((logs.StandardOutput + logs.StandardError).Trim()), sandbox.Name);
+            }
+            await Task.Delay(300, ct).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>
+    /// Removes a sandbox's container and volume, then verifies both are gone. Refuses anything that
+    /// lacks the HbOps sandbox label, whatever its name.
+    /// </summary>
+    public async Task<HbSandboxRemoval> RemoveAsync(string name, CancellationToken ct, string? volumeName = null)
+    {
+        Validation.ContainerName(name, "Name");
+        var removal = new HbSandboxRemoval { Name = name, Host = host.Host };
+        var container = await _docker.InspectContainerAsync(name, ct).ConfigureAwait(false);
+        if (container is not null && !IsSandbox(container.Labels))
+        {
+            throw new HbOpsException(HbErrorIds.NotASandbox, HbErrorCategory.PermissionDenied,
+                $"Refusing to remove container '{name}': it is not an HbOps sandbox (no {HbSandbox.SandboxLabel}=true label).", name,
+                "Remove-HbSandbox only removes containers it created.");
+        }
+        var volume = volumeName ?? (container?.Labels.TryGetValue("hbops.volume", out var v) == true ? v : name + "-data");
+        removal.VolumeName = volume;
+        var vol = await _docker.InspectVolumeAsync(volume, ct).ConfigureAwait(false);
+        if (vol is not null && !IsSandbox(vol.Labels))
+        {
+            throw new HbOpsException(HbErrorIds.NotASandbox, HbErrorCategory.PermissionDenied,
+                $"Refusing to remove volume '{volume}': it is not an HbOps sandbox volume.", volume, "Remove-HbSandbox only removes volumes it created.");
+        }
+        var existed = container is not null || vol is not null;
+        var errors = new List<string>();
+        if (container is not null)
+        {
+            var r = await _docker.RunAsync(new[] { "docker", "rm", "-f", "--", name }, ct).ConfigureAwait(false);
+            if (!r.Succeeded) errors.Add(Redaction.Redact(r.StandardError.Trim()));
+        }
+        if (vol is not null)
+        {
+            var r = await _docker.RunAsync(new[] { "docker", "volume", "rm", "--", volume }, ct).ConfigureAwait(false);
+            if (!r.Succeeded) errors.Add(Redaction.Redact(r.StandardError.Trim()));
+        }
+        removal.ContainersRemaining = await _docker.InspectContainerAsync(name, ct).ConfigureAwait(false) is null ? 0 : 1;
+        removal.VolumesRemaining = await _docker.InspectVolumeAsync(volume, ct).ConfigureAwait(false) is null ? 0 : 1;
+        removal.Verified = removal.ContainersRemaining == 0 && removal.VolumesRemaining == 0;
+        removal.VerifiedAtUtc = removal.Verified ? DateTime.UtcNow : null;
+        removal.Status = !removal.Verified ? HbRemovalStatus.Failed : existed ? HbRemovalStatus.Removed : HbRemovalStatus.AlreadyGone;
+        removal.Message = removal.Verified
+            ? $"container {name} and volume {volume}: 0 remaining"
+            : $"still present: containers={removal.ContainersRemaining}, volumes={removal.VolumesRemaining}. {string.Join(" ", errors)}";
+        _report.Verbose($"Teardown of '{name}': {removal.Status} ({removal.Message}).");
+        return removal;
+    }
+
+    /// <summary>Lists sandboxes on the host by label (containers, plus volumes whose container is gone).</summary>
+    public async Task<List<HbSandbox>> ListAsync(CancellationToken ct)
+    {
+        var result = new List<HbSandbox>();
+        var seenVolumes = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var name in await _docker.ListContainersAsync($"{HbSandbox.SandboxLabel}=true", ct).ConfigureAwait(false))
+        {
+            var info = await _docker.InspectContainerAsync(name, ct).ConfigureAwait(false);
+            if (info is null) continue;
+            var sb = FromLabels(name, info.Labels);
+            sb.ContainerId = info.Id;
+            sb.Image = info.Image;
+            sb.Running = info.Running;
+            sb.NetworkMode = info.NetworkMode;
+            sb.PublishedPorts = info.PublishedPorts.ToList();
+            sb.Mounts = info.Mounts.ToList();
+            sb.IsolationVerified = info.NetworkMode == "none" && info.PublishedPorts.Count == 0;
+            seenVolumes.Add(sb.VolumeName);
+            result.Add(sb);
+        }
+        foreach (var vname in await _docker.ListVolumesAsync($"{HbSandbox.SandboxLabel}=true", ct).ConfigureAwait(false))
+        {
+            if (seenVolumes.Contains(vname)) continue;
+            var vol = await _docker.InspectVolumeAsync(vname, ct).ConfigureAwait(false);
+            if (vol is null) continue;
+            var sb = FromLabels(vol.Labels.TryGetValue("hbops.sandbox-name", out var n) ? n : vname, vol.Labels);
+            sb.VolumeName = vname;
+            result.Add(sb);
+        }
+        return result.OrderBy(s => s.Name, StringComparer.Ordinal).ToList();
+    }
+
+    private HbSandbox FromLabels(string name, IReadOnlyDictionary<string, string> labels)
+    {
+        string L(string k) => labels.TryGetValue(k, out var v) ? v : "";
+        static DateTime Parse(string s) => DateTime.TryParse(s, CultureInfo.InvariantCulture, DateTimeStyles.RoundtripKind, out var d) ? d.ToUniversalTime() : default;
+        return new HbSandbox
+        {
+            Name = name, VolumeName = L("hbops.volume") is { Length: > 0 } v ? v : name + "-data", Host = host.Host, RunId = L("hbops.run-id"),
+            CreatedUtc = Parse(L("hbops.created")), ExpiresUtc = Parse(L("hbops.expires")), Database = L("hbops.database"), User = L("hbops.user"),
+            ImageMajor = int.TryParse(L("hbops.image-major"), CultureInfo.InvariantCulture, out var m) ? m : 0,
+        };
+    }
+
+    private static bool IsSandbox(IReadOnlyDictionary<string, string> labels) =>
+        labels.TryGetValue(HbSandbox.SandboxLabel, out var v) && v == "true";
+
+    private async Task<bool> IsTakenAsync(string name, CancellationToken ct) =>
+        await _docker.InspectContainerAsync(name, ct).ConfigureAwait(false) is not null ||
+        await _docker.InspectVolumeAsync(name + "-data", ct).ConfigureAwait(false) is not null;
+
+    private static HbOpsException Collision(string name) =>
+        new(HbErrorIds.SandboxCollision, HbErrorCategory.ResourceUnavailable,
+            $"A container or volume named '{name}' already exists; refusing to reuse or replace it.", name,
+            "Choose another -SandboxName or remove the old sandbox with Remove-HbSandbox.");
+}

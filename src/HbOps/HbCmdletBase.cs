@@ -1,0 +1,124 @@
+using System.Collections.Concurrent;
+using System.Management.Automation;
+using HbOps.Engine.Errors;
+using HbOps.Engine.Util;
+using HbOps.Model;
+
+namespace HbOps;
+
+/// <summary>
+/// Base of every HbOps cmdlet: owns cancellation (Ctrl+C cancels the engine's token), runs engine
+/// work on a background task while writing its progress and messages on the pipeline thread, and
+/// maps engine exceptions onto ErrorRecords with stable ids.
+/// </summary>
+public abstract class HbCmdletBase : PSCmdlet, IDisposable
+{
+    private readonly CancellationTokenSource _cts = new();
+    private bool _disposed;
+
+    /// <summary>Cancelled when the user presses Ctrl+C.</summary>
+    protected CancellationToken CancellationToken => _cts.Token;
+
+    /// <inheritdoc />
+    protected override void StopProcessing() => _cts.Cancel();
+
+    /// <summary>Runs engine work to completion, pumping its messages onto this (pipeline) thread.</summary>
+    protected T RunEngine<T>(Func<IHbReporter, CancellationToken, Task<T>> work)
+    {
+        ArgumentNullException.ThrowIfNull(work);
+        using var reporter = new QueueReporter();
+        var task = Task.Run(() => work(reporter, _cts.Token));
+        while (!task.IsCompleted)
+        {
+            reporter.Drain(this, TimeSpan.FromMilliseconds(100));
+        }
+        reporter.Drain(this, TimeSpan.Zero);
+        return task.GetAwaiter().GetResult();
+    }
+
+    /// <summary>Maps any exception onto an ErrorRecord with a stable id.</summary>
+    protected static ErrorRecord ToErrorRecord(Exception exception, object? target)
+    {
+        ArgumentNullException.ThrowIfNull(exception);
+        if (exception is AggregateException { InnerExceptions.Count: 1 } agg) exception = agg.InnerExceptions[0];
+        ErrorRecord record = exception switch
+        {
+            HbOpsException hb => new ErrorRecord(hb, hb.ErrorId, MapCategory(hb.Category), hb.Target ?? target),
+            OperationCanceledException => new ErrorRecord(exception, HbErrorIds.OperationCancelled, ErrorCategory.OperationStopped, target),
+            _ => new ErrorRecord(exception, HbErrorIds.Unexpected, ErrorCategory.NotSpecified, target),
+        };
+        if (exception is HbOpsException { RecommendedAction: { } action })
+        {
+            record.ErrorDetails = new ErrorDetails(exception.Message) { RecommendedAction = action };
+        }
+        return record;
+    }
+
+    /// <summary>Writes a non-terminating error for one failed item.</summary>
+    protected void WriteHbError(Exception exception, object? target) => WriteError(ToErrorRecord(exception, target));
+
+    /// <summary>Stops the command with a terminating error.</summary>
+    protected void ThrowHbError(Exception exception, object? target) => ThrowTerminatingError(ToErrorRecord(exception, target));
+
+    private static ErrorCategory MapCategory(HbErrorCategory c) => c switch
+    {
+        HbErrorCategory.InvalidArgument => ErrorCategory.InvalidArgument,
+        HbErrorCategory.ObjectNotFound => ErrorCategory.ObjectNotFound,
+        HbErrorCategory.ConnectionError => ErrorCategory.ConnectionError,
+        HbErrorCategory.SecurityError => ErrorCategory.SecurityError,
+        HbErrorCategory.ResourceUnavailable => ErrorCategory.ResourceUnavailable,
+        HbErrorCategory.OperationFailed => ErrorCategory.InvalidResult,
+        HbErrorCategory.InvalidData => ErrorCategory.InvalidData,
+        HbErrorCategory.OperationStopped => ErrorCategory.OperationStopped,
+        HbErrorCategory.PermissionDenied => ErrorCategory.PermissionDenied,
+        _ => ErrorCategory.NotSpecified,
+    };
+
+    /// <inheritdoc />
+    public void Dispose()
+    {
+        Dispose(true);
+        GC.SuppressFinalize(this);
+    }
+
+    /// <summary>Releases the cancellation source.</summary>
+    protected virtual void Dispose(bool disposing)
+    {
+        if (_disposed) return;
+        if (disposing) _cts.Dispose();
+        _disposed = true;
+    }
+
+    // Engine threads post here; the pipeline thread drains and writes.
+    private sealed class QueueReporter : IHbReporter, IDisposable
+    {
+        private readonly BlockingCollection<(char Kind, object Payload)> _queue = new();
+
+        public void Verbose(string message) => _queue.Add(('v', message));
+        public void Warning(string message) => _queue.Add(('w', message));
+        public void Progress(HbProgress progress) => _queue.Add(('p', progress));
+
+        public void Drain(Cmdlet cmdlet, TimeSpan wait)
+        {
+            while (_queue.TryTake(out var item, wait))
+            {
+                switch (item.Kind)
+                {
+                    case 'v': cmdlet.WriteVerbose((string)item.Payload); break;
+                    case 'w': cmdlet.WriteWarning((string)item.Payload); break;
+                    default:
+                        var p = (HbProgress)item.Payload;
+                        cmdlet.WriteProgress(new ProgressRecord(p.ActivityId, p.Activity, p.Status)
+                        {
+                            PercentComplete = p.PercentComplete,
+                            RecordType = p.Completed ? ProgressRecordType.Completed : ProgressRecordType.Processing,
+                        });
+                        break;
+                }
+                wait = TimeSpan.Zero;
+            }
+        }
+
+        public void Dispose() => _queue.Dispose();
+    }
+}

@@ -1,0 +1,124 @@
+using System.Management.Automation;
+using System.Runtime.InteropServices;
+using System.Security;
+using HbOps.Engine.Hosts;
+using HbOps.Model;
+
+namespace HbOps;
+
+/// <summary>
+/// Base of cmdlets that reach a docker host: the shared SSH parameter vocabulary and a per-invocation
+/// connection cache (one SSH connection per host, closed when the command ends).
+/// </summary>
+public abstract class HbHostCmdletBase : HbCmdletBase
+{
+    private readonly Dictionary<HbHost, ICommandHost> _connections = new();
+
+    /// <summary>ssh_config alias of the docker host (e.g. <c>contabo</c>). Omit it and -HostName to work on this machine.</summary>
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    [ArgumentCompleter(typeof(SshHostCompleter))]
+    public string? SshHost { get; set; }
+
+    /// <summary>Host name or address of the docker host (instead of an alias).</summary>
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string? HostName { get; set; }
+
+    /// <summary>SSH port (overrides the config).</summary>
+    [Parameter]
+    [ValidateRange(1, 65535)]
+    public int? Port { get; set; }
+
+    /// <summary>SSH user (overrides the config).</summary>
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string? SshUser { get; set; }
+
+    /// <summary>Private key file (OpenSSH ed25519 or RSA).</summary>
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string? KeyFile { get; set; }
+
+    /// <summary>Passphrase of an encrypted key. Never logged or recorded.</summary>
+    [Parameter]
+    public SecureString? KeyPassphrase { get; set; }
+
+    /// <summary>ssh_config to read instead of ~/.ssh/config.</summary>
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string? SshConfigPath { get; set; }
+
+    /// <summary>known_hosts to read instead of the config's UserKnownHostsFile or ~/.ssh/known_hosts.</summary>
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string? KnownHostsPath { get; set; }
+
+    /// <summary>Record an unknown host key in known_hosts instead of refusing (a changed key is always refused).</summary>
+    [Parameter]
+    public SwitchParameter AcceptNewHostKey { get; set; }
+
+    /// <summary>The host named by the SSH parameters (local when none is given).</summary>
+    protected HbHost ResolveHostFromParameters() => HostResolver.Resolve(new HostSpec
+    {
+        Alias = SshHost,
+        HostName = HostName,
+        Port = Port,
+        User = SshUser,
+        KeyFile = KeyFile is null ? null : GetUnresolvedProviderPathFromPSPath(KeyFile),
+        SshConfigPath = SshConfigPath is null ? null : GetUnresolvedProviderPathFromPSPath(SshConfigPath),
+        KnownHostsPath = KnownHostsPath is null ? null : GetUnresolvedProviderPathFromPSPath(KnownHostsPath),
+    });
+
+    /// <summary>True when any SSH parameter names a host.</summary>
+    protected bool HostParametersGiven => SshHost is not null || HostName is not null;
+
+    /// <summary>A connection to <paramref name="host"/>, opened once per command.</summary>
+    protected async Task<ICommandHost> ConnectAsync(HbHost host, CancellationToken ct)
+    {
+        ArgumentNullException.ThrowIfNull(host);
+        lock (_connections)
+        {
+            if (_connections.TryGetValue(host, out var existing)) return existing;
+        }
+        var options = new SshConnectOptions { KeyPassphrase = Unprotect(KeyPassphrase), AcceptNewHostKey = AcceptNewHostKey.IsPresent };
+        var connection = await HostResolver.ConnectAsync(host, options, ct).ConfigureAwait(false);
+        ICommandHost? winner = null;
+        lock (_connections)
+        {
+            if (!_connections.TryGetValue(host, out winner)) _connections[host] = connection;
+        }
+        if (winner is null) return connection;
+        await connection.DisposeAsync().ConfigureAwait(false);
+        return winner;
+    }
+
+    /// <inheritdoc />
+    protected override void EndProcessing() => CloseConnections();
+
+    /// <inheritdoc />
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing) CloseConnections();
+        base.Dispose(disposing);
+    }
+
+    private void CloseConnections()
+    {
+        List<ICommandHost> all;
+        lock (_connections)
+        {
+            all = _connections.Values.ToList();
+            _connections.Clear();
+        }
+        foreach (var c in all) c.DisposeAsync().AsTask().GetAwaiter().GetResult();
+    }
+
+    private static string? Unprotect(SecureString? secure)
+    {
+        if (secure is null) return null;
+        var ptr = Marshal.SecureStringToGlobalAllocUnicode(secure);
+        try { return Marshal.PtrToStringUni(ptr); }
+        finally { Marshal.ZeroFreeGlobalAllocUnicode(ptr); }
+    }
+}
