@@ -34,10 +34,10 @@ public sealed class HbHost : IEquatable<HbHost>
     public string? User { get; init; }
 
     /// <summary>Private key files to offer, in order.</summary>
-    public IReadOnlyList<string> IdentityFiles { get; init; } = Array.Empty<string>();
+    public List<string> IdentityFiles { get; init; } = new();
 
     /// <summary>known_hosts files consulted to verify the host key.</summary>
-    public IReadOnlyList<string> KnownHostsFiles { get; init; } = Array.Empty<string>();
+    public List<string> KnownHostsFiles { get; init; } = new();
 
     /// <summary>The ssh_config file the alias was resolved from, if any.</summary>
     public string? SshConfigPath { get; init; }

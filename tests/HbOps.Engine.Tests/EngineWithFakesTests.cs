@@ -1,0 +1,81 @@
+using HbOps.Engine.Backup;
+using HbOps.Engine.Errors;
+using HbOps.Engine.Sandbox;
+using Xunit;
+
+namespace HbOps.Engine.Tests;
+
+public class BackupEngineWithFakesTests
+{
+    private const string RunningContainer = """
+        [{"Id":"abc","Name":"/postgres","Image":"sha256:img","RestartCount":0,
+          "State":{"Running":true,"StartedAt":"2026-01-01T00:00:00Z"},
+          "Config":{"Image":"postgres:15","Labels":{},"Env":[]},
+          "HostConfig":{"NetworkMode":"none","PortBindings":{}},"Mounts":[]}]
+        """;
+
+    private static (int, string, string) Answer(IReadOnlyList<string> argv, long freeKb)
+    {
+        var line = string.Join(' ', argv);
+        if (line.StartsWith("docker container inspect", StringComparison.Ordinal)) return (0, RunningContainer, "");
+        if (line.Contains("psql", StringComparison.Ordinal)) return (0, """{"v":"15.20","n":150020,"s":1000000000}""", "");
+        if (line.Contains("pg_dump --version", StringComparison.Ordinal)) return (0, "pg_dump (PostgreSQL) 15.20", "");
+        if (line.Contains("mkdir -p", StringComparison.Ordinal)) return (0, "", "");
+        if (line.Contains("df -Pk", StringComparison.Ordinal)) return (0, freeKb + "\n", "");
+        return (1, "", "unexpected command in test: " + line);
+    }
+
+    [Fact]
+    public async Task Given_too_little_free_space_When_backing_up_Then_it_refuses_before_pg_dump_runs()
+    {
+        var host = new FakeCommandHost(a => Answer(a, freeKb: 1000)); // 1 MB free, 1 GB database
+        var engine = new BackupEngine(host);
+        var ex = await Assert.ThrowsAsync<HbOpsException>(() =>
+            engine.RunAsync(new BackupRequest { Database = "directus", User = "directus", Destination = "/b" }, CancellationToken.None));
+        Assert.Equal(HbErrorIds.InsufficientDiskSpace, ex.ErrorId);
+        Assert.DoesNotContain(host.Calls, c => c.Contains("pg_dump") && !c.Contains("--version"));
+    }
+
+    [Fact]
+    public async Task Given_a_missing_container_When_backing_up_Then_ContainerNotFound_and_nothing_else_runs()
+    {
+        var host = new FakeCommandHost(a => string.Join(' ', a).StartsWith("docker container inspect", StringComparison.Ordinal)
+            ? (1, "[]", "Error: No such container: nope") : (1, "", "should not run"));
+        var ex = await Assert.ThrowsAsync<HbOpsException>(() =>
+            new BackupEngine(host).RunAsync(new BackupRequest { Container = "nope", Database = "d", Destination = "/b" }, CancellationToken.None));
+        Assert.Equal(HbErrorIds.ContainerNotFound, ex.ErrorId);
+        Assert.Single(host.Calls);
+    }
+
+    [Theory]
+    [InlineData("postgres;id", "directus", "hb", "/b")]
+    [InlineData("postgres", "directus$(id)", "hb", "/b")]
+    [InlineData("postgres", "directus", "hb;rm", "/b")]
+    [InlineData("postgres", "directus", "hb", "/b/$(id)")]
+    public async Task Given_metacharacters_in_any_parameter_When_backing_up_Then_InvalidArgument_before_any_command(
+        string container, string db, string tag, string dest)
+    {
+        var host = new FakeCommandHost(_ => (0, "", ""));
+        var ex = await Assert.ThrowsAsync<HbOpsException>(() => new BackupEngine(host).RunAsync(
+            new BackupRequest { Container = container, Database = db, Tag = tag, Destination = dest }, CancellationToken.None));
+        Assert.Equal(HbErrorIds.InvalidArgument, ex.ErrorId);
+        Assert.Empty(host.Calls);
+    }
+}
+
+public class SandboxManagerWithFakesTests
+{
+    [Fact]
+    public async Task Given_a_container_without_the_sandbox_label_When_removing_Then_refused_and_nothing_is_removed()
+    {
+        const string prod = """
+            [{"Id":"p","Name":"/postgres","Image":"i","RestartCount":0,"State":{"Running":true,"StartedAt":""},
+              "Config":{"Image":"postgres:15","Labels":{"hbops.testenv":"true"},"Env":[]},
+              "HostConfig":{"NetworkMode":"none","PortBindings":{}},"Mounts":[]}]
+            """;
+        var host = new FakeCommandHost(a => a[1] == "container" ? (0, prod, "") : (1, "", "No such volume"));
+        var ex = await Assert.ThrowsAsync<HbOpsException>(() => new SandboxManager(host).RemoveAsync("postgres", CancellationToken.None));
+        Assert.Equal(HbErrorIds.NotASandbox, ex.ErrorId);
+        Assert.DoesNotContain(host.Calls, c => c.Contains("rm"));
+    }
+}
