@@ -1,0 +1,153 @@
+using System.Globalization;
+using HbOps.Engine.Backup;
+using HbOps.Engine.Docker;
+using HbOps.Engine.Errors;
+using HbOps.Engine.Hosts;
+using HbOps.Engine.Postgres;
+using HbOps.Engine.Restore;
+using HbOps.Engine.RowCounts;
+using HbOps.Model;
+using Xunit;
+
+namespace HbOps.Integration.Tests;
+
+/// <summary>One real backup through the SSH alias, shared by the tests of this class.</summary>
+public sealed class BackupFixture : IAsyncLifetime
+{
+    public TestEnvironment Env { get; } = new();
+    public HbBackupArtefact Artefact { get; private set; } = null!;
+    public ICommandHost Host { get; private set; } = null!;
+    public string StatsBefore { get; private set; } = "";
+    public string StatsAfter { get; private set; } = "";
+    public string InspectBefore { get; private set; } = "";
+    public string InspectAfter { get; private set; } = "";
+
+    public async Task InitializeAsync()
+    {
+        Host = await Env.ConnectAsync();
+        InspectBefore = Inspect();
+        StatsBefore = await WriteCountersAsync();
+        Artefact = await new BackupEngine(Host).RunAsync(new BackupRequest
+        {
+            Container = Env.Container, Database = Env.Database, User = Env.User, Destination = Env.BackupRoot, Tag = "xunit",
+        }, CancellationToken.None);
+        StatsAfter = await WriteCountersAsync();
+        InspectAfter = Inspect();
+    }
+
+    private string Inspect() => TestEnvironment.Sh($"docker inspect -f '{{{{.Id}}}} {{{{.RestartCount}}}} {{{{.State.StartedAt}}}} {{{{json .Config}}}}' {Env.Container}");
+
+    // Write counters of the production database; a read-only backup must leave them unchanged.
+    public Task<string> WriteCountersAsync() =>
+        new PgEndpoint(new DockerCli(Host), Env.Container, Env.User, Env.Database).ScalarAsync(
+            "SELECT pg_stat_force_next_flush(); SELECT tup_inserted || '/' || tup_updated || '/' || tup_deleted FROM pg_stat_database WHERE datname = current_database();",
+            CancellationToken.None);
+
+    public async Task DisposeAsync() => await Host.DisposeAsync();
+}
+
+public class BackupRestoreTests(BackupFixture f) : IClassFixture<BackupFixture>
+{
+    [Fact]
+    public void Artefact_file_checksum_and_manifest_exist_and_sha256sum_verifies_them()
+    {
+        var a = f.Artefact;
+        Assert.Matches(@"/xunit_\d{4}-\d{2}-\d{2}/directus_full_\d{8}T\d{6}Z\.dump$", a.Path);
+        Assert.Equal(a.SizeBytes, new FileInfo(a.Path).Length);
+        Assert.True(a.SizeBytes > 10_000_000, "the fixture should dump to tens of MB");
+        Assert.Contains(": OK", TestEnvironment.Sh($"cd {a.RunFolder} && sha256sum -c --ignore-missing SHA256SUMS"), StringComparison.Ordinal);
+        Assert.Equal(a.Sha256, TestEnvironment.Sh($"sha256sum {a.Path}").Split(' ')[0]);
+        Assert.Empty(Directory.GetFiles(a.RunFolder, "*.partial*"));
+        var manifest = BackupEngine.ParseManifest(File.ReadAllText(a.ManifestPath));
+        Assert.Equal(a.Sha256, manifest.Sha256);
+        Assert.Equal(a.RowCountSnapshot!.TableCount, manifest.RowCountSnapshot!.TableCount);
+        Assert.Equal("", a.Stderr);
+        Assert.Equal(15, a.ServerMajor);
+        Assert.StartsWith("pg_dump (PostgreSQL) 15", a.PgDumpVersion, StringComparison.Ordinal);
+        Assert.True(a.DatabaseSizeBytes > 0 && a.FreeDiskBytesBefore > 0);
+    }
+
+    [Fact]
+    public async Task Snapshot_counts_equal_live_exact_counts_of_every_table()
+    {
+        var live = await RowCounter.CountAsync(new PgEndpoint(new DockerCli(f.Host), f.Env.Container, f.Env.User, f.Env.Database),
+            RowCountMode.Exact, null, CancellationToken.None);
+        var snap = f.Artefact.RowCountSnapshot!;
+        Assert.Equal(RowCountMode.Exact, snap.Mode);
+        Assert.NotNull(snap.SnapshotId);
+        Assert.True(snap.TableCount >= 30);
+        Assert.All(RowCounter.Compare(snap, RowCountSource.ArtefactSnapshot, live, RowCountSource.Production, RowCountMode.Exact), c => Assert.True(c.Match, c.QualifiedName));
+        Assert.Equal(992, snap.Tables.Single(t => t.Table == "dot_tools").ExactRows);
+        Assert.DoesNotContain(snap.Tables, t => t.Table == "workflow_remote");
+    }
+
+    [Fact]
+    public void Production_stays_read_only_during_a_backup()
+    {
+        Assert.Equal(f.StatsBefore, f.StatsAfter);
+        Assert.Equal(f.InspectBefore, f.InspectAfter);
+    }
+
+    [Fact]
+    public async Task Restore_test_passes_with_exactly_the_workflow_admin_note_and_leaves_nothing_behind()
+    {
+        var r = await new RestoreEngine(f.Host).RunAsync(f.Artefact, new RestoreRequest
+        {
+            Assertions = new[] { new HbAssertion { Name = "pairing", Sql = "SELECT id || ':' || paired_with FROM dot_tools WHERE id IN (991,992) ORDER BY id", Expected = "991:992\n992:991" } },
+        }, CancellationToken.None);
+        Assert.Equal(HbRestoreOutcome.PassedWithNotes, r.Result);
+        Assert.True(r.ChecksumVerified);
+        Assert.Equal(1, r.RestoreExitCode);
+        var note = Assert.Single(r.Messages, m => m.Severity == HbMessageSeverity.NonFatal);
+        Assert.Equal("MissingRoleUserMapping", note.Rule);
+        Assert.Contains("workflow_admin", note.Text, StringComparison.Ordinal);
+        Assert.DoesNotContain(r.Messages, m => (m.Text + m.Command).Contains("fdw-mapping-secret", StringComparison.Ordinal));
+        Assert.Equal(0, r.FatalCount);
+        Assert.Equal(HbCheckStatus.Passed, r.RowCountCheck);
+        Assert.Equal(f.Artefact.RowCountSnapshot!.TableCount, r.RowCounts.Count);
+        Assert.True(r.Sandbox.IsolationVerified);
+        Assert.Equal("none", r.Sandbox.NetworkMode);
+        Assert.Empty(r.Sandbox.PublishedPorts);
+        Assert.Contains(r.Sandbox.Mounts, m => m.EndsWith(":/hbops-artefact:ro", StringComparison.Ordinal));
+        Assert.True(r.Assertions.Single().Passed, r.Assertions.Single().Actual);
+        Assert.True(r.TeardownVerified);
+        Assert.Equal("", TestEnvironment.Sh($"docker ps -aq --filter name={r.Sandbox.Name}").Trim());
+        Assert.Equal("", TestEnvironment.Sh($"docker volume ls -q --filter name={r.Sandbox.VolumeName}").Trim());
+    }
+
+    [Fact]
+    public async Task Local_destination_streams_back_with_the_same_checksum_it_records()
+    {
+        var dir = Directory.CreateTempSubdirectory("hbops-local").FullName;
+        var a = await new BackupEngine(f.Host).RunAsync(new BackupRequest
+        {
+            Container = f.Env.Container, Database = f.Env.Database, User = f.Env.User, Destination = dir, LocalDestination = true,
+            Tag = "local", RowCounts = RowCountMode.Estimated,
+        }, CancellationToken.None);
+        Assert.Equal(HbArtefactLocation.Local, a.Location);
+        Assert.StartsWith(dir, a.Path, StringComparison.Ordinal);
+        Assert.Equal(a.Sha256, TestEnvironment.Sh($"sha256sum {a.Path}").Split(' ')[0]);
+        Assert.Equal(RowCountMode.Estimated, a.RowCountSnapshot!.Mode);
+        Assert.All(a.RowCountSnapshot.Tables, t => Assert.Null(t.ExactRows));
+        Directory.Delete(dir, true);
+    }
+
+    [Fact]
+    public async Task Wrong_database_is_DatabaseUnavailable_and_leaves_no_partial()
+    {
+        var ex = await Assert.ThrowsAsync<HbOpsException>(() => new BackupEngine(f.Host).RunAsync(new BackupRequest
+        {
+            Container = f.Env.Container, Database = "no_such_db", User = f.Env.User, Destination = f.Env.BackupRoot, Tag = "wrongdb",
+        }, CancellationToken.None));
+        Assert.Equal(HbErrorIds.DatabaseUnavailable, ex.ErrorId);
+        Assert.False(Directory.Exists(Path.Combine(f.Env.BackupRoot, "wrongdb_" + DateTime.UtcNow.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture))));
+    }
+
+    [Fact]
+    public async Task Sandbox_removal_refuses_the_production_container_by_name()
+    {
+        var ex = await Assert.ThrowsAsync<HbOpsException>(() => new Engine.Sandbox.SandboxManager(f.Host).RemoveAsync(f.Env.Container, CancellationToken.None));
+        Assert.Equal(HbErrorIds.NotASandbox, ex.ErrorId);
+        Assert.Equal("true", TestEnvironment.Sh($"docker inspect -f '{{{{.State.Running}}}}' {f.Env.Container}").Trim());
+    }
+}

@@ -1,0 +1,103 @@
+using HbOps.Engine.Errors;
+using HbOps.Engine.Hosts;
+using Xunit;
+
+namespace HbOps.Integration.Tests;
+
+public class SshTests
+{
+    private readonly TestEnvironment _env = new();
+
+    [Fact]
+    public async Task Given_the_alias_When_running_a_command_Then_arguments_arrive_verbatim()
+    {
+        await using var host = await _env.ConnectAsync();
+        var r = await host.RunAsync(new[] { "printf", "%s|%s", "$(id)", "a b;c" }, CancellationToken.None);
+        Assert.Equal(0, r.ExitCode);
+        Assert.Equal("$(id)|a b;c", r.StandardOutput);
+    }
+
+    [Fact]
+    public async Task Given_an_empty_known_hosts_When_connecting_Then_HostKeyUnknown_names_the_fingerprint_and_AcceptNewHostKey_records_it()
+    {
+        var kh = Path.Combine(Path.GetTempPath(), "hbops-kh-" + Guid.NewGuid().ToString("N"));
+        File.WriteAllText(kh, "");
+        var host = HostResolver.Resolve(new HostSpec { Alias = _env.SshAlias, SshConfigPath = _env.SshConfigPath, KnownHostsPath = kh });
+        var ex = await Assert.ThrowsAsync<HbOpsException>(() => HostResolver.ConnectAsync(host, new SshConnectOptions(), CancellationToken.None));
+        Assert.Equal(HbErrorIds.HostKeyUnknown, ex.ErrorId);
+        var expectedFp = TestEnvironment.Sh($"ssh-keygen -lf {_env.EnvDir}/ssh/host_ed25519.pub | cut -d' ' -f2").Trim();
+        Assert.Contains(expectedFp, ex.Message);
+
+        await using (var accepted = await HostResolver.ConnectAsync(host, new SshConnectOptions { AcceptNewHostKey = true }, CancellationToken.None))
+        {
+            Assert.Equal(0, (await accepted.RunAsync(new[] { "true" }, CancellationToken.None)).ExitCode);
+        }
+        await using var again = await HostResolver.ConnectAsync(host, new SshConnectOptions(), CancellationToken.None);
+        Assert.Equal(0, (await again.RunAsync(new[] { "true" }, CancellationToken.None)).ExitCode);
+        File.Delete(kh);
+    }
+
+    [Fact]
+    public async Task Given_a_changed_host_key_When_connecting_Then_HostKeyMismatch_even_with_AcceptNewHostKey()
+    {
+        var dir = Directory.CreateTempSubdirectory("hbops-kh").FullName;
+        TestEnvironment.Sh($"ssh-keygen -q -t ed25519 -N '' -f {dir}/other");
+        var otherKey = File.ReadAllText($"{dir}/other.pub").Split(' ')[1];
+        File.WriteAllText($"{dir}/known_hosts", $"[127.0.0.1]:{_env.SshPort} ssh-ed25519 {otherKey}\n");
+        var host = HostResolver.Resolve(new HostSpec { Alias = _env.SshAlias, SshConfigPath = _env.SshConfigPath, KnownHostsPath = $"{dir}/known_hosts" });
+        var ex = await Assert.ThrowsAsync<HbOpsException>(() =>
+            HostResolver.ConnectAsync(host, new SshConnectOptions { AcceptNewHostKey = true }, CancellationToken.None));
+        Assert.Equal(HbErrorIds.HostKeyMismatch, ex.ErrorId);
+        Assert.Contains("SHA256:", ex.Message);
+        Directory.Delete(dir, true);
+    }
+
+    [Fact]
+    public async Task Given_a_key_the_server_does_not_know_When_connecting_Then_SshAuthenticationFailed()
+    {
+        var dir = Directory.CreateTempSubdirectory("hbops-key").FullName;
+        TestEnvironment.Sh($"ssh-keygen -q -t ed25519 -N '' -f {dir}/stranger");
+        var resolved = _env.ResolveAlias();
+        var host = new HbOps.Model.HbHost
+        {
+            Kind = resolved.Kind, HostName = resolved.HostName, Port = resolved.Port, User = resolved.User,
+            IdentityFiles = { $"{dir}/stranger" }, KnownHostsFiles = resolved.KnownHostsFiles,
+        };
+        var ex = await Assert.ThrowsAsync<HbOpsException>(() => HostResolver.ConnectAsync(host, new SshConnectOptions(), CancellationToken.None));
+        Assert.Equal(HbErrorIds.SshAuthenticationFailed, ex.ErrorId);
+        Directory.Delete(dir, true);
+    }
+
+    [Fact]
+    public async Task Given_an_encrypted_key_When_connecting_without_and_with_the_passphrase_Then_KeyFileInvalid_then_success()
+    {
+        var dir = Directory.CreateTempSubdirectory("hbops-key").FullName;
+        TestEnvironment.Sh($"ssh-keygen -q -t ed25519 -N 'correct horse' -f {dir}/locked && cat {dir}/locked.pub >> {_env.EnvDir}/ssh/authorized_keys");
+        var resolved = _env.ResolveAlias();
+        var host = new HbOps.Model.HbHost
+        {
+            Kind = resolved.Kind, HostName = resolved.HostName, Port = resolved.Port, User = resolved.User,
+            IdentityFiles = { $"{dir}/locked" }, KnownHostsFiles = resolved.KnownHostsFiles,
+        };
+        var ex = await Assert.ThrowsAsync<HbOpsException>(() => HostResolver.ConnectAsync(host, new SshConnectOptions(), CancellationToken.None));
+        Assert.Equal(HbErrorIds.KeyFileInvalid, ex.ErrorId);
+        Assert.DoesNotContain("correct horse", ex.Message);
+        await using var ok = await HostResolver.ConnectAsync(host, new SshConnectOptions { KeyPassphrase = "correct horse" }, CancellationToken.None);
+        Assert.Equal(0, (await ok.RunAsync(new[] { "true" }, CancellationToken.None)).ExitCode);
+        Directory.Delete(dir, true);
+    }
+
+    [Fact]
+    public async Task Given_a_closed_port_When_connecting_Then_SshConnectionFailed()
+    {
+        var port = int.Parse(TestEnvironment.Sh("python3 -c 'import socket; s=socket.socket(); s.bind((\"127.0.0.1\",0)); print(s.getsockname()[1])'").Trim(), System.Globalization.CultureInfo.InvariantCulture);
+        var resolved = _env.ResolveAlias();
+        var host = new HbOps.Model.HbHost
+        {
+            Kind = resolved.Kind, HostName = "127.0.0.1", Port = port, User = resolved.User,
+            IdentityFiles = resolved.IdentityFiles, KnownHostsFiles = resolved.KnownHostsFiles,
+        };
+        var ex = await Assert.ThrowsAsync<HbOpsException>(() => HostResolver.ConnectAsync(host, new SshConnectOptions(), CancellationToken.None));
+        Assert.Equal(HbErrorIds.SshConnectionFailed, ex.ErrorId);
+    }
+}

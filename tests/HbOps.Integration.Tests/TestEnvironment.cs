@@ -1,0 +1,62 @@
+using System.Diagnostics;
+using System.Text.Json;
+using HbOps.Engine.Hosts;
+using HbOps.Model;
+
+namespace HbOps.Integration.Tests;
+
+/// <summary>The real test environment started by tests/env/up.sh (dockerd, loopback sshd, production-like container).</summary>
+public sealed class TestEnvironment
+{
+    public TestEnvironment()
+    {
+        var dir = Environment.GetEnvironmentVariable("HBOPS_ENV_DIR") ?? "/tmp/hbops-testenv";
+        var path = Path.Combine(dir, "env.json");
+        if (!File.Exists(path))
+        {
+            throw new InvalidOperationException($"{path} is missing: start the test environment first (bash tests/env/up.sh).");
+        }
+        using var doc = JsonDocument.Parse(File.ReadAllText(path));
+        var r = doc.RootElement;
+        EnvDir = dir;
+        SshAlias = r.GetProperty(nameof(SshAlias)).GetString()!;
+        SshConfigPath = r.GetProperty(nameof(SshConfigPath)).GetString()!;
+        KnownHostsPath = r.GetProperty(nameof(KnownHostsPath)).GetString()!;
+        KeyFile = r.GetProperty(nameof(KeyFile)).GetString()!;
+        SshPort = r.GetProperty(nameof(SshPort)).GetInt32();
+        Container = r.GetProperty(nameof(Container)).GetString()!;
+        Database = r.GetProperty(nameof(Database)).GetString()!;
+        User = r.GetProperty(nameof(User)).GetString()!;
+        BackupRoot = r.GetProperty(nameof(BackupRoot)).GetString()!;
+    }
+
+    public string EnvDir { get; }
+    public string SshAlias { get; }
+    public string SshConfigPath { get; }
+    public string KnownHostsPath { get; }
+    public string KeyFile { get; }
+    public int SshPort { get; }
+    public string Container { get; }
+    public string Database { get; }
+    public string User { get; }
+    public string BackupRoot { get; }
+
+    public HbHost ResolveAlias() => HostResolver.Resolve(new HostSpec { Alias = SshAlias, SshConfigPath = SshConfigPath });
+
+    public async Task<ICommandHost> ConnectAsync(SshConnectOptions? options = null) =>
+        await HostResolver.ConnectAsync(ResolveAlias(), options ?? new SshConnectOptions(), CancellationToken.None);
+
+    /// <summary>Runs a local command and returns stdout (throws on failure).</summary>
+    public static string Sh(string script)
+    {
+        var psi = new ProcessStartInfo("/bin/sh") { RedirectStandardOutput = true, RedirectStandardError = true };
+        psi.ArgumentList.Add("-c");
+        psi.ArgumentList.Add(script);
+        using var p = Process.Start(psi)!;
+        var stdout = p.StandardOutput.ReadToEnd();
+        var stderr = p.StandardError.ReadToEnd();
+        p.WaitForExit();
+        if (p.ExitCode != 0) throw new InvalidOperationException($"'{script}' exited {p.ExitCode}: {stderr}");
+        return stdout;
+    }
+}
