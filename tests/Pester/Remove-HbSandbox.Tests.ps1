@@ -1,0 +1,49 @@
+BeforeAll {
+    . (Join-Path $PSScriptRoot 'TestSetup.ps1')
+    $script:r = Invoke-HbBackup @Ssh @Prod -Destination $TestEnv.BackupRoot -Tag remove -RowCounts None | Test-HbRestore -KeepSandbox
+}
+
+AfterAll {
+    Get-HbLeftovers | Should -BeNullOrEmpty
+}
+
+Describe 'Remove-HbSandbox' {
+    Context 'Parameter validation' {
+        It 'is a high-impact ShouldProcess command' {
+            $c = Get-Command Remove-HbSandbox
+            $c.Parameters.Keys | Should -Contain 'WhatIf'
+            $c.ImplementingType.GetCustomAttributes([System.Management.Automation.CmdletAttribute], $false).ConfirmImpact | Should -Be 'High'
+        }
+        It 'rejects a malformed name' {
+            { Remove-HbSandbox -Name 'x;rm -rf /' -Confirm:$false -ErrorAction Stop } | Should -Throw -ErrorId 'InvalidArgument,HbOps.RemoveHbSandboxCommand'
+        }
+    }
+
+    It 'refuses the production container by name and leaves it running' {
+        { Remove-HbSandbox @Ssh -Name $TestEnv.Container -Confirm:$false -ErrorAction Stop } | Should -Throw -ErrorId 'NotASandbox,HbOps.RemoveHbSandboxCommand'
+        docker inspect -f '{{.State.Running}}' $TestEnv.Container | Should -Be 'true'
+    }
+
+    It '-WhatIf removes nothing' {
+        $r | Remove-HbSandbox -WhatIf
+        docker ps -aq --filter "name=^$($r.Sandbox.Name)$" | Should -Not -BeNullOrEmpty
+    }
+
+    It 'removes container and volume from the pipeline and verifies both are gone' {
+        "$($r.Teardown.Status)" | Should -Be 'Skipped'
+        $x = $r | Remove-HbSandbox -Confirm:$false
+        $x | Should -BeOfType 'HbOps.Model.HbSandboxRemoval'
+        "$($x.Status)" | Should -Be 'Removed'
+        $x.Verified | Should -BeTrue
+        $x.ContainersRemaining | Should -Be 0
+        $x.VolumesRemaining | Should -Be 0
+        docker ps -aq --filter "name=^$($r.Sandbox.Name)$" | Should -BeNullOrEmpty
+        docker volume ls -q --filter "name=^$($r.Sandbox.VolumeName)$" | Should -BeNullOrEmpty
+    }
+
+    It 'reports AlreadyGone (verified) for a sandbox that no longer exists' {
+        $x = Remove-HbSandbox @Ssh -Name $r.Sandbox.Name -Confirm:$false
+        "$($x.Status)" | Should -Be 'AlreadyGone'
+        $x.Verified | Should -BeTrue
+    }
+}

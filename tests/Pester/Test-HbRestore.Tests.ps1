@@ -1,0 +1,102 @@
+BeforeAll {
+    . (Join-Path $PSScriptRoot 'TestSetup.ps1')
+    $script:artefact = Invoke-HbBackup @Ssh @Prod -Destination $TestEnv.BackupRoot -Tag restore
+}
+
+AfterAll {
+    Get-HbLeftovers | Should -BeNullOrEmpty -Because 'every restore test removes its sandbox'
+}
+
+Describe 'Test-HbRestore' {
+    Context 'Parameter validation' {
+        It 'takes the artefact from the pipeline' {
+            $p = (Get-Command Test-HbRestore).Parameters['Artefact']
+            ($p.Attributes | Where-Object { $_ -is [System.Management.Automation.ParameterAttribute] }).ValueFromPipeline | Should -Contain $true
+        }
+        It 'rejects -Jobs 0' {
+            { $artefact | Test-HbRestore -Jobs 0 } | Should -Throw -ErrorId 'ParameterArgumentValidationError,HbOps.TestHbRestoreCommand'
+        }
+        It 'rejects an assertion without Expected' {
+            { $artefact | Test-HbRestore -Assertion @{ Sql = 'SELECT 1' } -ErrorAction Stop } | Should -Throw -ErrorId 'InvalidArgument,HbOps.TestHbRestoreCommand'
+        }
+    }
+
+    Context 'Piped from Invoke-HbBackup' {
+        BeforeAll {
+            $script:r = $artefact | Test-HbRestore -Assertion @{
+                Name = 'dot_tools 991/992 pairing'
+                Sql = 'SELECT count(*) FROM dot_tools WHERE (id = 991 AND paired_with = 992) OR (id = 992 AND paired_with = 991)'
+                Expected = '2'
+            }
+        }
+
+        It 'passes with exactly the one expected workflow_admin note' {
+            $r | Should -BeOfType 'HbOps.Model.HbRestoreTestResult'
+            "$($r.Result)" | Should -Be 'PassedWithNotes'
+            $notes = @($r.Messages | Where-Object { "$($_.Severity)" -eq 'NonFatal' })
+            $notes.Count | Should -Be 1
+            $notes[0].Rule | Should -Be 'MissingRoleUserMapping'
+            $notes[0].Text | Should -Match 'role "workflow_admin" does not exist'
+            $r.FatalCount | Should -Be 0
+        }
+
+        It 'verified the checksum, the isolation and the teardown' {
+            $r.ChecksumVerified | Should -BeTrue
+            $r.Sandbox.IsolationVerified | Should -BeTrue
+            $r.Sandbox.NetworkMode | Should -Be 'none'
+            $r.Sandbox.PublishedPorts | Should -BeNullOrEmpty
+            $r.TeardownVerified | Should -BeTrue
+            "$($r.Teardown.Status)" | Should -Be 'Removed'
+        }
+
+        It 'matched every exact row count and the assertion' {
+            "$($r.RowCountCheck)" | Should -Be 'Passed'
+            $r.RowCounts.Count | Should -Be $artefact.RowCountSnapshot.TableCount
+            @($r.RowCounts | Where-Object { -not $_.Match }) | Should -BeNullOrEmpty
+            $r.Assertions[0].Passed | Should -BeTrue
+            $r.TableCount | Should -Be $artefact.RowCountSnapshot.TableCount
+        }
+
+        It 'never shows the user mapping password' {
+            ($r | ConvertTo-Json -Depth 8) | Should -Not -Match 'fdw-mapping-secret'
+        }
+    }
+
+    Context 'Refusals' {
+        It 'refuses a corrupted artefact (one byte flipped) before any sandbox exists' {
+            $copy = Join-Path (Split-Path $artefact.Path) ("corrupt-" + $artefact.FileName)
+            Copy-Item $artefact.Path $copy
+            $bytes = [IO.File]::ReadAllBytes($copy)
+            $bytes[[int]($bytes.Length / 2)] = $bytes[[int]($bytes.Length / 2)] -bxor 0xFF
+            [IO.File]::WriteAllBytes($copy, $bytes)
+            $bad = $artefact | Select-Object * -ExcludeProperty Path, FileName
+            $manifest = [HbOps.Model.HbBackupArtefact]::new()
+            foreach ($p in $artefact.PSObject.Properties | Where-Object { $_.IsSettable }) { $manifest.($p.Name) = $p.Value }
+            $manifest.Path = $copy
+            $manifest.FileName = Split-Path -Leaf $copy
+            { $manifest | Test-HbRestore -ErrorAction Stop } | Should -Throw -ErrorId 'ChecksumMismatch,HbOps.TestHbRestoreCommand'
+            Get-HbLeftovers | Should -BeNullOrEmpty
+            Remove-Item $copy
+        }
+
+        It 'refuses a sandbox image of a lower major' {
+            $old = [HbOps.Model.HbBackupArtefact]::new()
+            foreach ($p in $artefact.PSObject.Properties | Where-Object { $_.IsSettable }) { $old.($p.Name) = $p.Value }
+            $old.ServerMajor = 16
+            { $old | Test-HbRestore -Image postgres:15 -ErrorAction Stop } | Should -Throw -ErrorId 'SandboxMajorTooLow,HbOps.TestHbRestoreCommand'
+            Get-HbLeftovers | Should -BeNullOrEmpty
+        }
+
+        It 'refuses a sandbox name that collides with an existing container' {
+            { $artefact | Test-HbRestore -SandboxName $TestEnv.Container -ErrorAction Stop } | Should -Throw -ErrorId 'SandboxCollision,HbOps.TestHbRestoreCommand'
+            docker inspect -f '{{.State.Running}}' $TestEnv.Container | Should -Be 'true'
+        }
+
+        It 'fails the test (Result Failed) when an assertion does not hold' {
+            $f = $artefact | Test-HbRestore -Assertion @{ Name = 'impossible'; Sql = 'SELECT count(*) FROM dot_tools'; Expected = '0' }
+            "$($f.Result)" | Should -Be 'Failed'
+            $f.FailureReasons -join ' ' | Should -Match 'impossible'
+            $f.TeardownVerified | Should -BeTrue
+        }
+    }
+}
