@@ -16,6 +16,8 @@
         'Compare-HbRowCounts'
         'Remove-HbSandbox'
         'Get-HbSandbox'
+        'Get-HbBackup'
+        'Test-HbBackup'
     )
     FunctionsToExport    = @()
     VariablesToExport    = @()

@@ -42,3 +42,26 @@ public sealed class SandboxNameCompleter : IArgumentCompleter
         }
     }
 }
+
+/// <summary>Completes -Target from the targets of the HbOps config file (-ConfigPath, $env:HBOPS_CONFIG or ~/.config/hbops/hbops.yml).</summary>
+public sealed class TargetCompleter : IArgumentCompleter
+{
+    /// <inheritdoc />
+    public IEnumerable<CompletionResult> CompleteArgument(string commandName, string parameterName, string wordToComplete,
+        CommandAst commandAst, IDictionary fakeBoundParameters)
+    {
+        ArgumentNullException.ThrowIfNull(fakeBoundParameters);
+        try
+        {
+            var path = HbOps.Engine.Records.HbConfig.ResolvePath(fakeBoundParameters["ConfigPath"] as string);
+            return HbOps.Engine.Records.HbConfig.Load(path).Targets.Keys
+                .Where(k => k.StartsWith(wordToComplete ?? "", StringComparison.OrdinalIgnoreCase))
+                .Order(StringComparer.OrdinalIgnoreCase)
+                .Select(k => new CompletionResult(k, k, CompletionResultType.ParameterValue, "target " + k)).ToList();
+        }
+        catch (HbOps.Engine.Errors.HbOpsException)
+        {
+            return Array.Empty<CompletionResult>();
+        }
+    }
+}

@@ -28,11 +28,22 @@ public abstract class HbCmdletBase : PSCmdlet, IDisposable
         ArgumentNullException.ThrowIfNull(work);
         using var reporter = new QueueReporter();
         var task = Task.Run(() => work(reporter, _cts.Token));
-        while (!task.IsCompleted)
+        try
         {
-            reporter.Drain(this, TimeSpan.FromMilliseconds(100));
+            while (!task.IsCompleted)
+            {
+                reporter.Drain(this, TimeSpan.FromMilliseconds(100));
+            }
+            reporter.Drain(this, TimeSpan.Zero);
         }
-        reporter.Drain(this, TimeSpan.Zero);
+        catch (PipelineStoppedException)
+        {
+            // Ctrl+C: nothing may be written any more, but the engine's cleanup (stopping remote work,
+            // removing partial files and sandboxes) must finish before connections are closed.
+            _cts.Cancel();
+            try { task.Wait(); } catch (AggregateException) { }
+            throw;
+        }
         return task.GetAwaiter().GetResult();
     }
 

@@ -1,5 +1,7 @@
 using System.Management.Automation;
 using HbOps.Engine.Backup;
+using HbOps.Engine.Errors;
+using HbOps.Engine.Records;
 using HbOps.Engine.RowCounts;
 using HbOps.Model;
 
@@ -20,20 +22,39 @@ namespace HbOps;
 /// <para>Backs up the directus database on the host named 'contabo' in ~/.ssh/config; the dump stays on that host.</para>
 /// </example>
 /// <example>
+/// <code>Invoke-HbBackup -Target contabo-directus</code>
+/// <para>Backs up the target 'contabo-directus' defined in ~/.config/hbops/hbops.yml (tab completes target names).</para>
+/// </example>
+/// <example>
 /// <code>Invoke-HbBackup -SshHost contabo -Database directus -User directus -Local -Destination ./backups | Test-HbRestore</code>
 /// <para>Streams the dump back to this machine, then proves it restores in a sandbox on the same docker host.</para>
 /// </example>
-[Cmdlet(VerbsLifecycle.Invoke, "HbBackup")]
+[Cmdlet(VerbsLifecycle.Invoke, "HbBackup", DefaultParameterSetName = ExplicitSet, SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Low)]
 [OutputType(typeof(HbBackupArtefact))]
 public sealed class InvokeHbBackupCommand : HbHostCmdletBase
 {
+    private const string ExplicitSet = "Explicit";
+    private const string TargetSet = "Target";
+
+    /// <summary>A named target from the HbOps config file (host, container, database, user, backup root, tag, key tables); explicit parameters override it.</summary>
+    [Parameter(Mandatory = true, ParameterSetName = TargetSet)]
+    [ValidateNotNullOrEmpty]
+    [ArgumentCompleter(typeof(TargetCompleter))]
+    public string? Target { get; set; }
+
+    /// <summary>HbOps config file (default: $env:HBOPS_CONFIG, then ~/.config/hbops/hbops.yml).</summary>
+    [Parameter(ParameterSetName = TargetSet)]
+    [ValidateNotNullOrEmpty]
+    public string? ConfigPath { get; set; }
+
     /// <summary>Production container name.</summary>
     [Parameter(ValueFromPipelineByPropertyName = true)]
     [ValidateNotNullOrEmpty]
     public string Container { get; set; } = "postgres";
 
     /// <summary>Database to dump.</summary>
-    [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
+    [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true, ParameterSetName = ExplicitSet)]
+    [Parameter(ParameterSetName = TargetSet)]
     [ValidateNotNullOrEmpty]
     public string Database { get; set; } = "";
 
@@ -88,7 +109,13 @@ public sealed class InvokeHbBackupCommand : HbHostCmdletBase
     {
         try
         {
+            if (Target is not null) ApplyTarget();
             var host = ResolveHostFromParameters();
+            var where = Local ? $"{Destination} on this machine" : $"{Destination} on {host}";
+            if (!ShouldProcess($"{Database} in container {Container} on {host} -> {where}", "Back up"))
+            {
+                return;
+            }
             var request = new BackupRequest
             {
                 Container = Container, Database = Database, User = User,
@@ -107,5 +134,28 @@ public sealed class InvokeHbBackupCommand : HbHostCmdletBase
         {
             WriteHbError(ex, Database);
         }
+    }
+
+    // Values from the target fill only what the caller did not bind explicitly.
+    private void ApplyTarget()
+    {
+        var path = HbConfig.ResolvePath(ConfigPath is null ? null : GetUnresolvedProviderPathFromPSPath(ConfigPath));
+        var t = HbConfig.Load(path).Get(Target!, path);
+        bool Bound(string name) => MyInvocation.BoundParameters.ContainsKey(name);
+        if (!Bound(nameof(SshHost)) && !Bound(nameof(HostName))) { SshHost = t.SshHost; HostName = t.HostName; }
+        if (!Bound(nameof(Port))) Port = t.Port;
+        if (!Bound(nameof(SshUser))) SshUser = t.SshUser;
+        if (!Bound(nameof(KeyFile))) KeyFile = t.KeyFile;
+        if (!Bound(nameof(SshConfigPath))) SshConfigPath = t.SshConfigPath;
+        if (!Bound(nameof(KnownHostsPath))) KnownHostsPath = t.KnownHostsPath;
+        if (!Bound(nameof(Container)) && t.Container is not null) Container = t.Container;
+        if (!Bound(nameof(Database)))
+        {
+            Database = t.Database ?? throw HbOpsException.Invalid($"Target '{Target}' has no database and -Database was not given.", Target);
+        }
+        if (!Bound(nameof(User)) && t.User is not null) User = t.User;
+        if (!Bound(nameof(Destination)) && t.BackupRoot is not null) Destination = t.BackupRoot;
+        if (!Bound(nameof(Tag)) && t.Tag is not null) Tag = t.Tag;
+        if (!Bound(nameof(KeyTables)) && t.KeyTables is not null) KeyTables = t.KeyTables.ToArray();
     }
 }

@@ -109,14 +109,9 @@ public sealed class TestHbRestoreCommand : HbHostCmdletBase
     private async Task<HbBackupArtefact> LoadFromPathAsync(CancellationToken ct)
     {
         var host = ResolveHostFromParameters();
-        var onHost = host.Kind == HbHostKind.Ssh;
-        var path = onHost ? Path! : GetUnresolvedProviderPathFromPSPath(Path!);
-        var files = onHost ? (IHostFiles)new ShellHostFiles(await ConnectAsync(host, ct).ConfigureAwait(false)) : new LocalHostFiles();
-        var manifestPath = path.EndsWith(BackupEngine.ManifestSuffix, StringComparison.Ordinal) ? path : path + BackupEngine.ManifestSuffix;
-        var yaml = await files.ReadTextAsync(manifestPath, ct).ConfigureAwait(false)
-            ?? throw new HbOpsException(HbErrorIds.ArtefactNotFound, HbErrorCategory.ObjectNotFound,
-                $"No manifest at '{manifestPath}'.", manifestPath, "Pass the path of a dump made by Invoke-HbBackup.");
-        return BackupEngine.ParseManifest(yaml);
+        var local = host.Kind == HbHostKind.Local;
+        var catalog = new ArtefactCatalog(await ConnectAsync(host, ct).ConfigureAwait(false), filesAreLocal: local);
+        return await catalog.ReadAsync(local ? GetUnresolvedProviderPathFromPSPath(Path!) : Path!, ct).ConfigureAwait(false);
     }
 
     private static HbAssertion ToAssertion(Hashtable h)

@@ -59,6 +59,32 @@ Describe 'Invoke-HbBackup' {
         }
     }
 
+    Context 'Targets from the config file' {
+        It 'backs up a named target, with tab completion of target names' {
+            $a = Invoke-HbBackup -Target contabo-directus -ConfigPath $TestEnv.ConfigPath
+            $a.Tag | Should -Be 'target'
+            $a.Database | Should -Be $TestEnv.Database
+            ($a.RowCountSnapshot.Tables | ForEach-Object { "$($_.Schema).$($_.Table)" }) | Sort-Object | Should -Be @('app.orders', 'public.dot_tools')
+            $completion = TabExpansion2 -inputScript "Invoke-HbBackup -ConfigPath $($TestEnv.ConfigPath) -Target conta" -cursorColumn ("Invoke-HbBackup -ConfigPath $($TestEnv.ConfigPath) -Target conta".Length)
+            $completion.CompletionMatches.CompletionText | Should -Contain 'contabo-directus'
+        }
+
+        It 'an unknown target -> TargetNotFound' {
+            { Invoke-HbBackup -Target nope -ConfigPath $TestEnv.ConfigPath -ErrorAction Stop } | Should -Throw -ErrorId 'TargetNotFound,HbOps.InvokeHbBackupCommand'
+        }
+
+        It 'completes -SshHost from the ssh config' {
+            $line = "Invoke-HbBackup -SshConfigPath $($TestEnv.SshConfigPath) -SshHost cont"
+            (TabExpansion2 -inputScript $line -cursorColumn $line.Length).CompletionMatches.CompletionText | Should -Contain $TestEnv.SshAlias
+        }
+
+        It '-WhatIf makes no backup' {
+            $dest = Join-Path $TestEnv.BackupRoot 'whatif'
+            Invoke-HbBackup @Ssh @Prod -Destination $dest -WhatIf | Should -BeNullOrEmpty
+            $dest | Should -Not -Exist
+        }
+    }
+
     Context 'Faults' {
         It 'unknown alias -> SshAliasNotFound' {
             { Invoke-HbBackup -SshHost no-such-alias -SshConfigPath $TestEnv.SshConfigPath @Prod -ErrorAction Stop } |
@@ -102,6 +128,65 @@ Describe 'Invoke-HbBackup' {
                 Get-ChildItem -Recurse -File $small | Should -BeNullOrEmpty
             }
         }
+        It 'changed host key -> HostKeyMismatch naming the fingerprint' {
+            $kh = Join-Path ([IO.Path]::GetTempPath()) ('hbops-kh-' + [guid]::NewGuid().ToString('N'))
+            ssh-keygen -q -t ed25519 -N '' -f "$kh.key"
+            "[127.0.0.1]:$($TestEnv.SshPort) $((Get-Content "$kh.key.pub").Split(' ')[0..1] -join ' ')" | Set-Content $kh
+            { Invoke-HbBackup @Ssh -KnownHostsPath $kh @Prod -ErrorAction Stop } | Should -Throw -ErrorId 'HostKeyMismatch,HbOps.InvokeHbBackupCommand'
+            try { Invoke-HbBackup @Ssh -KnownHostsPath $kh @Prod -ErrorAction Stop } catch { $_.Exception.Message | Should -Match 'SHA256:' }
+            Remove-Item "$kh*"
+        }
+
+        It 'unknown host key -> HostKeyUnknown; -AcceptNewHostKey records it' {
+            $kh = Join-Path ([IO.Path]::GetTempPath()) ('hbops-kh-' + [guid]::NewGuid().ToString('N'))
+            New-Item -ItemType File $kh | Out-Null
+            { Invoke-HbBackup @Ssh -KnownHostsPath $kh @Prod -ErrorAction Stop } | Should -Throw -ErrorId 'HostKeyUnknown,HbOps.InvokeHbBackupCommand'
+            $a = Invoke-HbBackup @Ssh -KnownHostsPath $kh -AcceptNewHostKey @Prod -Destination $TestEnv.BackupRoot -Tag accept -RowCounts None
+            $a.Path | Should -Exist
+            Get-Content $kh | Should -Match "^\[127\.0\.0\.1\]:$($TestEnv.SshPort) ssh-ed25519 "
+            Remove-Item $kh
+        }
+
+        It 'pg_dump failing mid-way -> DumpFailed, no artefact claimed' {
+            $dest = Join-Path $TestEnv.BackupRoot 'midway'
+            Remove-Item -Recurse -Force $dest -ErrorAction SilentlyContinue
+            $job = Start-HbBackground { param($s, $p, $d) Invoke-HbBackup @s @p -Destination $d -Tag midway -RowCounts None } @($Ssh, $Prod, $dest)
+            Wait-HbFile $dest '*.partial' | Out-Null
+            docker exec $TestEnv.Container psql -U $TestEnv.User -d $TestEnv.Database -qAtc "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name LIKE 'hbops-dump-%'" | Out-Null
+            $out = $job.PowerShell.EndInvoke($job.Handle)
+            $out | Should -BeNullOrEmpty
+            $job.PowerShell.Streams.Error[0].FullyQualifiedErrorId | Should -Be 'DumpFailed,HbOps.InvokeHbBackupCommand'
+            Get-ChildItem -Recurse $dest -Include '*.dump', '*.partial', '*.manifest.yml', 'SHA256SUMS' | Should -BeNullOrEmpty
+            $job.PowerShell.Dispose()
+        }
+
+        It 'Ctrl+C during the dump stops the remote pg_dump and leaves no .partial' {
+            $dest = Join-Path $TestEnv.BackupRoot 'cancel'
+            Remove-Item -Recurse -Force $dest -ErrorAction SilentlyContinue
+            $job = Start-HbBackground { param($s, $p, $d) Invoke-HbBackup @s @p -Destination $d -Tag cancel } @($Ssh, $Prod, $dest)
+            Wait-HbFile $dest '*.partial' | Out-Null
+            $job.PowerShell.Stop()
+            Get-ChildItem -Recurse $dest -Include '*.dump', '*.partial', '*.manifest.yml', 'SHA256SUMS' | Should -BeNullOrEmpty
+            Start-Sleep -Milliseconds 500
+            Get-HbDumpSessions | Should -Be '0'
+            $job.PowerShell.Dispose()
+        }
+
+        It 'SSH connection cut mid-stream -> SshConnectionLost, no artefact claimed' {
+            $dest = Join-Path ([IO.Path]::GetTempPath()) ('hbops-cut-' + [guid]::NewGuid().ToString('N').Substring(0, 8))
+            $job = Start-HbBackground { param($s, $p, $d) Invoke-HbBackup @s @p -Destination $d -Local -Tag cut -RowCounts None } @($Ssh, $Prod, $dest)
+            Wait-HbFile $dest '*.partial' | Out-Null
+            $sshdPid = Get-Content (Join-Path $TestEnv.EnvDir 'ssh/sshd.pid')
+            pkill -P $sshdPid   # only the test sshd's per-connection processes
+            $completed = $job.Handle.AsyncWaitHandle.WaitOne(60000)
+            $completed | Should -BeTrue
+            $job.PowerShell.EndInvoke($job.Handle) | Should -BeNullOrEmpty
+            $job.PowerShell.Streams.Error[0].FullyQualifiedErrorId | Should -BeIn @('SshConnectionLost,HbOps.InvokeHbBackupCommand', 'DumpFailed,HbOps.InvokeHbBackupCommand')
+            Get-ChildItem -Recurse $dest -Include '*.dump', '*.partial', '*.manifest.yml', 'SHA256SUMS' | Should -BeNullOrEmpty
+            $job.PowerShell.Dispose()
+            Remove-Item -Recurse -Force $dest
+        }
+
         It 'destination not writable -> DestinationNotWritable' {
             { Invoke-HbBackup @Ssh @Prod -Destination /proc/hbops -ErrorAction Stop } |
                 Should -Throw -ErrorId 'DestinationNotWritable,HbOps.InvokeHbBackupCommand'

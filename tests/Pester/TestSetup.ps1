@@ -13,3 +13,28 @@ function Get-HbLeftovers {
     # Every container and volume an HbOps sandbox could leave behind.
     @(docker ps -aq --filter 'label=hbops.sandbox=true') + @(docker volume ls -q --filter 'label=hbops.sandbox=true') | Where-Object { $_ }
 }
+
+# Starts a cmdlet pipeline in a second runspace so a test can interrupt it (Stop() = Ctrl+C) or break things under it.
+function Start-HbBackground {
+    param([scriptblock] $Script, [object[]] $Arguments)
+    $ps = [powershell]::Create()
+    $null = $ps.AddScript("Import-Module '$(Join-Path $script:ModulePath 'HbOps.psd1')'").AddStatement()
+    $null = $ps.AddScript($Script)
+    foreach ($a in $Arguments) { $null = $ps.AddArgument($a) }
+    [pscustomobject]@{ PowerShell = $ps; Handle = $ps.BeginInvoke() }
+}
+
+function Wait-HbFile {
+    param([string] $Directory, [string] $Filter, [int] $TimeoutSeconds = 30)
+    $deadline = (Get-Date).AddSeconds($TimeoutSeconds)
+    while ((Get-Date) -lt $deadline) {
+        $f = Get-ChildItem -Path $Directory -Recurse -Filter $Filter -ErrorAction SilentlyContinue | Where-Object Length -gt 0
+        if ($f) { return $f }
+        Start-Sleep -Milliseconds 100
+    }
+    throw "no $Filter appeared under $Directory within $TimeoutSeconds s"
+}
+
+function Get-HbDumpSessions {
+    docker exec $script:TestEnv.Container psql -U $script:TestEnv.User -d $script:TestEnv.Database -qAtc "SELECT count(*) FROM pg_stat_activity WHERE application_name LIKE 'hbops-dump-%'"
+}

@@ -11,6 +11,19 @@ bash "$ENV_SCRIPTS_DIR/start-sshd.sh"
 bash "$ENV_SCRIPTS_DIR/start-production.sh"
 SSH_DIR="$HBOPS_ENV_DIR/ssh"
 mkdir -p "$HBOPS_ENV_DIR/backups"
+cat >"$HBOPS_ENV_DIR/hbops.yml" <<YML
+# HbOps targets for the local test environment.
+targets:
+  contabo-directus:
+    sshHost: $HBOPS_SSH_ALIAS
+    sshConfigPath: $SSH_DIR/config
+    container: $HBOPS_PROD_CONTAINER
+    database: $HBOPS_PROD_DB
+    user: $HBOPS_PROD_USER
+    backupRoot: $HBOPS_ENV_DIR/backups
+    tag: target
+    keyTables: [public.dot_tools, app.orders]
+YML
 cat >"$HBOPS_ENV_DIR/env.json" <<JSON
 {
   "EnvDir": "$HBOPS_ENV_DIR",
@@ -23,7 +36,8 @@ cat >"$HBOPS_ENV_DIR/env.json" <<JSON
   "Database": "$HBOPS_PROD_DB",
   "User": "$HBOPS_PROD_USER",
   "Image": "$HBOPS_PG_IMAGE",
-  "BackupRoot": "$HBOPS_ENV_DIR/backups"
+  "BackupRoot": "$HBOPS_ENV_DIR/backups",
+  "ConfigPath": "$HBOPS_ENV_DIR/hbops.yml"
 }
 JSON
 log "environment ready: $HBOPS_ENV_DIR/env.json"

@@ -59,6 +59,10 @@ public static class HbErrorIds
     public const string OperationCancelled = nameof(OperationCancelled);
     /// <summary>A configuration file is missing or malformed.</summary>
     public const string ConfigInvalid = nameof(ConfigInvalid);
+    /// <summary>A named target is not in the config file.</summary>
+    public const string TargetNotFound = nameof(TargetNotFound);
+    /// <summary>An artefact failed re-verification (checksum or readability).</summary>
+    public const string ArtefactInvalid = nameof(ArtefactInvalid);
     /// <summary>An unexpected failure; the message carries the detail.</summary>
     public const string Unexpected = nameof(Unexpected);
 }

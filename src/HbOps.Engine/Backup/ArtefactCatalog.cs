@@ -1,0 +1,96 @@
+using System.Text.RegularExpressions;
+using HbOps.Engine.Docker;
+using HbOps.Engine.Errors;
+using HbOps.Engine.Hosts;
+using HbOps.Engine.Util;
+using HbOps.Model;
+
+namespace HbOps.Engine.Backup;
+
+/// <summary>Reads artefacts back from their manifests and re-verifies them.</summary>
+public sealed partial class ArtefactCatalog(ICommandHost host, bool filesAreLocal, IHbReporter? reporter = null)
+{
+    private readonly IHbReporter _report = reporter ?? NullReporter.Instance;
+    private readonly IHostFiles _files = filesAreLocal || host.Host.Kind == HbHostKind.Local ? new LocalHostFiles() : new ShellHostFiles(host);
+
+    [GeneratedRegex(@"^[0-9a-f]{64}$")]
+    private static partial Regex HexSha();
+
+    /// <summary>Every artefact whose manifest lies in <paramref name="directory"/> or one level below, oldest first.</summary>
+    public async Task<List<HbBackupArtefact>> ListAsync(string directory, CancellationToken ct)
+    {
+        var result = new List<HbBackupArtefact>();
+        foreach (var manifest in await _files.FindFilesAsync(directory, BackupEngine.ManifestSuffix, ct).ConfigureAwait(false))
+        {
+            var yaml = await _files.ReadTextAsync(manifest, ct).ConfigureAwait(false);
+            if (yaml is null) continue;
+            try
+            {
+                result.Add(BackupEngine.ParseManifest(yaml));
+            }
+            catch (HbOpsException ex) when (ex.ErrorId == HbErrorIds.ConfigInvalid)
+            {
+                _report.Warning($"Skipping unreadable manifest '{manifest}': {ex.Message}");
+            }
+        }
+        return result.OrderBy(a => a.TimestampUtc).ToList();
+    }
+
+    /// <summary>Reads one artefact from a dump path or its manifest path.</summary>
+    public async Task<HbBackupArtefact> ReadAsync(string path, CancellationToken ct)
+    {
+        var manifestPath = path.EndsWith(BackupEngine.ManifestSuffix, StringComparison.Ordinal) ? path : path + BackupEngine.ManifestSuffix;
+        var yaml = await _files.ReadTextAsync(manifestPath, ct).ConfigureAwait(false)
+            ?? throw new HbOpsException(HbErrorIds.ArtefactNotFound, HbErrorCategory.ObjectNotFound,
+                $"No manifest at '{manifestPath}'.", manifestPath, "Pass the path of a dump made by Invoke-HbBackup.");
+        return BackupEngine.ParseManifest(yaml);
+    }
+
+    /// <summary>
+    /// Re-reads the dump once for its SHA-256, checks the manifest and SHA256SUMS, and proves the archive is readable with
+    /// <c>pg_restore --list</c> in a throwaway container (no network, nothing mounted; the dump arrives on stdin).
+    /// </summary>
+    public async Task<HbBackupVerification> VerifyAsync(HbBackupArtefact artefact, string? image, CancellationToken ct)
+    {
+        ArgumentNullException.ThrowIfNull(artefact);
+        var v = new HbBackupVerification { Path = artefact.Path, ExpectedSha256 = artefact.Sha256, CheckedAtUtc = DateTime.UtcNow };
+        if (await _files.SizeAsync(artefact.Path, ct).ConfigureAwait(false) is not { } size)
+        {
+            v.Status = HbVerificationStatus.Missing;
+            v.Message = "dump file not found";
+            return v;
+        }
+        v.SizeBytes = size;
+        v.ObservedSha256 = await _files.Sha256Async(artefact.Path, ct).ConfigureAwait(false);
+        v.ChecksumMatches = HexSha().IsMatch(v.ObservedSha256) && v.ObservedSha256 == artefact.Sha256 && size == artefact.SizeBytes;
+        var sums = await _files.ReadTextAsync(artefact.ChecksumPath, ct).ConfigureAwait(false) ?? "";
+        v.ChecksumFileMatches = sums.Split('\n').Any(l => l.Trim() == $"{v.ObservedSha256}  {artefact.FileName}");
+
+        var img = Validation.Image(image ?? $"postgres:{artefact.ServerMajor}", "Image");
+        var list = new[] { "docker", "run", "-i", "--rm", "--network", "none", "--label", "hbops.probe=true", "--entrypoint", "pg_restore", img, "--list" };
+        CommandResult r;
+        if (_files is LocalHostFiles)
+        {
+            await using var input = File.OpenRead(artefact.Path);
+            r = await host.RunFromStreamAsync(list, input, ct).ConfigureAwait(false);
+        }
+        else
+        {
+            var argv = new List<string> { "sh", "-c", "f=$1; shift; exec \"$@\" < \"$f\"", "hbops-list", artefact.Path };
+            argv.AddRange(list);
+            r = await host.RunAsync(argv, ct).ConfigureAwait(false);
+        }
+        v.Readable = r.Succeeded;
+        v.TocEntries = r.StandardOutput.Split('\n').Count(l => l.Length > 0 && !l.StartsWith(';'));
+        v.Status = v.ChecksumMatches && v.ChecksumFileMatches && v.Readable ? HbVerificationStatus.Verified : HbVerificationStatus.Failed;
+        v.Message = v.Status == HbVerificationStatus.Verified
+            ? $"sha256 matches manifest and SHA256SUMS; pg_restore --list read {v.TocEntries} TOC entries"
+            : string.Join("; ", new[]
+            {
+                v.ChecksumMatches ? null : $"sha256 {v.ObservedSha256} (size {size}) differs from the manifest ({artefact.Sha256}, size {artefact.SizeBytes})",
+                v.ChecksumFileMatches ? null : "SHA256SUMS does not list this file with the observed hash",
+                v.Readable ? null : "pg_restore --list failed: " + Redaction.Redact(r.StandardError.Trim()),
+            }.Where(s => s is not null));
+        return v;
+    }
+}
