@@ -18,6 +18,9 @@
         'Get-HbSandbox'
         'Get-HbBackup'
         'Test-HbBackup'
+        'Export-HbClosureRecord'
+        'Import-HbClosureRecord'
+        'Test-HbPreflight'
     )
     FunctionsToExport    = @()
     VariablesToExport    = @()

@@ -79,6 +79,16 @@ public sealed class HbBackupArtefact
     public string Stderr { get; set; } = "";
     /// <summary>Wall time of the whole backup, in seconds.</summary>
     public double DurationSeconds { get; set; }
+    /// <summary>Isolation and access mode of the snapshot transaction as reported by the server (e.g. "repeatable read, read only").</summary>
+    public string SnapshotTransaction { get; set; } = "";
+    /// <summary>Production container restart count observed before the dump.</summary>
+    public int ContainerRestartCountBefore { get; set; }
+    /// <summary>Production container restart count observed after the dump.</summary>
+    public int ContainerRestartCountAfter { get; set; }
+    /// <summary>Production container start time observed before the dump.</summary>
+    public string ContainerStartedAtBefore { get; set; } = "";
+    /// <summary>Production container start time observed after the dump.</summary>
+    public string ContainerStartedAtAfter { get; set; } = "";
     /// <summary>Row counts taken in the dump's own snapshot (null when -RowCounts None).</summary>
     public HbRowCountSnapshot? RowCountSnapshot { get; set; }
 

@@ -118,6 +118,8 @@ public sealed class HbRestoreTestResult
     public bool TeardownVerified => Teardown?.Verified == true && Teardown.Status != HbRemovalStatus.Skipped;
     /// <summary>Start (UTC).</summary>
     public DateTime StartedUtc { get; set; }
+    /// <summary>Where this result was recorded beside the artefact (&lt;dump&gt;.restore-&lt;UTC&gt;.yml), if it could be written.</summary>
+    public string RecordPath { get; set; } = "";
     /// <summary>Total seconds.</summary>
     public double DurationSeconds { get; set; }
 }

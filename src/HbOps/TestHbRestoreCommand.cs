@@ -30,7 +30,7 @@ namespace HbOps;
 /// <code>$r = Test-HbRestore -Path /var/backups/hbops/hb08_2026-05-15/directus_full_20260515T010203Z.dump -SshHost contabo -KeepSandbox -Assertion @{ Name = 'dot_tools pairing'; Sql = 'SELECT count(*) FROM dot_tools WHERE id IN (991,992) AND paired_with IN (991,992)'; Expected = '2' }</code>
 /// <para>Restores a dump by path on the host, runs an assertion, and keeps the sandbox for Compare-HbRowCounts.</para>
 /// </example>
-[Cmdlet(VerbsDiagnostic.Test, "HbRestore", DefaultParameterSetName = ArtefactSet)]
+[Cmdlet(VerbsDiagnostic.Test, "HbRestore", DefaultParameterSetName = ArtefactSet, SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Low)]
 [OutputType(typeof(HbRestoreTestResult))]
 public sealed class TestHbRestoreCommand : HbHostCmdletBase
 {
@@ -92,6 +92,11 @@ public sealed class TestHbRestoreCommand : HbHostCmdletBase
                 Image = Image, SandboxName = SandboxName, Jobs = Jobs, KeepSandbox = KeepSandbox, Assertions = assertions,
                 EstimateTolerance = EstimateTolerance, SandboxTimeToLive = TimeSpan.FromMinutes(TimeToLiveMinutes),
             };
+            var what = Artefact?.Path ?? Path;
+            if (!ShouldProcess($"{what} into a new sandbox{(KeepSandbox ? " (kept)" : "")}", "Restore-test"))
+            {
+                return;
+            }
             var result = RunEngine(async (reporter, ct) =>
             {
                 var artefact = Artefact ?? await LoadFromPathAsync(ct).ConfigureAwait(false);

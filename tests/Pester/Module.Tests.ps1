@@ -10,7 +10,7 @@ BeforeAll {
 Describe 'HbOps module' {
     It 'exports exactly the documented cmdlets, including the four named by the user' {
         $names = (Get-Command -Module HbOps).Name | Sort-Object
-        $names | Should -Be @('Compare-HbRowCounts', 'Get-HbBackup', 'Get-HbSandbox', 'Invoke-HbBackup', 'Remove-HbSandbox', 'Test-HbBackup', 'Test-HbRestore')
+        $names | Should -Be @('Compare-HbRowCounts', 'Export-HbClosureRecord', 'Get-HbBackup', 'Get-HbSandbox', 'Import-HbClosureRecord', 'Invoke-HbBackup', 'Remove-HbSandbox', 'Test-HbBackup', 'Test-HbPreflight', 'Test-HbRestore')
     }
 
     It 'manifest declares Core edition, version, description and formats' {

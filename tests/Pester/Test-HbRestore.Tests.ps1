@@ -62,6 +62,28 @@ Describe 'Test-HbRestore' {
         }
     }
 
+    Context 'A local artefact with the engine reached over SSH' {
+        It 'uploads the artefact to the host for the sandbox, verifies it there, and removes the upload' {
+            $dir = Join-Path ([IO.Path]::GetTempPath()) ('hbops-up-' + [guid]::NewGuid().ToString('N').Substring(0, 8))
+            $local = Invoke-HbBackup @Ssh @Prod -Destination $dir -Local -Tag upload
+            $r = $local | Test-HbRestore -Verbose 4>&1
+            $result = $r | Where-Object { $_ -is [HbOps.Model.HbRestoreTestResult] }
+            "$($result.Result)" | Should -Be 'PassedWithNotes'
+            ($r | Where-Object { $_ -is [System.Management.Automation.VerboseRecord] }).Message -join "`n" | Should -Match 'Uploading the local artefact'
+            $result.Sandbox.Mounts -join ' ' | Should -Match 'bind:/tmp/hbops-upload-'
+            Get-ChildItem /tmp -Filter 'hbops-upload-*' -Directory | Should -BeNullOrEmpty
+            Remove-Item -Recurse -Force $dir
+        }
+    }
+
+    Context 'By -Path on the host' {
+        It 'reads the manifest beside the dump and restores it' {
+            $r = Test-HbRestore @Ssh -Path $artefact.Path
+            "$($r.Result)" | Should -Be 'PassedWithNotes'
+            $r.Artefact.Sha256 | Should -Be $artefact.Sha256
+        }
+    }
+
     Context 'Refusals' {
         It 'refuses a corrupted artefact (one byte flipped) before any sandbox exists' {
             $copy = Join-Path (Split-Path $artefact.Path) ("corrupt-" + $artefact.FileName)
@@ -90,6 +112,24 @@ Describe 'Test-HbRestore' {
         It 'refuses a sandbox name that collides with an existing container' {
             { $artefact | Test-HbRestore -SandboxName $TestEnv.Container -ErrorAction Stop } | Should -Throw -ErrorId 'SandboxCollision,HbOps.TestHbRestoreCommand'
             docker inspect -f '{{.State.Running}}' $TestEnv.Container | Should -Be 'true'
+        }
+
+        It 'fails the test when pg_restore hits a fatal error (extension missing in the sandbox image)' {
+            $f = $artefact | Test-HbRestore -Image hbops-test/postgres:15-nofdw
+            "$($f.Result)" | Should -Be 'Failed'
+            $f.FatalCount | Should -BeGreaterThan 0
+            ($f.Messages | Where-Object { "$($_.Severity)" -eq 'Fatal' }).Text -join "`n" | Should -Match 'postgres_fdw'
+            $f.TeardownVerified | Should -BeTrue
+        }
+
+        It 'Ctrl+C mid-restore leaves no container or volume' {
+            $job = Start-HbBackground { param($a) $a | Test-HbRestore } @(, $artefact)
+            $deadline = (Get-Date).AddSeconds(60)
+            while (-not (docker ps -q --filter 'label=hbops.sandbox=true') -and (Get-Date) -lt $deadline) { Start-Sleep -Milliseconds 100 }
+            docker ps -q --filter 'label=hbops.sandbox=true' | Should -Not -BeNullOrEmpty -Because 'the sandbox must exist before we interrupt'
+            $job.PowerShell.Stop()
+            $job.PowerShell.Dispose()
+            Get-HbLeftovers | Should -BeNullOrEmpty
         }
 
         It 'fails the test (Result Failed) when an assertion does not hold' {

@@ -1,10 +1,15 @@
 #!/usr/bin/env bash
 # Builds a local PostgreSQL image (no registry is reachable) from the host's PostgreSQL
-# binaries plus busybox, shaped like the official image. Usage: build-postgres-image.sh [MAJOR]
+# binaries plus busybox, shaped like the official image.
+# Usage: build-postgres-image.sh [MAJOR] [nofdw]
+#   nofdw: build hbops-test/postgres:MAJOR-nofdw without the postgres_fdw extension (restores that
+#   need it fail, which the tests use to prove fatal errors fail a restore test).
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 need_root
 MAJOR="${1:-15}"
+VARIANT="${2:-}"
 IMAGE="postgres:$MAJOR"
+[ "$VARIANT" = "nofdw" ] && IMAGE="hbops-test/postgres:$MAJOR-nofdw"
 if docker image inspect "$IMAGE" >/dev/null 2>&1 && [ "${HBOPS_REBUILD_IMAGE:-0}" != "1" ]; then
   log "image $IMAGE already present"; exit 0
 fi
@@ -45,6 +50,9 @@ postgres:x:999:
 GROUP
 printf 'passwd: files\ngroup: files\nhosts: files\n' >"$ROOTFS/etc/nsswitch.conf"
 printf '127.0.0.1 localhost\n' >"$ROOTFS/etc/hosts"
+if [ "$VARIANT" = "nofdw" ]; then
+  rm -f "$ROOTFS$PGSHARE"/extension/postgres_fdw* "$ROOTFS$PGLIB"/lib/postgres_fdw.so
+fi
 install -m 0755 "$ENV_SCRIPTS_DIR/postgres-entrypoint.sh" "$ROOTFS/usr/local-entrypoint.sh"
 log "importing $IMAGE"
 tar -C "$ROOTFS" -c . | docker import \

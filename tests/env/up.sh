@@ -7,6 +7,7 @@ need_root
 apt_install docker.io openssh-server busybox-static postgresql-15 python3
 bash "$ENV_SCRIPTS_DIR/start-docker.sh"
 bash "$ENV_SCRIPTS_DIR/build-postgres-image.sh" 15
+bash "$ENV_SCRIPTS_DIR/build-postgres-image.sh" 15 nofdw
 bash "$ENV_SCRIPTS_DIR/start-sshd.sh"
 bash "$ENV_SCRIPTS_DIR/start-production.sh"
 SSH_DIR="$HBOPS_ENV_DIR/ssh"

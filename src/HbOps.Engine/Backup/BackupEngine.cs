@@ -66,6 +66,8 @@ public sealed class BackupEngine(ICommandHost dockerHost, IHbReporter? reporter 
         }
         artefact.ContainerImage = container.Image;
         artefact.ContainerImageId = container.ImageId;
+        artefact.ContainerRestartCountBefore = container.RestartCount;
+        artefact.ContainerStartedAtBefore = container.StartedAt;
         var pg = new PgEndpoint(_docker, request.Container, request.User, request.Database);
         using (var info = await pg.JsonAsync(
             "SELECT json_build_object('v', current_setting('server_version'), 'n', current_setting('server_version_num')::int, 's', pg_database_size(current_database()));", ct).ConfigureAwait(false))
@@ -116,7 +118,10 @@ public sealed class BackupEngine(ICommandHost dockerHost, IHbReporter? reporter 
             {
                 _report.Verbose("Opening a read-only repeatable-read transaction and exporting its snapshot.");
                 session = await PsqlSession.StartAsync(pg, $"{PgEndpoint.ApplicationNamePrefix}-snapshot-{runId}", ct).ConfigureAwait(false);
-                snapshotId = (await session.ExecuteAsync("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY;\nSELECT pg_export_snapshot();", ct).ConfigureAwait(false)).Trim();
+                var opened = (await session.ExecuteAsync(
+                    "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY;\nSELECT pg_export_snapshot() || '|' || current_setting('transaction_isolation') || '|' || current_setting('transaction_read_only');", ct).ConfigureAwait(false)).Trim().Split('|');
+                snapshotId = opened[0];
+                artefact.SnapshotTransaction = $"{opened[1]}, {(opened[2] == "on" ? "read only" : "read write")}";
                 countTask = session.ExecuteAsync(RowCounter.BuildQuery(request.RowCounts, request.KeyTables), ct);
             }
             var dumpArgs = new List<string> { "pg_dump", "-U", request.User, "-d", request.Database, "-F", "c", "-Z", request.CompressionLevel.ToString(CultureInfo.InvariantCulture) };
@@ -152,6 +157,10 @@ public sealed class BackupEngine(ICommandHost dockerHost, IHbReporter? reporter 
             if (session is not null) await session.DisposeAsync().ConfigureAwait(false);
             _report.Progress(new HbProgress(ProgressId, "Invoke-HbBackup", "done", 100, Completed: true));
         }
+
+        var after = await _docker.InspectContainerAsync(request.Container, ct).ConfigureAwait(false);
+        artefact.ContainerRestartCountAfter = after?.RestartCount ?? -1;
+        artefact.ContainerStartedAtAfter = after?.StartedAt ?? "";
 
         // Record the checksum, then claim the artefact by renaming, then write the manifest.
         var sums = await files.ReadTextAsync(artefact.ChecksumPath, ct).ConfigureAwait(false) ?? "";

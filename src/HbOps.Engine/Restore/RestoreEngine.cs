@@ -40,35 +40,40 @@ public sealed class RestoreEngine(ICommandHost dockerHost, IHbReporter? reporter
         string? uploadFolder = null;
         try
         {
-            // 1. The artefact must be what was recorded, before anything uses it.
-            var artefactFolder = await Phase(result, "VerifyChecksum", 1, async () =>
+            // 1. The artefact must be what was recorded, before anything uses it. The image probe and the
+            //    sweep of expired sandboxes only read, so they run at the same time.
+            var image = request.Image ?? $"postgres:{artefact.ServerMajor}";
+            var probe = sandboxes.ProbeImageMajorAsync(image, ct);
+            var sweep = request.SweepExpired ? SweepAsync(sandboxes, ct) : Task.CompletedTask;
+            string artefactFolder;
+            try
             {
-                var artefactFolder = await EnsureArtefactOnHostAsync(artefact, runId, ct).ConfigureAwait(false);
-                uploadFolder = artefactFolder.Uploaded ? artefactFolder.Folder : null;
-                result.ObservedSha256 = artefactFolder.Sha256;
-                result.ChecksumVerified = string.Equals(result.ObservedSha256, artefact.Sha256, StringComparison.OrdinalIgnoreCase)
-                    && artefactFolder.SumsLineMatches;
-                if (!result.ChecksumVerified)
+                artefactFolder = await Phase(result, "VerifyChecksum", 1, async () =>
                 {
-                    throw new HbOpsException(HbErrorIds.ChecksumMismatch, HbErrorCategory.InvalidData,
-                        $"Refusing to restore '{artefact.Path}': its SHA-256 is {result.ObservedSha256} but the manifest records {artefact.Sha256}" +
-                        (artefactFolder.SumsLineMatches ? "." : " (or SHA256SUMS does not list it with that hash)."), artefact.Path,
-                        "The artefact was altered or corrupted; make a new backup.");
-                }
-                return artefactFolder.Folder;
-            }).ConfigureAwait(false);
+                    var onHost = await EnsureArtefactOnHostAsync(artefact, runId, ct).ConfigureAwait(false);
+                    uploadFolder = onHost.Uploaded ? onHost.Folder : null;
+                    result.ObservedSha256 = onHost.Sha256;
+                    result.ChecksumVerified = string.Equals(result.ObservedSha256, artefact.Sha256, StringComparison.OrdinalIgnoreCase)
+                        && onHost.SumsLineMatches;
+                    if (!result.ChecksumVerified)
+                    {
+                        throw new HbOpsException(HbErrorIds.ChecksumMismatch, HbErrorCategory.InvalidData,
+                            $"Refusing to restore '{artefact.Path}': its SHA-256 is {result.ObservedSha256} but the manifest records {artefact.Sha256}" +
+                            (onHost.SumsLineMatches ? "." : " (or SHA256SUMS does not list it with that hash)."), artefact.Path,
+                            "The artefact was altered or corrupted; make a new backup.");
+                    }
+                    return onHost.Folder;
+                }).ConfigureAwait(false);
+            }
+            finally
+            {
+                // Never leave the side tasks running unobserved, whatever the checksum said.
+                try { await Task.WhenAll(probe, sweep).ConfigureAwait(false); } catch (Exception) when (!probe.IsCompletedSuccessfully || !sweep.IsCompletedSuccessfully) { }
+            }
 
             // 2. Sandbox of the same major (never lower), isolated, ready.
-            if (request.SweepExpired)
-            {
-                foreach (var old in (await sandboxes.ListAsync(ct).ConfigureAwait(false)).Where(s => s.Expired))
-                {
-                    _report.Verbose($"Sweeping expired sandbox '{old.Name}' (expired {old.ExpiresUtc:u}).");
-                    await sandboxes.RemoveAsync(old.Name, ct, old.VolumeName).ConfigureAwait(false);
-                }
-            }
-            var image = request.Image ?? $"postgres:{artefact.ServerMajor}";
-            var major = await sandboxes.ProbeImageMajorAsync(image, ct).ConfigureAwait(false);
+            await sweep.ConfigureAwait(false);
+            var major = await probe.ConfigureAwait(false);
             if (major < artefact.ServerMajor)
             {
                 throw new HbOpsException(HbErrorIds.SandboxMajorTooLow, HbErrorCategory.InvalidArgument,
@@ -194,7 +199,39 @@ public sealed class RestoreEngine(ICommandHost dockerHost, IHbReporter? reporter
         result.Result = result.FailureReasons.Count > 0 ? HbRestoreOutcome.Failed
             : result.RestoreExitCode != 0 || result.NoteCount > 0 ? HbRestoreOutcome.PassedWithNotes
             : HbRestoreOutcome.Passed;
+        await WriteRecordAsync(result, ct).ConfigureAwait(false);
         return result;
+    }
+
+    /// <summary>Suffix pattern of restore-test records written beside an artefact.</summary>
+    public const string RecordInfix = ".restore-";
+
+    // The result is kept beside the artefact so preflight checks can later prove the latest backup was restore-tested.
+    private async Task WriteRecordAsync(HbRestoreTestResult result, CancellationToken ct)
+    {
+        var a = result.Artefact;
+        var local = a.Location == HbArtefactLocation.Local || a.Host.Kind == HbHostKind.Local;
+        IHostFiles files = local ? new LocalHostFiles() : new ShellHostFiles(dockerHost);
+        var path = a.Path + RecordInfix + result.StartedUtc.ToString("yyyyMMdd'T'HHmmss'Z'", CultureInfo.InvariantCulture) + ".yml";
+        try
+        {
+            result.RecordPath = path;
+            await files.WriteTextAtomicAsync(path, Records.HbYaml.Serialize(Records.RecordCopies.WithArtefactReference(result)), ct).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is HbOpsException or IOException or UnauthorizedAccessException)
+        {
+            result.RecordPath = "";
+            _report.Warning($"Could not record the restore test beside the artefact: {ex.Message}");
+        }
+    }
+
+    private async Task SweepAsync(SandboxManager sandboxes, CancellationToken ct)
+    {
+        foreach (var old in (await sandboxes.ListAsync(ct).ConfigureAwait(false)).Where(s => s.Expired))
+        {
+            _report.Verbose($"Sweeping expired sandbox '{old.Name}' (expired {old.ExpiresUtc:u}).");
+            await sandboxes.RemoveAsync(old.Name, ct, old.VolumeName).ConfigureAwait(false);
+        }
     }
 
     private async Task<T> Phase<T>(HbRestoreTestResult result, string name, int step, Func<Task<T>> body)

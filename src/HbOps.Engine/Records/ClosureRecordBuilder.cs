@@ -1,0 +1,81 @@
+using System.Globalization;
+using HbOps.Model;
+
+namespace HbOps.Engine.Records;
+
+/// <summary>Builds a closure record from the pipeline's objects and evaluates acceptance criteria from their evidence.</summary>
+public static class ClosureRecordBuilder
+{
+    /// <summary>Builds the record. Objects of other types are ignored by the caller.</summary>
+    public static HbClosureRecord Build(string title, IEnumerable<HbBackupArtefact> artefacts, IEnumerable<HbRestoreTestResult> restores,
+        IEnumerable<HbRowCountComparison> comparisons, IEnumerable<HbSandboxRemoval> removals)
+    {
+        var restore = restores.LastOrDefault();
+        var backup = artefacts.LastOrDefault() ?? restore?.Artefact;
+        var record = new HbClosureRecord
+        {
+            Title = title,
+            GeneratedAtUtc = DateTime.UtcNow,
+            ToolVersion = EngineInfo.Version,
+            Backup = backup,
+            Restore = restore is null ? null : RecordCopies.WithArtefactReference(restore),
+            RowCountComparisons = comparisons.ToList(),
+            Teardown = removals.ToList(),
+        };
+        if (backup is not null)
+        {
+            record.BackupMechanism = $"docker exec {backup.Container} {backup.DumpCommand} (streamed; SHA-256 computed while streaming; {backup.Location} destination)";
+        }
+        record.Acceptance = Evaluate(record, restore);
+        return record;
+    }
+
+    private static List<HbAcceptanceCriterion> Evaluate(HbClosureRecord r, HbRestoreTestResult? restore)
+    {
+        var list = new List<HbAcceptanceCriterion>();
+        void Add(string criterion, bool? ok, string evidence) => list.Add(new HbAcceptanceCriterion
+        {
+            Criterion = criterion,
+            Status = ok is null ? HbCriterionStatus.NotEvaluated : ok.Value ? HbCriterionStatus.Passed : HbCriterionStatus.Failed,
+            Evidence = evidence,
+        });
+        string I(long v) => v.ToString(CultureInfo.InvariantCulture);
+
+        var b = r.Backup;
+        Add("Backup completed: pg_dump exited 0 with empty stderr and a recorded SHA-256",
+            b is null ? null : b.Sha256.Length == 64 && b.Stderr.Length == 0 && b.SizeBytes > 0,
+            b is null ? "no backup artefact supplied" : $"artefact {b.Path}, {I(b.SizeBytes)} bytes, sha256 {b.Sha256}, stderr {(b.Stderr.Length == 0 ? "empty" : "'" + b.Stderr + "'")}");
+        Add("Production was only read (read-only snapshot transaction, container not restarted)",
+            b is null || b.SnapshotTransaction.Length == 0 ? null
+                : b.SnapshotTransaction.EndsWith("read only", StringComparison.Ordinal) && b.ContainerRestartCountBefore == b.ContainerRestartCountAfter && b.ContainerStartedAtBefore == b.ContainerStartedAtAfter,
+            b is null || b.SnapshotTransaction.Length == 0 ? "no snapshot transaction was observed (backup without row counts)"
+                : $"transaction '{b.SnapshotTransaction}'; restart count {b.ContainerRestartCountBefore} -> {b.ContainerRestartCountAfter}; started at {b.ContainerStartedAtBefore} -> {b.ContainerStartedAtAfter}");
+        Add("Artefact checksum verified before restore",
+            restore is null ? null : restore.ChecksumVerified,
+            restore is null ? "no restore test supplied" : $"observed sha256 {restore.ObservedSha256} vs recorded {restore.Artefact.Sha256}");
+        Add("Restore ran in an isolated sandbox (network none, no published port, expected mounts only)",
+            restore is null ? null : restore.Sandbox.IsolationVerified && restore.Sandbox.NetworkMode == "none" && restore.Sandbox.PublishedPorts.Count == 0,
+            restore is null ? "no restore test supplied" : $"sandbox {restore.Sandbox.Name}: network {restore.Sandbox.NetworkMode}, published ports [{string.Join(", ", restore.Sandbox.PublishedPorts)}], mounts [{string.Join(", ", restore.Sandbox.Mounts)}]");
+        Add("pg_restore produced no fatal error",
+            restore?.RestoreExitCode is null ? null : restore.FatalCount == 0,
+            restore?.RestoreExitCode is null ? "pg_restore did not run" : $"exit code {restore.RestoreExitCode}; {restore.FatalCount} fatal, {restore.NoteCount} known non-fatal: {string.Join("; ", restore.Messages.Where(m => m.Severity != HbMessageSeverity.Info).Select(m => m.Rule))}");
+        var counts = restore?.RowCounts ?? new List<HbRowCountComparison>();
+        Add("Every restored table has the row count of the backup snapshot",
+            restore is null || restore.RowCountCheck == HbCheckStatus.NotRun ? null : restore.RowCountCheck == HbCheckStatus.Passed,
+            restore is null || restore.RowCountCheck == HbCheckStatus.NotRun ? "no snapshot counts were compared"
+                : $"{counts.Count(c => c.Match)}/{counts.Count} tables match ({counts.FirstOrDefault()?.Mode})");
+        Add("Production and restored row counts agree",
+            r.RowCountComparisons.Count == 0 ? null : r.RowCountComparisons.All(c => c.Match),
+            r.RowCountComparisons.Count == 0 ? "no comparison supplied"
+                : $"{r.RowCountComparisons.Count(c => c.Match)}/{r.RowCountComparisons.Count} tables match ({r.RowCountComparisons[0].ReferenceSource} vs {r.RowCountComparisons[0].DifferenceSource})");
+        Add("Smoke-test assertions hold",
+            restore is null || restore.Assertions.Count == 0 ? null : restore.Assertions.All(a => a.Passed),
+            restore is null || restore.Assertions.Count == 0 ? "no assertion was run"
+                : string.Join("; ", restore.Assertions.Select(a => $"{a.Name}: expected '{a.Expected}', got '{a.Actual}'")));
+        var removals = r.Teardown.Concat(restore?.Teardown is { Status: not HbRemovalStatus.Skipped } t ? new[] { t } : Array.Empty<HbSandboxRemoval>()).ToList();
+        Add("Sandbox container and volume removed and verified gone",
+            removals.Count == 0 ? null : removals.All(x => x.Verified),
+            removals.Count == 0 ? "no teardown observed" : string.Join("; ", removals.Select(x => $"{x.Name}: {x.Status}, containers {x.ContainersRemaining}, volumes {x.VolumesRemaining}")));
+        return list;
+    }
+}
