@@ -142,6 +142,9 @@ Import-Module '$pester'
 function Invoke-Test {
     Invoke-Build
     Invoke-Env
+    # Each run starts from an empty backup root of the test environment (its own folder, nothing else).
+    $backupRoot = (Get-EnvInfo).BackupRoot
+    Get-ChildItem $backupRoot -ErrorAction SilentlyContinue | Remove-Item -Recurse -Force
     $unit = Invoke-XunitProject 'tests/HbOps.Engine.Tests/HbOps.Engine.Tests.csproj' 'unit'
     $integration = Invoke-XunitProject 'tests/HbOps.Integration.Tests/HbOps.Integration.Tests.csproj' 'integration'
     $pester = Invoke-PesterSuite

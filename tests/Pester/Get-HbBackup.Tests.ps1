@@ -1,6 +1,6 @@
 BeforeAll {
     . (Join-Path $PSScriptRoot 'TestSetup.ps1')
-    $script:root = Join-Path $TestEnv.BackupRoot 'catalog'
+    $script:root = Join-Path $TestEnv.BackupRoot ('catalog-' + [guid]::NewGuid().ToString('N').Substring(0, 6))
     $script:a1 = Invoke-HbBackup @Ssh @Prod -Destination $root -Tag cat -RowCounts Estimated
     Start-Sleep -Seconds 1
     $script:a2 = Invoke-HbBackup @Ssh @Prod -Destination $root -Tag cat -RowCounts Estimated
