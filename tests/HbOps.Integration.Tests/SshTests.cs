@@ -101,3 +101,13 @@ public class SshTests
         Assert.Equal(HbErrorIds.SshConnectionFailed, ex.ErrorId);
     }
 }
+
+public class SshCipherTests
+{
+    [Fact]
+    public async Task Connections_prefer_hardware_accelerated_aes_gcm()
+    {
+        await using var host = (SshCommandHost)await new TestEnvironment().ConnectAsync();
+        Assert.Contains("gcm", host.Ciphers, StringComparison.Ordinal);
+    }
+}

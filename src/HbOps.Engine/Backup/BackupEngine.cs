@@ -69,14 +69,22 @@ public sealed class BackupEngine(ICommandHost dockerHost, IHbReporter? reporter 
         artefact.ContainerRestartCountBefore = container.RestartCount;
         artefact.ContainerStartedAtBefore = container.StartedAt;
         var pg = new PgEndpoint(_docker, request.Container, request.User, request.Database);
-        using (var info = await pg.JsonAsync(
-            "SELECT json_build_object('v', current_setting('server_version'), 'n', current_setting('server_version_num')::int, 's', pg_database_size(current_database()));", ct).ConfigureAwait(false))
+        // Both read-only probes at once (separate SSH channels).
+        var dumpVersionTask = _docker.RunAsync(DockerCli.ExecArgv(request.Container, new[] { "pg_dump", "--version" }), ct);
+        var infoTask = pg.JsonAsync(
+            "SELECT json_build_object('v', current_setting('server_version'), 'n', current_setting('server_version_num')::int, 's', pg_database_size(current_database()));", ct);
+        try
         {
+            using var info = await infoTask.ConfigureAwait(false);
             artefact.ServerVersion = info.RootElement.GetProperty("v").GetString() ?? "";
             artefact.ServerMajor = info.RootElement.GetProperty("n").GetInt32() / 10000;
             artefact.DatabaseSizeBytes = info.RootElement.GetProperty("s").GetInt64();
         }
-        var dumpVersion = await _docker.RunAsync(DockerCli.ExecArgv(request.Container, new[] { "pg_dump", "--version" }), ct).ConfigureAwait(false);
+        finally
+        {
+            try { await dumpVersionTask.ConfigureAwait(false); } catch (HbOpsException) { /* reported below if the probe succeeded */ }
+        }
+        var dumpVersion = await dumpVersionTask.ConfigureAwait(false);
         if (!dumpVersion.Succeeded) throw DockerCli.Failed("exec pg_dump --version", dumpVersion, HbErrorIds.DumpFailed);
         artefact.PgDumpVersion = dumpVersion.StandardOutput.Trim();
         _report.Verbose($"Server {artefact.ServerVersion}, {artefact.PgDumpVersion}, database size {artefact.DatabaseSizeBytes:N0} bytes.");
@@ -163,12 +171,9 @@ public sealed class BackupEngine(ICommandHost dockerHost, IHbReporter? reporter 
         artefact.ContainerStartedAtAfter = after?.StartedAt ?? "";
 
         // Record the checksum, then claim the artefact by renaming, then write the manifest.
-        var sums = await files.ReadTextAsync(artefact.ChecksumPath, ct).ConfigureAwait(false) ?? "";
-        if (sums.Length > 0 && !sums.EndsWith('\n')) sums += "\n";
-        await files.WriteTextAtomicAsync(artefact.ChecksumPath, sums + $"{artefact.Sha256}  {artefact.FileName}\n", ct).ConfigureAwait(false);
-        await files.MoveAsync(artefact.Path + ".partial", artefact.Path, ct).ConfigureAwait(false);
         artefact.DurationSeconds = Math.Round(started.Elapsed.TotalSeconds, 3);
-        await files.WriteTextAtomicAsync(artefact.ManifestPath, HbYaml.Serialize(artefact), ct).ConfigureAwait(false);
+        await files.FinalizeArtefactAsync(artefact.ChecksumPath, $"{artefact.Sha256}  {artefact.FileName}", artefact.Path + ".partial", artefact.Path,
+            artefact.ManifestPath, HbYaml.Serialize(artefact), ct).ConfigureAwait(false);
         _report.Verbose($"Artefact {artefact.Path}: {artefact.SizeBytes:N0} bytes, sha256 {artefact.Sha256}, {artefact.DurationSeconds}s.");
         return artefact;
     }

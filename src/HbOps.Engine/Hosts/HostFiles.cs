@@ -27,6 +27,12 @@ public interface IHostFiles
     Task<string> Sha256Async(string path, CancellationToken ct);
     /// <summary>Files below <paramref name="directory"/> (two levels) whose name ends with <paramref name="suffix"/>.</summary>
     Task<IReadOnlyList<string>> FindFilesAsync(string directory, string suffix, CancellationToken ct);
+
+    /// <summary>
+    /// Claims an artefact, in this order: append <paramref name="sumsLine"/> to SHA256SUMS (atomic rewrite), rename the
+    /// partial file to its final name (never over an existing file), write the manifest (atomic). One round trip remotely.
+    /// </summary>
+    Task FinalizeArtefactAsync(string sumsPath, string sumsLine, string partial, string final, string manifestPath, string manifest, CancellationToken ct);
 }
 
 /// <summary>Files on this machine.</summary>
@@ -98,6 +104,16 @@ public sealed class LocalHostFiles : IHostFiles
         var files = Directory.EnumerateFiles(directory, "*" + suffix, new EnumerationOptions { RecurseSubdirectories = true, MaxRecursionDepth = 1 })
             .Order(StringComparer.Ordinal).ToList();
         return Task.FromResult<IReadOnlyList<string>>(files);
+    }
+
+    /// <inheritdoc />
+    public async Task FinalizeArtefactAsync(string sumsPath, string sumsLine, string partial, string final, string manifestPath, string manifest, CancellationToken ct)
+    {
+        var sums = await ReadTextAsync(sumsPath, ct).ConfigureAwait(false) ?? "";
+        if (sums.Length > 0 && !sums.EndsWith('\n')) sums += "\n";
+        await WriteTextAtomicAsync(sumsPath, sums + sumsLine + "\n", ct).ConfigureAwait(false);
+        await MoveAsync(partial, final, ct).ConfigureAwait(false);
+        await WriteTextAtomicAsync(manifestPath, manifest, ct).ConfigureAwait(false);
     }
 
     internal static HbOpsException NotWritable(string path, string detail, Exception? inner = null) =>
@@ -177,6 +193,24 @@ public sealed class ShellHostFiles(ICommandHost host) : IHostFiles
                 $"Cannot read '{path}' on {host.Host}: {Redaction.Redact(r.StandardError.Trim())}", path);
         }
         return r.StandardOutput.Split(' ', 2)[0].Trim().TrimStart('\\');
+    }
+
+    private const string FinalizeScript = """
+        set -e
+        sums=$1; line=$2; partial=$3; final=$4; manifest=$5
+        { if [ -s "$sums" ]; then cat -- "$sums"; [ -z "$(tail -c 1 -- "$sums")" ] || echo; fi; printf '%s\n' "$line"; } > "$sums.tmp.$$"
+        mv -f -- "$sums.tmp.$$" "$sums"
+        test ! -e "$final"
+        mv -- "$partial" "$final"
+        cat > "$manifest.tmp.$$"
+        mv -f -- "$manifest.tmp.$$" "$manifest"
+        """;
+
+    /// <inheritdoc />
+    public async Task FinalizeArtefactAsync(string sumsPath, string sumsLine, string partial, string final, string manifestPath, string manifest, CancellationToken ct)
+    {
+        var r = await Sh(FinalizeScript, new UTF8Encoding(false).GetBytes(manifest), [sumsPath, sumsLine, partial, final, manifestPath], ct).ConfigureAwait(false);
+        if (!r.Succeeded) throw LocalHostFiles.NotWritable(final, "finalizing the artefact failed: " + r.StandardError.Trim());
     }
 
     /// <inheritdoc />

@@ -44,6 +44,7 @@ public sealed class SshCommandHost : ICommandHost
         var keys = LoadKeys(host, options.KeyPassphrase);
         var auth = new PrivateKeyAuthenticationMethod(host.User!, keys.ToArray());
         var info = new ConnectionInfo(host.HostName!, host.Port, host.User!, auth) { Timeout = options.ConnectTimeout };
+        PreferHardwareCiphers(info);
         var client = new SshClient(info) { KeepAliveInterval = TimeSpan.FromSeconds(15) };
         HbOpsException? trustFailure = null;
         client.HostKeyReceived += (_, e) =>
@@ -87,6 +88,20 @@ public sealed class SshCommandHost : ICommandHost
             };
         }
         return new SshCommandHost(host, client);
+    }
+
+    /// <summary>The negotiated client-to-server and server-to-client ciphers (for diagnostics).</summary>
+    public string Ciphers => $"{_client.ConnectionInfo.CurrentClientEncryption}/{_client.ConnectionInfo.CurrentServerEncryption}";
+
+    // AES-GCM runs on the CPU's AES instructions through .NET; chacha20-poly1305 is managed code and
+    // limits a streamed dump. Offer the GCM ciphers first (the server picks the first one both support).
+    private static void PreferHardwareCiphers(ConnectionInfo info)
+    {
+        var preferred = new[] { "aes128-gcm@openssh.com", "aes256-gcm@openssh.com" };
+        var ordered = preferred.Where(info.Encryptions.ContainsKey).Select(k => (k, info.Encryptions[k]))
+            .Concat(info.Encryptions.Where(e => !preferred.Contains(e.Key)).Select(e => (e.Key, e.Value))).ToList();
+        info.Encryptions.Clear();
+        foreach (var (k, v) in ordered) info.Encryptions.Add(k, v);
     }
 
     private static List<IPrivateKeySource> LoadKeys(HbHost host, string? passphrase)
