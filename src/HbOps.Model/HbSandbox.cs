@@ -40,6 +40,12 @@ public sealed class HbSandbox
     public List<string> Mounts { get; set; } = new();
     /// <summary>True when inspection showed network none, no published port, and only the expected mounts.</summary>
     public bool IsolationVerified { get; set; }
+    /// <summary>How the docker engine was reached to create it (Engine API over unix socket or SSH dial-stdio).</summary>
+    public string EngineTransport { get; set; } = "";
+    /// <summary>Host folder holding the sandbox server's Unix socket (local engines only; empty otherwise).</summary>
+    public string SocketDirectory { get; set; } = "";
+    /// <summary>How the smoke tests reached the database (Npgsql over the socket, or psql via docker exec).</summary>
+    public string SqlRoute { get; set; } = "";
     /// <summary>Whether the container was running at the last observation.</summary>
     public bool Running { get; set; }
     /// <summary>True when the expiry time has passed.</summary>

@@ -74,7 +74,7 @@ public class SandboxManagerWithFakesTests
               "HostConfig":{"NetworkMode":"none","PortBindings":{}},"Mounts":[]}]
             """;
         var host = new FakeCommandHost(a => a[1] == "container" ? (0, prod, "") : (1, "", "No such volume"));
-        var ex = await Assert.ThrowsAsync<HbOpsException>(() => new SandboxManager(host).RemoveAsync("postgres", CancellationToken.None));
+        var ex = await Assert.ThrowsAsync<HbOpsException>(() => new SandboxManager(host, null, new HbOps.Engine.Docker.DockerCli(host)).RemoveAsync("postgres", CancellationToken.None));
         Assert.Equal(HbErrorIds.NotASandbox, ex.ErrorId);
         Assert.DoesNotContain(host.Calls, c => c.Contains("rm"));
     }

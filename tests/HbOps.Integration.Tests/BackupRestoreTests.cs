@@ -106,6 +106,8 @@ public class BackupRestoreTests(BackupFixture f) : IClassFixture<BackupFixture>
         Assert.Equal(HbCheckStatus.Passed, r.RowCountCheck);
         Assert.Equal(f.Artefact.RowCountSnapshot!.TableCount, r.RowCounts.Count);
         Assert.True(r.Sandbox.IsolationVerified);
+        Assert.StartsWith("engine-api:ssh-dial-stdio:", r.Sandbox.EngineTransport, StringComparison.Ordinal);
+        Assert.StartsWith("psql via docker exec", r.Sandbox.SqlRoute, StringComparison.Ordinal);
         Assert.Equal("none", r.Sandbox.NetworkMode);
         Assert.Empty(r.Sandbox.PublishedPorts);
         Assert.Contains(r.Sandbox.Mounts, m => m.EndsWith(":/hbops-artefact:ro", StringComparison.Ordinal));
@@ -113,6 +115,29 @@ public class BackupRestoreTests(BackupFixture f) : IClassFixture<BackupFixture>
         Assert.True(r.TeardownVerified);
         Assert.Equal("", TestEnvironment.Sh($"docker ps -aq --filter name={r.Sandbox.Name}").Trim());
         Assert.Equal("", TestEnvironment.Sh($"docker volume ls -q --filter name={r.Sandbox.VolumeName}").Trim());
+    }
+
+    [Fact]
+    public async Task Local_engine_uses_the_unix_socket_api_and_npgsql_over_a_bind_mounted_socket_directory()
+    {
+        await using var local = new LocalCommandHost();
+        var a = await new BackupEngine(local).RunAsync(new BackupRequest
+        {
+            Container = f.Env.Container, Database = f.Env.Database, User = f.Env.User, Destination = f.Env.BackupRoot, Tag = "localengine",
+        }, CancellationToken.None);
+        var r = await new RestoreEngine(local).RunAsync(a, new RestoreRequest
+        {
+            Assertions = new[] { new HbAssertion { Name = "types as psql prints them", Sql = "SELECT true, 1.50::numeric, NULL::text, 'x'", Expected = "t|1.50||x" } },
+        }, CancellationToken.None);
+        Assert.Equal(HbRestoreOutcome.PassedWithNotes, r.Result);
+        Assert.Equal("engine-api:unix:///var/run/docker.sock", r.Sandbox.EngineTransport);
+        Assert.StartsWith("Npgsql over unix socket", r.Sandbox.SqlRoute, StringComparison.Ordinal);
+        Assert.True(r.Sandbox.IsolationVerified);
+        Assert.Contains(r.Sandbox.Mounts, m => m.EndsWith(":/var/run/postgresql:rw", StringComparison.Ordinal));
+        Assert.Equal(HbCheckStatus.Passed, r.RowCountCheck);
+        Assert.True(r.Assertions.Single().Passed, r.Assertions.Single().Actual);
+        Assert.True(r.TeardownVerified);
+        Assert.False(Directory.Exists(r.Sandbox.SocketDirectory));
     }
 
     [Fact]

@@ -17,9 +17,9 @@ function Get-HbLeftovers {
 # Starts a cmdlet pipeline in a second runspace so a test can interrupt it (Stop() = Ctrl+C) or break things under it.
 function Start-HbBackground {
     param([scriptblock] $Script, [object[]] $Arguments)
+    # One script (no batched statements: stopping a batch crashes the host process).
     $ps = [powershell]::Create()
-    $null = $ps.AddScript("Import-Module '$(Join-Path $script:ModulePath 'HbOps.psd1')'").AddStatement()
-    $null = $ps.AddScript($Script)
+    $null = $ps.AddScript("Import-Module '$(Join-Path $script:ModulePath 'HbOps.psd1')'`n& { $Script } @args")
     foreach ($a in $Arguments) { $null = $ps.AddArgument($a) }
     [pscustomobject]@{ PowerShell = $ps; Handle = $ps.BeginInvoke() }
 }

@@ -19,8 +19,11 @@ public sealed record VolumeInfo(string Name, IReadOnlyDictionary<string, string>
 /// Docker gateway over the docker CLI of a command host (local or over SSH). Translates CLI
 /// failures into <see cref="HbOpsException"/>s with stable ids.
 /// </summary>
-public sealed class DockerCli(ICommandHost host)
+public sealed class DockerCli(ICommandHost host) : IDockerGateway
 {
+    /// <inheritdoc />
+    public string Transport => $"docker CLI on {CommandHost.Host}";
+
     /// <summary>The host the CLI runs on.</summary>
     public ICommandHost CommandHost { get; } = host;
 
@@ -130,6 +133,49 @@ public sealed class DockerCli(ICommandHost host)
         var r = await RunAsync(new[] { "docker", "volume", "ls", "-q", "--filter", "label=" + labelFilter }, ct).ConfigureAwait(false);
         if (!r.Succeeded) throw Failed("list volumes", r);
         return r.StandardOutput.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+    }
+
+    /// <inheritdoc />
+    public async Task CreateVolumeAsync(string name, IReadOnlyDictionary<string, string> labels, CancellationToken ct)
+    {
+        var argv = new List<string> { "docker", "volume", "create" };
+        foreach (var (k, v) in labels) { argv.Add("--label"); argv.Add($"{k}={v}"); }
+        argv.Add(name);
+        var r = await RunAsync(argv, ct).ConfigureAwait(false);
+        if (!r.Succeeded) throw Failed("volume create " + name, r, HbErrorIds.SandboxStartFailed);
+    }
+
+    /// <inheritdoc />
+    public async Task RunContainerAsync(SandboxContainerSpec spec, CancellationToken ct)
+    {
+        ArgumentNullException.ThrowIfNull(spec);
+        // Secret variables reach docker run through the environment of a shell that reads them from stdin,
+        // never through a command line.
+        var names = spec.SecretEnv.Select(e => e.Split('=', 2)[0]).ToList();
+        var script = string.Concat(names.Select(n => $"IFS= read -r {n}; export {n}; ")) + "exec \"$@\"";
+        var run = new List<string> { "sh", "-c", script, "hbops-run", "docker", "run", "-d", "--name", spec.Name, "--network", "none", "--restart", "no" };
+        foreach (var (k, v) in spec.Labels) { run.Add("--label"); run.Add($"{k}={v}"); }
+        foreach (var e in spec.Env) { run.Add("-e"); run.Add(e); }
+        foreach (var n in names) { run.Add("-e"); run.Add(n); }
+        foreach (var m in spec.Mounts) { run.Add("--mount"); run.Add($"type={m.Type},source={m.Source},target={m.Target}{(m.ReadOnly ? ",readonly" : "")}"); }
+        run.Add(spec.Image);
+        var stdin = System.Text.Encoding.UTF8.GetBytes(string.Concat(spec.SecretEnv.Select(e => e.Split('=', 2)[1] + "\n")));
+        var r = await RunAsync(run, ct, stdin).ConfigureAwait(false);
+        if (!r.Succeeded) throw Failed("run " + spec.Name, r, HbErrorIds.SandboxStartFailed);
+    }
+
+    /// <inheritdoc />
+    public async Task RemoveContainerAsync(string name, CancellationToken ct)
+    {
+        var r = await RunAsync(new[] { "docker", "rm", "-f", "--", name }, ct).ConfigureAwait(false);
+        if (!r.Succeeded && !r.StandardError.Contains("No such", StringComparison.OrdinalIgnoreCase)) throw Failed("rm " + name, r);
+    }
+
+    /// <inheritdoc />
+    public async Task RemoveVolumeAsync(string name, CancellationToken ct)
+    {
+        var r = await RunAsync(new[] { "docker", "volume", "rm", "--", name }, ct).ConfigureAwait(false);
+        if (!r.Succeeded && !r.StandardError.Contains("No such", StringComparison.OrdinalIgnoreCase)) throw Failed("volume rm " + name, r);
     }
 
     /// <summary>Image id and labels; null when the image is not present.</summary>

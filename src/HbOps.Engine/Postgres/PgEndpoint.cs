@@ -1,5 +1,4 @@
 using System.Text;
-using System.Text.Json;
 using HbOps.Engine.Docker;
 using HbOps.Engine.Errors;
 using HbOps.Engine.Hosts;
@@ -13,8 +12,14 @@ namespace HbOps.Engine.Postgres;
 /// This route needs no published port and works the same locally and over SSH, which is what a
 /// sandbox with <c>--network none</c> requires. SQL travels on stdin, never on a command line.
 /// </summary>
-public sealed class PgEndpoint(DockerCli docker, string container, string user, string database)
+public sealed class PgEndpoint(DockerCli docker, string container, string user, string database) : ISqlEndpoint
 {
+    /// <inheritdoc />
+    public string Route => $"psql via docker exec {Container} on {Docker.CommandHost.Host}";
+
+    /// <inheritdoc />
+    Task<string> ISqlEndpoint.QueryAsync(string sql, CancellationToken ct) => QueryAsync(sql, ct);
+
     /// <summary>Application name set on every HbOps session (visible in pg_stat_activity).</summary>
     public const string ApplicationNamePrefix = "hbops";
 
@@ -40,12 +45,6 @@ public sealed class PgEndpoint(DockerCli docker, string container, string user, 
         return r.StandardOutput;
     }
 
-    /// <summary>Runs SQL returning one scalar.</summary>
-    public async Task<string> ScalarAsync(string sql, CancellationToken ct) => (await QueryAsync(sql, ct).ConfigureAwait(false)).Trim();
-
-    /// <summary>Runs SQL returning one JSON value (e.g. from json_agg) and parses it.</summary>
-    public async Task<JsonDocument> JsonAsync(string sql, CancellationToken ct) =>
-        JsonDocument.Parse(await ScalarAsync(sql, ct).ConfigureAwait(false));
 
     /// <summary>Translates psql / docker exec failures into the error contract.</summary>
     public HbOpsException MapError(string stderr, int exitCode)

@@ -38,6 +38,7 @@ public sealed class RestoreEngine(ICommandHost dockerHost, IHbReporter? reporter
         var sandboxes = new SandboxManager(dockerHost, _report);
         HbSandbox? sandbox = null;
         string? uploadFolder = null;
+        string? socketDirectory = null;
         try
         {
             // 1. The artefact must be what was recorded, before anything uses it. The image probe and the
@@ -82,8 +83,15 @@ public sealed class RestoreEngine(ICommandHost dockerHost, IHbReporter? reporter
             }
             await Phase(result, "CreateSandbox", 2, async () =>
             {
+                if (dockerHost.Host.Kind == HbHostKind.Local)
+                {
+                    // Local engine: the server's socket directory is bind-mounted here so Npgsql can reach it without a TCP port.
+                    socketDirectory = Directory.CreateTempSubdirectory("hbops-sock-").FullName;
+                    if (!OperatingSystem.IsWindows()) File.SetUnixFileMode(socketDirectory, (UnixFileMode)0x1FF);
+                }
                 sandbox = await sandboxes.CreateAsync(new SandboxSpec
                 {
+                    SocketDirectory = socketDirectory,
                     Tag = artefact.Tag.Length > 0 ? artefact.Tag : "hbops", Name = request.SandboxName, Image = image, ImageMajor = major,
                     Database = artefact.Database, User = artefact.User, ArtefactFolder = artefactFolder, TimeToLive = request.SandboxTimeToLive, RunId = runId,
                 }, ct).ConfigureAwait(false);
@@ -114,7 +122,10 @@ public sealed class RestoreEngine(ICommandHost dockerHost, IHbReporter? reporter
             }).ConfigureAwait(false);
 
             // 4. Smoke tests in the sandbox.
-            var pg = new PgEndpoint(_docker, sb.Name, sb.User, sb.Database);
+            ISqlEndpoint pg = socketDirectory is not null
+                ? new NpgsqlEndpoint(socketDirectory, sb.User, sb.Database)
+                : new PgEndpoint(_docker, sb.Name, sb.User, sb.Database);
+            sb.SqlRoute = pg.Route;
             await Phase(result, "SmokeTests", 4, async () =>
             {
                 using (var doc = await pg.JsonAsync(
@@ -193,6 +204,11 @@ public sealed class RestoreEngine(ICommandHost dockerHost, IHbReporter? reporter
                 }
             }
             if (uploadFolder is not null) await RemoveUploadAsync(uploadFolder).ConfigureAwait(false);
+            if (socketDirectory is not null && !request.KeepSandbox)
+            {
+                try { Directory.Delete(socketDirectory, recursive: true); }
+                catch (Exception ex) when (ex is IOException or UnauthorizedAccessException) { _report.Warning($"Could not remove '{socketDirectory}': {ex.Message}"); }
+            }
             _report.Progress(new HbProgress(ProgressId, Activity, "done", 100, Completed: true));
         }
         result.DurationSeconds = Math.Round(total.Elapsed.TotalSeconds, 3);

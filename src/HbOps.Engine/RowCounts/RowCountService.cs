@@ -27,7 +27,7 @@ public sealed class RowCountSide
     /// <summary>Where the counts come from.</summary>
     public RowCountSource Source { get; init; }
     /// <summary>Live database to count (Production, Sandbox).</summary>
-    public PgEndpoint? Endpoint { get; init; }
+    public ISqlEndpoint? Endpoint { get; init; }
     /// <summary>Recorded counts (ArtefactSnapshot).</summary>
     public HbRowCountSnapshot? Snapshot { get; init; }
 }

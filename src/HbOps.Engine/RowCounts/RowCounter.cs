@@ -50,7 +50,7 @@ public static class RowCounter
     }
 
     /// <summary>Counts rows of a database now (its own read-only transaction).</summary>
-    public static async Task<HbRowCountSnapshot> CountAsync(PgEndpoint endpoint, RowCountMode mode,
+    public static async Task<HbRowCountSnapshot> CountAsync(ISqlEndpoint endpoint, RowCountMode mode,
         IReadOnlyCollection<string>? onlyTables, CancellationToken ct)
     {
         ArgumentNullException.ThrowIfNull(endpoint);

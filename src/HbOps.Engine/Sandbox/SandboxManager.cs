@@ -31,11 +31,19 @@ public sealed class SandboxSpec
     public TimeSpan TimeToLive { get; init; } = TimeSpan.FromHours(2);
     /// <summary>Run id recorded in labels.</summary>
     public string RunId { get; init; } = "";
+    /// <summary>Host folder bind-mounted as the server's socket directory (local engines: the Npgsql route), or null.</summary>
+    public string? SocketDirectory { get; init; }
 }
 
-/// <summary>Creates, inspects, lists and removes sandboxes through the docker CLI of a host.</summary>
-public sealed partial class SandboxManager(ICommandHost host, IHbReporter? reporter = null)
+/// <summary>
+/// Creates, inspects, lists and removes sandboxes. Lifecycle goes through the Docker Engine API (locally over the
+/// unix socket, remotely over SSH dial-stdio); commands inside a sandbox go through docker exec.
+/// </summary>
+public sealed partial class SandboxManager(ICommandHost host, IHbReporter? reporter = null, IDockerGateway? gateway = null)
 {
+    /// <summary>Where the server's socket directory is inside a sandbox.</summary>
+    public const string SocketMount = "/var/run/postgresql";
+    private readonly IDockerGateway _engine = gateway ?? DockerEngineApi.For(host);
     /// <summary>Where the artefact folder appears inside a sandbox.</summary>
     public const string ArtefactMount = "/hbops-artefact";
     private const string DataDir = "/var/lib/postgresql/data";
@@ -81,48 +89,47 @@ public sealed partial class SandboxManager(ICommandHost host, IHbReporter? repor
             Name = name, VolumeName = volume, Image = spec.Image, ImageMajor = spec.ImageMajor, Host = host.Host, RunId = spec.RunId,
             CreatedUtc = created, ExpiresUtc = created + spec.TimeToLive, Database = spec.Database, User = spec.User,
         };
-        var labels = new List<string>
+        var labels = new Dictionary<string, string>(StringComparer.Ordinal)
         {
-            $"{HbSandbox.SandboxLabel}=true", $"hbops.sandbox-name={name}", $"hbops.volume={volume}", $"hbops.run-id={spec.RunId}",
-            "hbops.created=" + created.ToString("o", CultureInfo.InvariantCulture),
-            "hbops.expires=" + sandbox.ExpiresUtc.ToString("o", CultureInfo.InvariantCulture),
-            $"hbops.database={spec.Database}", $"hbops.user={spec.User}", $"hbops.image-major={spec.ImageMajor}",
+            [HbSandbox.SandboxLabel] = "true", ["hbops.sandbox-name"] = name, ["hbops.volume"] = volume, ["hbops.run-id"] = spec.RunId,
+            ["hbops.created"] = created.ToString("o", CultureInfo.InvariantCulture),
+            ["hbops.expires"] = sandbox.ExpiresUtc.ToString("o", CultureInfo.InvariantCulture),
+            ["hbops.database"] = spec.Database, ["hbops.user"] = spec.User, ["hbops.image-major"] = spec.ImageMajor.ToString(CultureInfo.InvariantCulture),
         };
-        var volArgv = new List<string> { "docker", "volume", "create" };
-        foreach (var l in labels) { volArgv.Add("--label"); volArgv.Add(l); }
-        volArgv.Add(volume);
-        var vr = await _docker.RunAsync(volArgv, ct).ConfigureAwait(false);
-        if (!vr.Succeeded) throw DockerCli.Failed("volume create " + volume, vr, HbErrorIds.SandboxStartFailed);
+        sandbox.EngineTransport = _engine.Transport;
+        sandbox.SocketDirectory = spec.SocketDirectory ?? "";
+        await _engine.CreateVolumeAsync(volume, labels, ct).ConfigureAwait(false);
 
-        // The password reaches docker run through the environment of a shell that reads it from stdin:
-        // it never appears on a command line, in output or in a record.
+        // A random password the sandbox never needs to show: it travels as a secret variable only.
         var password = Convert.ToBase64String(RandomNumberGenerator.GetBytes(24)).TrimEnd('=').Replace('+', '-').Replace('/', '_');
-        var run = new List<string> { "sh", "-c", "IFS= read -r POSTGRES_PASSWORD; export POSTGRES_PASSWORD; exec \"$@\"", "hbops-run",
-            "docker", "run", "-d", "--name", name, "--network", "none", "--restart", "no" };
-        foreach (var l in labels) { run.Add("--label"); run.Add(l); }
-        run.AddRange(new[] { "-e", "POSTGRES_PASSWORD", "-e", $"POSTGRES_USER={spec.User}", "-e", $"POSTGRES_DB={spec.Database}",
-            "--mount", $"type=volume,source={volume},target={DataDir}" });
-        if (spec.ArtefactFolder is not null)
+        var mounts = new List<MountSpec> { new("volume", volume, DataDir, false) };
+        if (spec.ArtefactFolder is not null) mounts.Add(new MountSpec("bind", spec.ArtefactFolder, ArtefactMount, true));
+        if (spec.SocketDirectory is not null) mounts.Add(new MountSpec("bind", spec.SocketDirectory, SocketMount, false));
+        _report.Verbose($"Creating sandbox '{name}' via {_engine.Transport} (image {spec.Image}, volume {volume}, network none, no published port).");
+        try
         {
-            run.AddRange(new[] { "--mount", $"type=bind,source={spec.ArtefactFolder},target={ArtefactMount},readonly" });
+            await _engine.RunContainerAsync(new SandboxContainerSpec(name, spec.Image, labels,
+                new[] { $"POSTGRES_USER={spec.User}", $"POSTGRES_DB={spec.Database}" }, new[] { $"POSTGRES_PASSWORD={password}" }, mounts), ct).ConfigureAwait(false);
+            await ObserveAsync(sandbox, spec.ArtefactFolder, ct).ConfigureAwait(false);
         }
-        run.Add(spec.Image);
-        _report.Verbose($"Creating sandbox '{name}' (image {spec.Image}, volume {volume}, network none, no published port).");
-        var rr = await _docker.RunAsync(run, ct, Encoding.UTF8.GetBytes(password + "\n")).ConfigureAwait(false);
-        if (!rr.Succeeded)
+        catch (Exception ex) when (ex is HbOpsException or OperationCanceledException)
         {
-            await RemoveAsync(name, CancellationToken.None, volume).ConfigureAwait(false);
-            throw DockerCli.Failed("run sandbox " + name, rr, HbErrorIds.SandboxStartFailed);
+            // Creation failed or was interrupted (Ctrl+C) after the volume existed: remove whatever was made.
+            using var cleanup = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+            await RemoveAsync(name, cleanup.Token, volume).ConfigureAwait(false);
+            throw;
         }
-        await ObserveAsync(sandbox, spec.ArtefactFolder, ct).ConfigureAwait(false);
         return sandbox;
     }
 
     /// <summary>Re-inspects the container and records the isolation evidence on the sandbox.</summary>
     public async Task ObserveAsync(HbSandbox sandbox, string? expectedArtefactFolder, CancellationToken ct)
+        => await ObserveAsync(sandbox, expectedArtefactFolder, sandbox?.SocketDirectory is { Length: > 0 } d ? d : null, ct).ConfigureAwait(false);
+
+    private async Task ObserveAsync(HbSandbox sandbox, string? expectedArtefactFolder, string? socketDirectory, CancellationToken ct)
     {
         ArgumentNullException.ThrowIfNull(sandbox);
-        var info = await _docker.InspectContainerAsync(sandbox.Name, ct).ConfigureAwait(false);
+        var info = await _engine.InspectContainerAsync(sandbox.Name, ct).ConfigureAwait(false);
         if (info is null)
         {
             sandbox.Running = false;
@@ -136,6 +143,7 @@ public sealed partial class SandboxManager(ICommandHost host, IHbReporter? repor
         sandbox.Mounts = info.Mounts.ToList();
         var expectedMounts = new List<string> { $"volume:{sandbox.VolumeName}:{DataDir}:rw" };
         if (expectedArtefactFolder is not null) expectedMounts.Add($"bind:{expectedArtefactFolder}:{ArtefactMount}:ro");
+        if (socketDirectory is not null) expectedMounts.Add($"bind:{socketDirectory}:{SocketMount}:rw");
         sandbox.IsolationVerified = info.NetworkMode == "none" && info.PublishedPorts.Count == 0 &&
             info.Mounts.Order(StringComparer.Ordinal).SequenceEqual(expectedMounts.Order(StringComparer.Ordinal));
     }
@@ -150,7 +158,7 @@ public sealed partial class SandboxManager(ICommandHost host, IHbReporter? repor
             ct.ThrowIfCancellationRequested();
             var r = await _docker.RunAsync(DockerCli.ExecArgv(sandbox.Name, new[] { "pg_isready", "-q", "-h", "127.0.0.1", "-U", sandbox.User }), ct).ConfigureAwait(false);
             if (r.Succeeded) return;
-            var info = await _docker.InspectContainerAsync(sandbox.Name, ct).ConfigureAwait(false);
+            var info = await _engine.InspectContainerAsync(sandbox.Name, ct).ConfigureAwait(false);
             if (info is null || !info.Running || DateTime.UtcNow > deadline)
             {
                 var logs = await _docker.RunAsync(new[] { "docker", "logs", "--tail", "20", sandbox.Name }, ct).ConfigureAwait(false);
@@ -170,7 +178,7 @@ public sealed partial class SandboxManager(ICommandHost host, IHbReporter? repor
     {
         Validation.ContainerName(name, "Name");
         var removal = new HbSandboxRemoval { Name = name, Host = host.Host };
-        var container = await _docker.InspectContainerAsync(name, ct).ConfigureAwait(false);
+        var container = await _engine.InspectContainerAsync(name, ct).ConfigureAwait(false);
         if (container is not null && !IsSandbox(container.Labels))
         {
             throw new HbOpsException(HbErrorIds.NotASandbox, HbErrorCategory.PermissionDenied,
@@ -179,7 +187,7 @@ public sealed partial class SandboxManager(ICommandHost host, IHbReporter? repor
         }
         var volume = volumeName ?? (container?.Labels.TryGetValue("hbops.volume", out var v) == true ? v : name + "-data");
         removal.VolumeName = volume;
-        var vol = await _docker.InspectVolumeAsync(volume, ct).ConfigureAwait(false);
+        var vol = await _engine.InspectVolumeAsync(volume, ct).ConfigureAwait(false);
         if (vol is not null && !IsSandbox(vol.Labels))
         {
             throw new HbOpsException(HbErrorIds.NotASandbox, HbErrorCategory.PermissionDenied,
@@ -187,18 +195,17 @@ public sealed partial class SandboxManager(ICommandHost host, IHbReporter? repor
         }
         var existed = container is not null || vol is not null;
         var errors = new List<string>();
-        if (container is not null)
+        try
         {
-            var r = await _docker.RunAsync(new[] { "docker", "rm", "-f", "--", name }, ct).ConfigureAwait(false);
-            if (!r.Succeeded) errors.Add(Redaction.Redact(r.StandardError.Trim()));
+            if (container is not null) await _engine.RemoveContainerAsync(name, ct).ConfigureAwait(false);
+            if (vol is not null) await _engine.RemoveVolumeAsync(volume, ct).ConfigureAwait(false);
         }
-        if (vol is not null)
+        catch (HbOpsException ex)
         {
-            var r = await _docker.RunAsync(new[] { "docker", "volume", "rm", "--", volume }, ct).ConfigureAwait(false);
-            if (!r.Succeeded) errors.Add(Redaction.Redact(r.StandardError.Trim()));
+            errors.Add(ex.Message);
         }
-        removal.ContainersRemaining = await _docker.InspectContainerAsync(name, ct).ConfigureAwait(false) is null ? 0 : 1;
-        removal.VolumesRemaining = await _docker.InspectVolumeAsync(volume, ct).ConfigureAwait(false) is null ? 0 : 1;
+        removal.ContainersRemaining = await _engine.InspectContainerAsync(name, ct).ConfigureAwait(false) is null ? 0 : 1;
+        removal.VolumesRemaining = await _engine.InspectVolumeAsync(volume, ct).ConfigureAwait(false) is null ? 0 : 1;
         removal.Verified = removal.ContainersRemaining == 0 && removal.VolumesRemaining == 0;
         removal.VerifiedAtUtc = removal.Verified ? DateTime.UtcNow : null;
         removal.Status = !removal.Verified ? HbRemovalStatus.Failed : existed ? HbRemovalStatus.Removed : HbRemovalStatus.AlreadyGone;
@@ -214,9 +221,9 @@ public sealed partial class SandboxManager(ICommandHost host, IHbReporter? repor
     {
         var result = new List<HbSandbox>();
         var seenVolumes = new HashSet<string>(StringComparer.Ordinal);
-        foreach (var name in await _docker.ListContainersAsync($"{HbSandbox.SandboxLabel}=true", ct).ConfigureAwait(false))
+        foreach (var name in await _engine.ListContainersAsync($"{HbSandbox.SandboxLabel}=true", ct).ConfigureAwait(false))
         {
-            var info = await _docker.InspectContainerAsync(name, ct).ConfigureAwait(false);
+            var info = await _engine.InspectContainerAsync(name, ct).ConfigureAwait(false);
             if (info is null) continue;
             var sb = FromLabels(name, info.Labels);
             sb.ContainerId = info.Id;
@@ -229,10 +236,10 @@ public sealed partial class SandboxManager(ICommandHost host, IHbReporter? repor
             seenVolumes.Add(sb.VolumeName);
             result.Add(sb);
         }
-        foreach (var vname in await _docker.ListVolumesAsync($"{HbSandbox.SandboxLabel}=true", ct).ConfigureAwait(false))
+        foreach (var vname in await _engine.ListVolumesAsync($"{HbSandbox.SandboxLabel}=true", ct).ConfigureAwait(false))
         {
             if (seenVolumes.Contains(vname)) continue;
-            var vol = await _docker.InspectVolumeAsync(vname, ct).ConfigureAwait(false);
+            var vol = await _engine.InspectVolumeAsync(vname, ct).ConfigureAwait(false);
             if (vol is null) continue;
             var sb = FromLabels(vol.Labels.TryGetValue("hbops.sandbox-name", out var n) ? n : vname, vol.Labels);
             sb.VolumeName = vname;
@@ -257,8 +264,8 @@ public sealed partial class SandboxManager(ICommandHost host, IHbReporter? repor
         labels.TryGetValue(HbSandbox.SandboxLabel, out var v) && v == "true";
 
     private async Task<bool> IsTakenAsync(string name, CancellationToken ct) =>
-        await _docker.InspectContainerAsync(name, ct).ConfigureAwait(false) is not null ||
-        await _docker.InspectVolumeAsync(name + "-data", ct).ConfigureAwait(false) is not null;
+        await _engine.InspectContainerAsync(name, ct).ConfigureAwait(false) is not null ||
+        await _engine.InspectVolumeAsync(name + "-data", ct).ConfigureAwait(false) is not null;
 
     private static HbOpsException Collision(string name) =>
         new(HbErrorIds.SandboxCollision, HbErrorCategory.ResourceUnavailable,

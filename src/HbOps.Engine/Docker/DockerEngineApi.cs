@@ -1,0 +1,140 @@
+using System.Net;
+using System.Runtime.CompilerServices;
+using Docker.DotNet;
+using Docker.DotNet.Models;
+using HbOps.Engine.Errors;
+using HbOps.Engine.Hosts;
+using HbOps.Model;
+
+namespace HbOps.Engine.Docker;
+
+/// <summary>
+/// Container and volume lifecycle through the Docker Engine API (Docker.DotNet.Enhanced): the local engine over
+/// its unix socket, a remote one through <c>docker system dial-stdio</c> over SSH. Translates API exceptions.
+/// </summary>
+public sealed class DockerEngineApi : IDockerGateway
+{
+    private static readonly ConditionalWeakTable<ICommandHost, DockerEngineApi> Cache = new();
+    private readonly DockerClient _client;
+
+    private DockerEngineApi(DockerClient client, string transport)
+    {
+        _client = client;
+        Transport = transport;
+    }
+
+    /// <inheritdoc />
+    public string Transport { get; }
+
+    /// <summary>The Engine API client for a host (one per connection, reused).</summary>
+    public static DockerEngineApi For(ICommandHost host)
+    {
+        ArgumentNullException.ThrowIfNull(host);
+        return Cache.GetValue(host, h => h.Host.Kind == HbHostKind.Local
+            ? new DockerEngineApi(new DockerClientBuilder().WithEndpoint(new Uri("unix:///var/run/docker.sock")).Build(), "engine-api:unix:///var/run/docker.sock")
+            : new DockerEngineApi(new DockerClientBuilder<SshDialStdioOptions>(SshDialStdioHandlerFactory.Instance, new SshDialStdioOptions(h)).Build(),
+                $"engine-api:ssh-dial-stdio:{h.Host}"));
+    }
+
+    /// <inheritdoc />
+    public async Task<ContainerInfo?> InspectContainerAsync(string name, CancellationToken ct)
+    {
+        var c = await Call(() => _client.Containers.InspectContainerAsync(name, ct), notFoundIsNull: true).ConfigureAwait(false);
+        if (c is null) return null;
+        var ports = new List<string>();
+        foreach (var (port, bindings) in c.HostConfig?.PortBindings ?? new Dictionary<string, IList<PortBinding>>())
+        {
+            foreach (var b in bindings ?? new List<PortBinding>()) ports.Add($"{b.HostIP}:{b.HostPort}->{port}");
+        }
+        var mounts = (c.Mounts ?? new List<MountPoint>()).Select(m =>
+            $"{m.Type}:{(m.Type == "volume" ? m.Name : m.Source)}:{m.Destination}:{(m.RW ? "rw" : "ro")}").ToList();
+        return new ContainerInfo(c.ID, c.Name.TrimStart('/'), c.Config?.Image ?? "", c.Image, c.State?.Running ?? false, (int)c.RestartCount,
+            new Dictionary<string, string>(c.Config?.Labels ?? new Dictionary<string, string>(), StringComparer.Ordinal),
+            c.HostConfig?.NetworkMode ?? "", ports, mounts, c.State?.StartedAt ?? "", c.Config?.Env?.ToList() ?? new List<string>());
+    }
+
+    /// <inheritdoc />
+    public async Task<VolumeInfo?> InspectVolumeAsync(string name, CancellationToken ct)
+    {
+        var v = await Call(() => _client.Volumes.InspectAsync(name, ct), notFoundIsNull: true).ConfigureAwait(false);
+        return v is null ? null : new VolumeInfo(v.Name, new Dictionary<string, string>(v.Labels ?? new Dictionary<string, string>(), StringComparer.Ordinal), v.CreatedAt ?? "");
+    }
+
+    /// <inheritdoc />
+    public async Task<IReadOnlyList<string>> ListContainersAsync(string labelFilter, CancellationToken ct)
+    {
+        var list = await Call(() => _client.Containers.ListContainersAsync(new ContainersListParameters
+        {
+            All = true, Filters = new Dictionary<string, IDictionary<string, bool>> { ["label"] = new Dictionary<string, bool> { [labelFilter] = true } },
+        }, ct)).ConfigureAwait(false);
+        return list!.Select(c => c.Names.First().TrimStart('/')).ToList();
+    }
+
+    /// <inheritdoc />
+    public async Task<IReadOnlyList<string>> ListVolumesAsync(string labelFilter, CancellationToken ct)
+    {
+        var list = await Call(() => _client.Volumes.ListAsync(new VolumesListParameters
+        {
+            Filters = new Dictionary<string, IDictionary<string, bool>> { ["label"] = new Dictionary<string, bool> { [labelFilter] = true } },
+        }, ct)).ConfigureAwait(false);
+        return (list!.Volumes ?? new List<VolumeResponse>()).Select(v => v.Name).ToList();
+    }
+
+    /// <inheritdoc />
+    public Task CreateVolumeAsync(string name, IReadOnlyDictionary<string, string> labels, CancellationToken ct) =>
+        Call(() => _client.Volumes.CreateAsync(new VolumesCreateParameters { Name = name, Labels = labels.ToDictionary(), DriverOpts = new Dictionary<string, string>() }, ct));
+
+    /// <inheritdoc />
+    public async Task RunContainerAsync(SandboxContainerSpec spec, CancellationToken ct)
+    {
+        ArgumentNullException.ThrowIfNull(spec);
+        await Call(() => _client.Containers.CreateContainerAsync(new CreateContainerParameters
+        {
+            Name = spec.Name,
+            Image = spec.Image,
+            Env = spec.Env.Concat(spec.SecretEnv).ToList(),
+            Labels = spec.Labels.ToDictionary(),
+            HostConfig = new HostConfig
+            {
+                NetworkMode = "none",
+                RestartPolicy = new RestartPolicy { Name = RestartPolicyKind.No },
+                Mounts = spec.Mounts.Select(m => new Mount { Type = m.Type, Source = m.Source, Target = m.Target, ReadOnly = m.ReadOnly }).ToList(),
+                PortBindings = new Dictionary<string, IList<PortBinding>>(),
+            },
+        }, ct)).ConfigureAwait(false);
+        await Call(() => _client.Containers.StartContainerAsync(spec.Name, new ContainerStartParameters(), ct)).ConfigureAwait(false);
+    }
+
+    /// <inheritdoc />
+    public Task RemoveContainerAsync(string name, CancellationToken ct) =>
+        Call(() => _client.Containers.RemoveContainerAsync(name, new ContainerRemoveParameters { Force = true }, ct), notFoundIsNull: true);
+
+    /// <inheritdoc />
+    public Task RemoveVolumeAsync(string name, CancellationToken ct) =>
+        Call(() => _client.Volumes.RemoveAsync(name, null, ct), notFoundIsNull: true);
+
+    private Task<bool> Call(Func<Task> action, bool notFoundIsNull = false) =>
+        Call(async () => { await action().ConfigureAwait(false); return true; }, notFoundIsNull);
+
+    private async Task<T?> Call<T>(Func<Task<T>> action, bool notFoundIsNull = false)
+    {
+        try
+        {
+            return await action().ConfigureAwait(false);
+        }
+        catch (DockerApiException ex) when (notFoundIsNull && ex.StatusCode == HttpStatusCode.NotFound)
+        {
+            return default;
+        }
+        catch (DockerApiException ex)
+        {
+            throw new HbOpsException(HbErrorIds.SandboxStartFailed, HbErrorCategory.OperationFailed,
+                $"Docker Engine API ({Transport}) answered {(int)ex.StatusCode}: {Util.Redaction.Redact(ex.ResponseBody?.Trim())}", Transport, null, ex);
+        }
+        catch (Exception ex) when (ex is HttpRequestException or IOException or TimeoutException)
+        {
+            throw new HbOpsException(HbErrorIds.DockerUnavailable, HbErrorCategory.ResourceUnavailable,
+                $"The Docker Engine API is not reachable ({Transport}): {ex.Message}", Transport, "Check that the docker engine runs on that host.", ex);
+        }
+    }
+}

@@ -1,0 +1,35 @@
+namespace HbOps.Engine.Docker;
+
+/// <summary>A mount of a container to create.</summary>
+public sealed record MountSpec(string Type, string Source, string Target, bool ReadOnly);
+
+/// <summary>
+/// A sandbox container to create: always network <c>none</c>, no published port, no restart policy.
+/// <see cref="SecretEnv"/> never appears on a command line or in output.
+/// </summary>
+public sealed record SandboxContainerSpec(
+    string Name, string Image, IReadOnlyDictionary<string, string> Labels, IReadOnlyList<string> Env,
+    IReadOnlyList<string> SecretEnv, IReadOnlyList<MountSpec> Mounts);
+
+/// <summary>Container and volume lifecycle on one docker engine (Engine API or CLI).</summary>
+public interface IDockerGateway
+{
+    /// <summary>How the engine is reached (for evidence and messages).</summary>
+    string Transport { get; }
+    /// <summary>Inspects a container; null when it does not exist.</summary>
+    Task<ContainerInfo?> InspectContainerAsync(string name, CancellationToken ct);
+    /// <summary>Inspects a volume; null when it does not exist.</summary>
+    Task<VolumeInfo?> InspectVolumeAsync(string name, CancellationToken ct);
+    /// <summary>Names of containers with a label (<c>key=value</c>).</summary>
+    Task<IReadOnlyList<string>> ListContainersAsync(string labelFilter, CancellationToken ct);
+    /// <summary>Names of volumes with a label (<c>key=value</c>).</summary>
+    Task<IReadOnlyList<string>> ListVolumesAsync(string labelFilter, CancellationToken ct);
+    /// <summary>Creates a named volume.</summary>
+    Task CreateVolumeAsync(string name, IReadOnlyDictionary<string, string> labels, CancellationToken ct);
+    /// <summary>Creates and starts a sandbox container.</summary>
+    Task RunContainerAsync(SandboxContainerSpec spec, CancellationToken ct);
+    /// <summary>Force-removes a container (no error when absent).</summary>
+    Task RemoveContainerAsync(string name, CancellationToken ct);
+    /// <summary>Removes a volume (no error when absent).</summary>
+    Task RemoveVolumeAsync(string name, CancellationToken ct);
+}
