@@ -30,8 +30,8 @@ namespace HbOps;
 [OutputType(typeof(HbRowCountComparison))]
 public sealed class CompareHbRowCountsCommand : HbHostCmdletBase
 {
-    /// <summary>Artefact whose production database (and snapshot) is the reference side; binds from Test-HbRestore output.</summary>
-    [Parameter(ValueFromPipelineByPropertyName = true)]
+    /// <summary>Artefact whose production database (and snapshot) is the reference side; binds from Invoke-HbBackup and from Test-HbRestore output.</summary>
+    [Parameter(ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
     public HbBackupArtefact? Artefact { get; set; }
 
     /// <summary>Sandbox to compare; binds from Test-HbRestore -KeepSandbox output.</summary>
@@ -63,6 +63,11 @@ public sealed class CompareHbRowCountsCommand : HbHostCmdletBase
     [ValidateSet(nameof(RowCountSource.Production), nameof(RowCountSource.ArtefactSnapshot))]
     public string Reference { get; set; } = nameof(RowCountSource.Production);
 
+    /// <summary>Other side: Sandbox (default) or Production (e.g. -Reference ArtefactSnapshot -Difference Production shows drift since the backup).</summary>
+    [Parameter]
+    [ValidateSet(nameof(RowCountSource.Sandbox), nameof(RowCountSource.Production))]
+    public string Difference { get; set; } = nameof(RowCountSource.Sandbox);
+
     /// <summary>Exact (count(*)) or Estimated (statistics, compared with -Tolerance).</summary>
     [Parameter]
     public RowCountMode Mode { get; set; } = RowCountMode.Exact;
@@ -93,30 +98,40 @@ public sealed class CompareHbRowCountsCommand : HbHostCmdletBase
             {
                 var host = Artefact?.Host ?? Sandbox?.Host ?? ResolveHostFromParameters();
                 var docker = new DockerCli(await ConnectAsync(host, ct).ConfigureAwait(false));
-                RowCountSide reference;
-                if (Reference == nameof(RowCountSource.ArtefactSnapshot))
-                {
-                    var snap = Artefact?.RowCountSnapshot ?? throw HbOpsException.Invalid("-Reference ArtefactSnapshot needs an artefact with a row-count snapshot.", Artefact);
-                    reference = new RowCountSide { Source = RowCountSource.ArtefactSnapshot, Snapshot = snap };
-                }
-                else
+                RowCountSide Production()
                 {
                     var db = Artefact?.Database ?? Database ?? throw HbOpsException.Invalid("Give -Artefact or -Database for the production side.", null);
-                    reference = new RowCountSide
+                    return new RowCountSide
                     {
                         Source = RowCountSource.Production,
                         Endpoint = new PgEndpoint(docker, Artefact?.Container ?? Validation.ContainerName(Container, "Container"), Artefact?.User ?? User, db),
                     };
                 }
-                var sandboxName = Sandbox?.Name ?? SandboxName ?? throw HbOpsException.Invalid("Give -Sandbox or -SandboxName for the other side.", null);
-                var sandboxDocker = Sandbox is not null && !Sandbox.Host.Equals(host) ? new DockerCli(await ConnectAsync(Sandbox.Host, ct).ConfigureAwait(false)) : docker;
-                var difference = new RowCountSide
+                if (Reference == Difference) throw HbOpsException.Invalid("-Reference and -Difference must name two different sides.", Reference);
+                RowCountSide reference = Reference == nameof(RowCountSource.ArtefactSnapshot)
+                    ? new RowCountSide
+                    {
+                        Source = RowCountSource.ArtefactSnapshot,
+                        Snapshot = Artefact?.RowCountSnapshot ?? throw HbOpsException.Invalid("-Reference ArtefactSnapshot needs an artefact with a row-count snapshot.", Artefact),
+                    }
+                    : Production();
+                RowCountSide difference;
+                if (Difference == nameof(RowCountSource.Production))
                 {
-                    Source = RowCountSource.Sandbox,
-                    Endpoint = new PgEndpoint(sandboxDocker, Validation.ContainerName(sandboxName, "SandboxName"),
-                        Sandbox?.User ?? Artefact?.User ?? User, Sandbox?.Database ?? Artefact?.Database ?? Database ?? ""),
-                };
-                reporter.Verbose($"Counting rows ({Mode}) on {reference.Source} and {difference.Source} '{sandboxName}'.");
+                    difference = Production();
+                }
+                else
+                {
+                    var sandboxName = Sandbox?.Name ?? SandboxName ?? throw HbOpsException.Invalid("Give -Sandbox or -SandboxName for the other side.", null);
+                    var sandboxDocker = Sandbox is not null && !Sandbox.Host.Equals(host) ? new DockerCli(await ConnectAsync(Sandbox.Host, ct).ConfigureAwait(false)) : docker;
+                    difference = new RowCountSide
+                    {
+                        Source = RowCountSource.Sandbox,
+                        Endpoint = new PgEndpoint(sandboxDocker, Validation.ContainerName(sandboxName, "SandboxName"),
+                            Sandbox?.User ?? Artefact?.User ?? User, Sandbox?.Database ?? Artefact?.Database ?? Database ?? ""),
+                    };
+                }
+                reporter.Verbose($"Counting rows ({Mode}): {reference.Source} vs {difference.Source}.");
                 return await RowCountService.CompareAsync(reference, difference, Mode, filter, Tolerance, ct).ConfigureAwait(false);
             });
             WriteObject(results, enumerateCollection: true);

@@ -8,6 +8,17 @@ public class SshTests
 {
     private readonly TestEnvironment _env = new();
 
+    // The alias's resolved host with one setting changed.
+    private HbOps.Model.HbHost AliasWith(string? identityFile = null, int? port = null)
+    {
+        var r = _env.ResolveAlias();
+        return new HbOps.Model.HbHost
+        {
+            Kind = r.Kind, HostName = r.HostName, Port = port ?? r.Port, User = r.User,
+            IdentityFiles = identityFile is null ? r.IdentityFiles : new List<string> { identityFile }, KnownHostsFiles = r.KnownHostsFiles,
+        };
+    }
+
     [Fact]
     public async Task Given_the_alias_When_running_a_command_Then_arguments_arrive_verbatim()
     {
@@ -57,12 +68,7 @@ public class SshTests
     {
         var dir = Directory.CreateTempSubdirectory("hbops-key").FullName;
         TestEnvironment.Sh($"ssh-keygen -q -t ed25519 -N '' -f {dir}/stranger");
-        var resolved = _env.ResolveAlias();
-        var host = new HbOps.Model.HbHost
-        {
-            Kind = resolved.Kind, HostName = resolved.HostName, Port = resolved.Port, User = resolved.User,
-            IdentityFiles = { $"{dir}/stranger" }, KnownHostsFiles = resolved.KnownHostsFiles,
-        };
+        var host = AliasWith(identityFile: $"{dir}/stranger");
         var ex = await Assert.ThrowsAsync<HbOpsException>(() => HostResolver.ConnectAsync(host, new SshConnectOptions(), CancellationToken.None));
         Assert.Equal(HbErrorIds.SshAuthenticationFailed, ex.ErrorId);
         Directory.Delete(dir, true);
@@ -73,12 +79,7 @@ public class SshTests
     {
         var dir = Directory.CreateTempSubdirectory("hbops-key").FullName;
         TestEnvironment.Sh($"ssh-keygen -q -t ed25519 -N 'correct horse' -f {dir}/locked && cat {dir}/locked.pub >> {_env.EnvDir}/ssh/authorized_keys");
-        var resolved = _env.ResolveAlias();
-        var host = new HbOps.Model.HbHost
-        {
-            Kind = resolved.Kind, HostName = resolved.HostName, Port = resolved.Port, User = resolved.User,
-            IdentityFiles = { $"{dir}/locked" }, KnownHostsFiles = resolved.KnownHostsFiles,
-        };
+        var host = AliasWith(identityFile: $"{dir}/locked");
         var ex = await Assert.ThrowsAsync<HbOpsException>(() => HostResolver.ConnectAsync(host, new SshConnectOptions(), CancellationToken.None));
         Assert.Equal(HbErrorIds.KeyFileInvalid, ex.ErrorId);
         Assert.DoesNotContain("correct horse", ex.Message);
@@ -91,12 +92,7 @@ public class SshTests
     public async Task Given_a_closed_port_When_connecting_Then_SshConnectionFailed()
     {
         var port = int.Parse(TestEnvironment.Sh("python3 -c 'import socket; s=socket.socket(); s.bind((\"127.0.0.1\",0)); print(s.getsockname()[1])'").Trim(), System.Globalization.CultureInfo.InvariantCulture);
-        var resolved = _env.ResolveAlias();
-        var host = new HbOps.Model.HbHost
-        {
-            Kind = resolved.Kind, HostName = "127.0.0.1", Port = port, User = resolved.User,
-            IdentityFiles = resolved.IdentityFiles, KnownHostsFiles = resolved.KnownHostsFiles,
-        };
+        var host = AliasWith(port: port);
         var ex = await Assert.ThrowsAsync<HbOpsException>(() => HostResolver.ConnectAsync(host, new SshConnectOptions(), CancellationToken.None));
         Assert.Equal(HbErrorIds.SshConnectionFailed, ex.ErrorId);
     }

@@ -49,6 +49,16 @@ Describe 'Compare-HbRowCounts' {
             (Invoke-Expression "docker exec $($TestEnv.Container) psql -U directus -d directus -qAtc 'SELECT count(*) FROM etl.errors'") | Should -Be '1'
         }
 
+        It 'compares the artefact snapshot with live production (drift since the backup) without a sandbox' {
+            $c = $r.Artefact | Compare-HbRowCounts -Reference ArtefactSnapshot -Difference Production
+            @($c | Where-Object { -not $_.Match }) | Should -BeNullOrEmpty
+            "$(($c | Select-Object -First 1).DifferenceSource)" | Should -Be 'Production'
+        }
+
+        It 'refuses the same side twice' {
+            { $r | Compare-HbRowCounts -Reference Production -Difference Production -ErrorAction Stop } | Should -Throw -ErrorId 'InvalidArgument,HbOps.CompareHbRowCountsCommand'
+        }
+
         It 'estimated mode compares statistics within the tolerance' {
             $c = $r | Compare-HbRowCounts -Mode Estimated -Table 'audit.events'
             "$($c.Mode)" | Should -Be 'Estimated'

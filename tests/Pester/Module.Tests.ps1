@@ -57,6 +57,22 @@ Import-Module '$(Join-Path $ModulePath 'HbOps.psd1')'
         Remove-Item -Recurse -Force $dest -ErrorAction SilentlyContinue
     }
 
+    It 'state-changing cmdlets support -WhatIf and -Confirm' {
+        foreach ($name in 'Invoke-HbBackup', 'Test-HbRestore', 'Remove-HbSandbox', 'Export-HbClosureRecord') {
+            $p = (Get-Command $name).Parameters.Keys
+            $p | Should -Contain 'WhatIf' -Because $name
+            $p | Should -Contain 'Confirm' -Because $name
+        }
+    }
+
+    It 'long work shows Write-Progress (bytes streamed and rate)' {
+        $job = Start-HbBackground { param($s, $p, $d) Invoke-HbBackup @s @p -Destination $d -Tag progress -RowCounts None } @($Ssh, $Prod, $TestEnv.BackupRoot)
+        $job.PowerShell.EndInvoke($job.Handle) | Out-Null
+        $progress = @($job.PowerShell.Streams.Progress | Where-Object Activity -eq 'Invoke-HbBackup')
+        $job.PowerShell.Dispose()
+        $progress | Where-Object StatusDescription -match 'MiB streamed at [0-9.]+ MiB/s' | Should -Not -BeNullOrEmpty
+    }
+
     Context '<_>' -ForEach $Cmdlets {
         It 'has full help: synopsis, description, every parameter described, two examples' {
             $h = Get-Help $_ -Full
@@ -71,8 +87,9 @@ Import-Module '$(Join-Path $ModulePath 'HbOps.psd1')'
             }
         }
 
-        It 'has its own Pester file' {
+        It 'has its own Pester file with a parameter-validation context' {
             Join-Path $PSScriptRoot "$_.Tests.ps1" | Should -Exist
+            Get-Content -Raw (Join-Path $PSScriptRoot "$_.Tests.ps1") | Should -Match "Context 'Parameter validation'"
         }
 
         It 'declares output types that have a default table view' {

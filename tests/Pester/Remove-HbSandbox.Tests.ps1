@@ -24,6 +24,11 @@ Describe 'Remove-HbSandbox' {
         docker inspect -f '{{.State.Running}}' $TestEnv.Container | Should -Be 'true'
     }
 
+    It 'completes sandbox names' {
+        $line = 'Remove-HbSandbox -Name pg-restore-test-remove'
+        (TabExpansion2 -inputScript $line -cursorColumn $line.Length).CompletionMatches.CompletionText | Should -Contain $r.Sandbox.Name
+    }
+
     It '-WhatIf removes nothing' {
         $r | Remove-HbSandbox -WhatIf
         docker ps -aq --filter "name=^$($r.Sandbox.Name)$" | Should -Not -BeNullOrEmpty
