@@ -20,8 +20,7 @@ public class BackupEngineWithFakesTests
         if (line.StartsWith("docker container inspect", StringComparison.Ordinal)) return (0, RunningContainer, "");
         if (line.Contains("psql", StringComparison.Ordinal)) return (0, """{"v":"15.20","n":150020,"s":1000000000}""", "");
         if (line.Contains("pg_dump --version", StringComparison.Ordinal)) return (0, "pg_dump (PostgreSQL) 15.20", "");
-        if (line.Contains("mkdir -p", StringComparison.Ordinal)) return (0, "", "");
-        if (line.Contains("df -Pk", StringComparison.Ordinal)) return (0, freeKb + "\n", "");
+        if (line.Contains("df -Pk", StringComparison.Ordinal)) return (0, freeKb + "\nnew\n", "");
         return (1, "", "unexpected command in test: " + line);
     }
 

@@ -96,47 +96,50 @@ public sealed class BackupEngine(ICommandHost dockerHost, IHbReporter? reporter 
         artefact.Path = JoinPath(request.LocalDestination, runFolder, artefact.FileName);
         artefact.ChecksumPath = JoinPath(request.LocalDestination, runFolder, ChecksumFileName);
         artefact.ManifestPath = artefact.Path + ManifestSuffix;
-        await files.EnsureWritableDirectoryAsync(runFolder, ct).ConfigureAwait(false);
-        artefact.FreeDiskBytesBefore = await files.FreeBytesAsync(runFolder, ct).ConfigureAwait(false);
-        var required = (long)(artefact.DatabaseSizeBytes * request.SafetyFactor);
-        if (artefact.FreeDiskBytesBefore < required)
-        {
-            if (!request.Force)
-            {
-                throw new HbOpsException(HbErrorIds.InsufficientDiskSpace, HbErrorCategory.ResourceUnavailable,
-                    $"Only {artefact.FreeDiskBytesBefore:N0} bytes free at '{runFolder}'; {request.SafetyFactor}x the database size ({required:N0} bytes) is required.",
-                    runFolder, "Free space, choose another -Destination, lower -SafetyFactor, or pass -Force.");
-            }
-            artefact.SpaceCheckForced = true;
-            _report.Warning($"Free space {artefact.FreeDiskBytesBefore:N0} bytes is below {request.SafetyFactor}x the database size; continuing because -Force was given.");
-        }
-        if (await files.SizeAsync(artefact.Path, ct).ConfigureAwait(false) is not null)
-        {
-            throw new HbOpsException(HbErrorIds.DestinationNotWritable, HbErrorCategory.ResourceUnavailable,
-                $"An artefact already exists at '{artefact.Path}'.", artefact.Path, "Wait a second or use another -Tag.");
-        }
-
+        // The snapshot session opens while the destination is prepared (both only read production).
         var appName = $"{PgEndpoint.ApplicationNamePrefix}-dump-{runId}";
+        var snapshotTask = request.RowCounts == RowCountMode.None
+            ? Task.FromResult<(PsqlSession?, string?)>((null, null))
+            : OpenSnapshotAsync(pg, runId, artefact, ct);
         PsqlSession? session = null;
+        var dumpStarted = false;
         try
         {
-            string? snapshotId = null;
-            Task<string>? countTask = null;
-            if (request.RowCounts != RowCountMode.None)
+            bool exists;
+            try
             {
-                _report.Verbose("Opening a read-only repeatable-read transaction and exporting its snapshot.");
-                session = await PsqlSession.StartAsync(pg, $"{PgEndpoint.ApplicationNamePrefix}-snapshot-{runId}", ct).ConfigureAwait(false);
-                var opened = (await session.ExecuteAsync(
-                    "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY;\nSELECT pg_export_snapshot() || '|' || current_setting('transaction_isolation') || '|' || current_setting('transaction_read_only');", ct).ConfigureAwait(false)).Trim().Split('|');
-                snapshotId = opened[0];
-                artefact.SnapshotTransaction = $"{opened[1]}, {(opened[2] == "on" ? "read only" : "read write")}";
-                countTask = session.ExecuteAsync(RowCounter.BuildQuery(request.RowCounts, request.KeyTables), ct);
+                (artefact.FreeDiskBytesBefore, exists) = await files.PrepareDestinationAsync(runFolder, artefact.Path, ct).ConfigureAwait(false);
             }
+            finally
+            {
+                try { (session, _) = await snapshotTask.ConfigureAwait(false); }
+                catch (HbOpsException) when (!snapshotTask.IsCompletedSuccessfully) { /* rethrown below when the destination was fine */ }
+            }
+            var required = (long)(artefact.DatabaseSizeBytes * request.SafetyFactor);
+            if (artefact.FreeDiskBytesBefore < required)
+            {
+                if (!request.Force)
+                {
+                    throw new HbOpsException(HbErrorIds.InsufficientDiskSpace, HbErrorCategory.ResourceUnavailable,
+                        $"Only {artefact.FreeDiskBytesBefore:N0} bytes free at '{runFolder}'; {request.SafetyFactor}x the database size ({required:N0} bytes) is required.",
+                        runFolder, "Free space, choose another -Destination, lower -SafetyFactor, or pass -Force.");
+                }
+                artefact.SpaceCheckForced = true;
+                _report.Warning($"Free space {artefact.FreeDiskBytesBefore:N0} bytes is below {request.SafetyFactor}x the database size; continuing because -Force was given.");
+            }
+            if (exists)
+            {
+                throw new HbOpsException(HbErrorIds.DestinationNotWritable, HbErrorCategory.ResourceUnavailable,
+                    $"An artefact already exists at '{artefact.Path}'.", artefact.Path, "Wait a second or use another -Tag.");
+            }
+            var (_, snapshotId) = await snapshotTask.ConfigureAwait(false);
+            var countTask = session?.ExecuteAsync(RowCounter.BuildQuery(request.RowCounts, request.KeyTables), ct);
             var dumpArgs = new List<string> { "pg_dump", "-U", request.User, "-d", request.Database, "-F", "c", "-Z", request.CompressionLevel.ToString(CultureInfo.InvariantCulture) };
             if (snapshotId is not null) dumpArgs.Add("--snapshot=" + snapshotId);
             artefact.DumpCommand = string.Join(' ', dumpArgs.Select(ShellQuote.Quote));
             var dumpArgv = DockerCli.ExecArgv(request.Container, dumpArgs, env: new Dictionary<string, string> { ["PGAPPNAME"] = appName });
             _report.Verbose($"Dumping: docker exec {request.Container} {artefact.DumpCommand} -> {artefact.Path}.partial");
+            dumpStarted = true;
 
             var (sha, size, stderr) = request.LocalDestination
                 ? await DumpToLocalAsync(dumpArgv, artefact.Path + ".partial", artefact.DatabaseSizeBytes, ct).ConfigureAwait(false)
@@ -157,16 +160,19 @@ public sealed class BackupEngine(ICommandHost dockerHost, IHbReporter? reporter 
         }
         catch (Exception)
         {
-            await AbortAsync(pg, appName, files, artefact.Path + ".partial").ConfigureAwait(false);
+            if (dumpStarted) await AbortAsync(pg, appName, files, artefact.Path + ".partial").ConfigureAwait(false);
+            if (session is not null) await session.DisposeAsync().ConfigureAwait(false);
             throw;
         }
         finally
         {
-            if (session is not null) await session.DisposeAsync().ConfigureAwait(false);
             _report.Progress(new HbProgress(ProgressId, "Invoke-HbBackup", "done", 100, Completed: true));
         }
 
-        var after = await _docker.InspectContainerAsync(request.Container, ct).ConfigureAwait(false);
+        // Close the snapshot transaction while observing the container again.
+        var afterTask = _docker.InspectContainerAsync(request.Container, ct);
+        if (session is not null) await session.DisposeAsync().ConfigureAwait(false);
+        var after = await afterTask.ConfigureAwait(false);
         artefact.ContainerRestartCountAfter = after?.RestartCount ?? -1;
         artefact.ContainerStartedAtAfter = after?.StartedAt ?? "";
 
@@ -176,6 +182,25 @@ public sealed class BackupEngine(ICommandHost dockerHost, IHbReporter? reporter 
             artefact.ManifestPath, HbYaml.Serialize(artefact), ct).ConfigureAwait(false);
         _report.Verbose($"Artefact {artefact.Path}: {artefact.SizeBytes:N0} bytes, sha256 {artefact.Sha256}, {artefact.DurationSeconds}s.");
         return artefact;
+    }
+
+    // Opens REPEATABLE READ, READ ONLY on production and exports its snapshot for pg_dump --snapshot.
+    private async Task<(PsqlSession?, string?)> OpenSnapshotAsync(PgEndpoint pg, string runId, HbBackupArtefact artefact, CancellationToken ct)
+    {
+        _report.Verbose("Opening a read-only repeatable-read transaction and exporting its snapshot.");
+        var session = await PsqlSession.StartAsync(pg, $"{PgEndpoint.ApplicationNamePrefix}-snapshot-{runId}", ct).ConfigureAwait(false);
+        try
+        {
+            var opened = (await session.ExecuteAsync(
+                "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY;\nSELECT pg_export_snapshot() || '|' || current_setting('transaction_isolation') || '|' || current_setting('transaction_read_only');", ct).ConfigureAwait(false)).Trim().Split('|');
+            artefact.SnapshotTransaction = $"{opened[1]}, {(opened[2] == "on" ? "read only" : "read write")}";
+            return (session, opened[0]);
+        }
+        catch
+        {
+            await session.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
     }
 
     /// <summary>Reads a manifest back into an artefact.</summary>
@@ -219,7 +244,8 @@ public sealed class BackupEngine(ICommandHost dockerHost, IHbReporter? reporter 
         sum=$( { "$@" 2>"$errf"; echo $? >"$rcf"; } | { tee -- "$partial"; echo $? >"$teef"; } | sha256sum )
         printf '%s\n' "$sum"
         printf 'rc=%s tee=%s\n' "$(cat -- "$rcf" 2>/dev/null || echo x)" "$(cat -- "$teef" 2>/dev/null || echo x)"
-        rm -f -- "$rcf" "$teef"
+        cat -- "$errf" 2>/dev/null
+        rm -f -- "$rcf" "$teef" "$errf"
         """;
 
     private async Task<(string Sha, long Size, string Stderr)> DumpOnHostAsync(IHostFiles files, List<string> dumpArgv,
@@ -240,10 +266,10 @@ public sealed class BackupEngine(ICommandHost dockerHost, IHbReporter? reporter 
             await pollCts.CancelAsync().ConfigureAwait(false);
             try { await poll.ConfigureAwait(false); } catch (OperationCanceledException) { }
         }
-        var stderr = Redaction.Redact((await files.ReadTextAsync(errFile, ct).ConfigureAwait(false) ?? "").Trim());
-        await files.DeleteAsync(errFile, ct).ConfigureAwait(false);
-        var lines = r.StandardOutput.Split('\n', StringSplitOptions.RemoveEmptyEntries);
-        var status = lines.LastOrDefault() ?? "";
+        // Output: the sha256sum line, the status line, then pg_dump's stderr.
+        var lines = r.StandardOutput.Split('\n');
+        var status = lines.Length > 1 ? lines[1].Trim() : "";
+        var stderr = Redaction.Redact(string.Join('\n', lines.Skip(2)).Trim());
         if (!r.Succeeded || lines.Length < 2 || status != "rc=0 tee=0")
         {
             var why = status.StartsWith("rc=0", StringComparison.Ordinal) && status != "rc=0 tee=0"
@@ -252,7 +278,7 @@ public sealed class BackupEngine(ICommandHost dockerHost, IHbReporter? reporter 
             throw new HbOpsException(HbErrorIds.DumpFailed, HbErrorCategory.OperationFailed,
                 $"Backup failed: {why}", partial, "Check the database, the destination's free space, and pg_dump's message.");
         }
-        var sha = lines[^2].Split(' ', 2)[0].Trim();
+        var sha = lines[0].Split(' ', 2)[0].Trim();
         var size = await files.SizeAsync(partial, ct).ConfigureAwait(false) ?? 0;
         return (sha, size, stderr);
     }

@@ -21,8 +21,11 @@ public interface IHostFiles
     Task DeleteAsync(string path, CancellationToken ct);
     /// <summary>Size in bytes; null when missing.</summary>
     Task<long?> SizeAsync(string path, CancellationToken ct);
-    /// <summary>Free bytes on the filesystem holding <paramref name="path"/>.</summary>
-    Task<long> FreeBytesAsync(string path, CancellationToken ct);
+    /// <summary>
+    /// Creates <paramref name="directory"/> (checking it is writable), and returns the free bytes of its filesystem and
+    /// whether <paramref name="file"/> already exists. One round trip remotely.
+    /// </summary>
+    Task<(long FreeBytes, bool FileExists)> PrepareDestinationAsync(string directory, string file, CancellationToken ct);
     /// <summary>SHA-256 (lower-case hex) of a file, read once.</summary>
     Task<string> Sha256Async(string path, CancellationToken ct);
     /// <summary>Files below <paramref name="directory"/> (two levels) whose name ends with <paramref name="suffix"/>.</summary>
@@ -86,8 +89,11 @@ public sealed class LocalHostFiles : IHostFiles
         Task.FromResult(File.Exists(path) ? new FileInfo(path).Length : (long?)null);
 
     /// <inheritdoc />
-    public Task<long> FreeBytesAsync(string path, CancellationToken ct) =>
-        Task.FromResult(new DriveInfo(Path.GetFullPath(path)).AvailableFreeSpace);
+    public async Task<(long FreeBytes, bool FileExists)> PrepareDestinationAsync(string directory, string file, CancellationToken ct)
+    {
+        await EnsureWritableDirectoryAsync(directory, ct).ConfigureAwait(false);
+        return (new DriveInfo(Path.GetFullPath(directory)).AvailableFreeSpace, File.Exists(file));
+    }
 
     /// <inheritdoc />
     public async Task<string> Sha256Async(string path, CancellationToken ct)
@@ -172,15 +178,22 @@ public sealed class ShellHostFiles(ICommandHost host) : IHostFiles
         return r.Succeeded ? long.Parse(r.StandardOutput.Trim(), CultureInfo.InvariantCulture) : null;
     }
 
+    private const string PrepareScript = """
+        mkdir -p -- "$1" && test -d "$1" && test -w "$1" || exit 3
+        df -Pk -- "$1" | awk 'NR==2 {print $4}'
+        if [ -e "$2" ]; then echo exists; else echo new; fi
+        """;
+
     /// <inheritdoc />
-    public async Task<long> FreeBytesAsync(string path, CancellationToken ct)
+    public async Task<(long FreeBytes, bool FileExists)> PrepareDestinationAsync(string directory, string file, CancellationToken ct)
     {
-        var r = await Sh("df -Pk -- \"$1\" | awk 'NR==2 {print $4}'", null, [path], ct).ConfigureAwait(false);
-        if (!r.Succeeded || !long.TryParse(r.StandardOutput.Trim(), NumberStyles.Integer, CultureInfo.InvariantCulture, out var kb))
+        var r = await Sh(PrepareScript, null, [directory, file], ct).ConfigureAwait(false);
+        var lines = r.StandardOutput.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        if (!r.Succeeded || lines.Length != 2 || !long.TryParse(lines[0], NumberStyles.Integer, CultureInfo.InvariantCulture, out var kb))
         {
-            throw LocalHostFiles.NotWritable(path, "cannot read free space: " + r.StandardError.Trim());
+            throw LocalHostFiles.NotWritable(directory, r.StandardError.Trim().Length > 0 ? r.StandardError.Trim() : "not writable");
         }
-        return kb * 1024;
+        return (kb * 1024, lines[1] == "exists");
     }
 
     /// <inheritdoc />
