@@ -34,6 +34,12 @@ Describe 'Compare-HbRowCounts' {
             "$(($c | Select-Object -First 1).ReferenceSource)" | Should -Be 'Production'
         }
 
+        It 'serializes cleanly with ConvertTo-Json' {
+            $json = $r | Compare-HbRowCounts -Table 'public.dot_tools' | ConvertTo-Json | ConvertFrom-Json
+            $json.Table | Should -Be 'dot_tools'
+            $json.Match | Should -BeTrue
+        }
+
         It 'compares with the artefact snapshot and filters tables' {
             $c = $r | Compare-HbRowCounts -Reference ArtefactSnapshot -Table 'public.*' -ExcludeTable 'directus_*'
             @($c).Count | Should -Be 1

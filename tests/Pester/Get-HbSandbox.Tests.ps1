@@ -24,6 +24,16 @@ Describe 'Get-HbSandbox' {
         ($removed | Where-Object Name -eq $r.Sandbox.Name).Verified | Should -BeTrue
     }
 
+    It 'lists kept sandboxes with their evidence, serializable to JSON' {
+        $r = Invoke-HbBackup @Ssh @Prod -Destination $TestEnv.BackupRoot -Tag listjson -RowCounts None | Test-HbRestore -KeepSandbox -WarningAction SilentlyContinue
+        try {
+            $s = Get-HbSandbox @Ssh -Name $r.Sandbox.Name
+            ($s | ConvertTo-Json -Depth 4 | ConvertFrom-Json).NetworkMode | Should -Be 'none'
+            ($s | Format-Table | Out-String -Width 300) | Should -Match 'Isolated'
+        }
+        finally { $r | Remove-HbSandbox -Confirm:$false | Out-Null }
+    }
+
     It 'never lists the production container' {
         (Get-HbSandbox @Ssh).Name | Should -Not -Contain $TestEnv.Container
     }

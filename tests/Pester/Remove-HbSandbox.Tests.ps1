@@ -46,6 +46,10 @@ Describe 'Remove-HbSandbox' {
         docker volume ls -q --filter "name=^$($r.Sandbox.VolumeName)$" | Should -BeNullOrEmpty
     }
 
+    It 'serializes cleanly with ConvertTo-Json' {
+        (Remove-HbSandbox @Ssh -Name $r.Sandbox.Name -Confirm:$false | ConvertTo-Json | ConvertFrom-Json).Verified | Should -BeTrue
+    }
+
     It 'reports AlreadyGone (verified) for a sandbox that no longer exists' {
         $x = Remove-HbSandbox @Ssh -Name $r.Sandbox.Name -Confirm:$false
         "$($x.Status)" | Should -Be 'AlreadyGone'

@@ -19,6 +19,10 @@ Describe 'Test-HbBackup' {
         $v.TocEntries | Should -BeGreaterThan 100
     }
 
+    It 'serializes cleanly with ConvertTo-Json' {
+        ($a | Test-HbBackup | ConvertTo-Json | ConvertFrom-Json).Readable | Should -BeTrue
+    }
+
     It 'reports a corrupted artefact as Failed with ArtefactInvalid' {
         $copy = Join-Path $a.RunFolder ('bad-' + $a.FileName)
         Copy-Item $a.Path $copy

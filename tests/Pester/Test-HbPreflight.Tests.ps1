@@ -49,6 +49,12 @@ Describe 'Test-HbPreflight' {
         (Test-HbPreflight @Ssh -Path $root | Where-Object Name -eq 'TeardownVerified').Passed | Should -BeTrue
     }
 
+    It 'serializes cleanly with ConvertTo-Json and has a default view' {
+        $checks = Test-HbPreflight @Ssh -Path $root
+        ($checks | ConvertTo-Json | ConvertFrom-Json).Count | Should -Be 8
+        ($checks | Format-Table | Out-String -Width 300) | Should -Match 'Observed'
+    }
+
     It 'a stale backup fails LatestBackupFresh' {
         (Test-HbPreflight @Ssh -Path $root -MaxBackupAge 00:00:00.001 | Where-Object Name -eq 'LatestBackupFresh').Passed | Should -BeFalse
     }
