@@ -178,7 +178,10 @@ public sealed partial class SandboxManager(ICommandHost host, IHbReporter? repor
     {
         Validation.ContainerName(name, "Name");
         var removal = new HbSandboxRemoval { Name = name, Host = host.Host };
+        // Independent look-ups run at the same time (each is a round trip to the engine).
+        var volumeTask = volumeName is null ? null : _engine.InspectVolumeAsync(volumeName, ct);
         var container = await _engine.InspectContainerAsync(name, ct).ConfigureAwait(false);
+        var volumeInfo = volumeTask is null ? null : await volumeTask.ConfigureAwait(false);
         if (container is not null && !IsSandbox(container.Labels))
         {
             throw new HbOpsException(HbErrorIds.NotASandbox, HbErrorCategory.PermissionDenied,
@@ -187,7 +190,7 @@ public sealed partial class SandboxManager(ICommandHost host, IHbReporter? repor
         }
         var volume = volumeName ?? (container?.Labels.TryGetValue("hbops.volume", out var v) == true ? v : name + "-data");
         removal.VolumeName = volume;
-        var vol = await _engine.InspectVolumeAsync(volume, ct).ConfigureAwait(false);
+        var vol = volumeTask is not null ? volumeInfo : await _engine.InspectVolumeAsync(volume, ct).ConfigureAwait(false);
         if (vol is not null && !IsSandbox(vol.Labels))
         {
             throw new HbOpsException(HbErrorIds.NotASandbox, HbErrorCategory.PermissionDenied,
@@ -204,8 +207,10 @@ public sealed partial class SandboxManager(ICommandHost host, IHbReporter? repor
         {
             errors.Add(ex.Message);
         }
-        removal.ContainersRemaining = await _engine.InspectContainerAsync(name, ct).ConfigureAwait(false) is null ? 0 : 1;
-        removal.VolumesRemaining = await _engine.InspectVolumeAsync(volume, ct).ConfigureAwait(false) is null ? 0 : 1;
+        var containerAfter = _engine.InspectContainerAsync(name, ct);
+        var volumeAfter = _engine.InspectVolumeAsync(volume, ct);
+        removal.ContainersRemaining = await containerAfter.ConfigureAwait(false) is null ? 0 : 1;
+        removal.VolumesRemaining = await volumeAfter.ConfigureAwait(false) is null ? 0 : 1;
         removal.Verified = removal.ContainersRemaining == 0 && removal.VolumesRemaining == 0;
         removal.VerifiedAtUtc = removal.Verified ? DateTime.UtcNow : null;
         removal.Status = !removal.Verified ? HbRemovalStatus.Failed : existed ? HbRemovalStatus.Removed : HbRemovalStatus.AlreadyGone;
@@ -263,9 +268,14 @@ public sealed partial class SandboxManager(ICommandHost host, IHbReporter? repor
     private static bool IsSandbox(IReadOnlyDictionary<string, string> labels) =>
         labels.TryGetValue(HbSandbox.SandboxLabel, out var v) && v == "true";
 
-    private async Task<bool> IsTakenAsync(string name, CancellationToken ct) =>
-        await _engine.InspectContainerAsync(name, ct).ConfigureAwait(false) is not null ||
-        await _engine.InspectVolumeAsync(name + "-data", ct).ConfigureAwait(false) is not null;
+    private async Task<bool> IsTakenAsync(string name, CancellationToken ct)
+    {
+        var containerTask = _engine.InspectContainerAsync(name, ct);
+        var volumeTask = _engine.InspectVolumeAsync(name + "-data", ct);
+        var container = await containerTask.ConfigureAwait(false);
+        var volume = await volumeTask.ConfigureAwait(false);
+        return container is not null || volume is not null;
+    }
 
     private static HbOpsException Collision(string name) =>
         new(HbErrorIds.SandboxCollision, HbErrorCategory.ResourceUnavailable,
