@@ -6,7 +6,11 @@
       2. Test-HbRestore end to end vs the reference manual sequence (volume create, run, wait, docker cp,
          serial pg_restore, count queries, rm + volume rm) on the same artefact; ratio and per-phase times.
 #>
-param([Parameter(Mandatory)] [string] $ModulePath)
+param(
+    [Parameter(Mandatory)] [string] $ModulePath,
+    # Each pair is measured this many times, alternating raw and HbOps; medians are reported (the machine is shared and noisy).
+    [ValidateRange(1, 9)] [int] $Repeat = 3
+)
 $ErrorActionPreference = 'Stop'
 $root = Split-Path (Split-Path $PSScriptRoot)
 $envDir = if ($env:HBOPS_ENV_DIR) { $env:HBOPS_ENV_DIR } else { '/tmp/hbops-testenv' }
@@ -17,6 +21,11 @@ $pwsh = Join-Path $PSHOME 'pwsh'
 $work = Join-Path $envDir 'bench'
 Remove-Item -Recurse -Force $work -ErrorAction SilentlyContinue
 New-Item -ItemType Directory -Force $work | Out-Null
+
+function Get-Median([double[]] $values) {
+    $sorted = $values | Sort-Object
+    $sorted[[int][Math]::Floor(($sorted.Count - 1) / 2)]
+}
 
 function Measure-Seconds([scriptblock] $block) {
     $sw = [Diagnostics.Stopwatch]::StartNew(); & $block | Out-Null; [Math]::Round($sw.Elapsed.TotalSeconds, 2)
@@ -44,17 +53,24 @@ $rows = @()
 Write-Host '== Backup: HbOps vs raw ssh + docker exec pg_dump ==' -ForegroundColor Cyan
 foreach ($db in 'bench_small', 'bench_large') {
     $size = docker exec hbops-bench-pg psql -U bench -d $db -Atc 'SELECT pg_database_size(current_database())'
-    # Stream back to this machine: raw pipe vs Invoke-HbBackup -Local.
-    $rawFile = Join-Path $work "raw-$db.dump"
-    $raw = Measure-Seconds { bash -c "ssh $ssh 'docker exec hbops-bench-pg pg_dump -U bench -d $db -F c -Z 6' > $rawFile && sha256sum $rawFile" }
-    $hb = Invoke-HbChild "Invoke-HbBackup $hbSsh -Container hbops-bench-pg -Database $db -User bench -Local -Destination $work/local -Tag $db"
-    $rows += [pscustomobject]@{ Case = "$db -> local"; DbMiB = [Math]::Round($size / 1MB); DumpMiB = [Math]::Round((Get-Item $rawFile).Length / 1MB, 1); RawSec = $raw; HbOpsSec = $hb.Seconds; Ratio = [Math]::Round($hb.Seconds / $raw, 2); PwshPeakMiB = $hb.PeakMiB }
-    # Dump kept on the docker host: raw 'docker exec > file && sha256sum file' on the host vs Invoke-HbBackup.
-    $hostFile = Join-Path $work "rawhost-$db.dump"
-    $rawHost = Measure-Seconds { bash -c "ssh $ssh 'docker exec hbops-bench-pg pg_dump -U bench -d $db -F c -Z 6 > $hostFile && sha256sum $hostFile'" }
-    $hbHost = Invoke-HbChild "Invoke-HbBackup $hbSsh -Container hbops-bench-pg -Database $db -User bench -Destination $work/host -Tag $db"
-    $rows += [pscustomobject]@{ Case = "$db -> host"; DbMiB = [Math]::Round($size / 1MB); DumpMiB = [Math]::Round((Get-Item $hostFile).Length / 1MB, 1); RawSec = $rawHost; HbOpsSec = $hbHost.Seconds; Ratio = [Math]::Round($hbHost.Seconds / $rawHost, 2); PwshPeakMiB = $hbHost.PeakMiB }
+    $m = @{ raw = @(); hb = @(); peak = @(); rawHost = @(); hbHost = @(); peakHost = @() }
+    for ($i = 0; $i -lt $Repeat; $i++) {
+        # Stream back to this machine: raw pipe vs Invoke-HbBackup -Local.
+        $rawFile = Join-Path $work "raw-$db.dump"
+        $m.raw += Measure-Seconds { bash -c "ssh $ssh 'docker exec hbops-bench-pg pg_dump -U bench -d $db -F c -Z 6' > $rawFile && sha256sum $rawFile" }
+        $hb = Invoke-HbChild "Invoke-HbBackup $hbSsh -Container hbops-bench-pg -Database $db -User bench -Local -Destination $work/local$i -Tag $db"
+        $m.hb += $hb.Seconds; $m.peak += $hb.PeakMiB
+        # Dump kept on the docker host: raw 'docker exec > file && sha256sum file' on the host vs Invoke-HbBackup.
+        $hostFile = Join-Path $work "rawhost-$db.dump"
+        $m.rawHost += Measure-Seconds { bash -c "ssh $ssh 'docker exec hbops-bench-pg pg_dump -U bench -d $db -F c -Z 6 > $hostFile && sha256sum $hostFile'" }
+        $hbHost = Invoke-HbChild "Invoke-HbBackup $hbSsh -Container hbops-bench-pg -Database $db -User bench -Destination $work/host$i -Tag $db"
+        $m.hbHost += $hbHost.Seconds; $m.peakHost += $hbHost.PeakMiB
+    }
+    $dumpMiB = [Math]::Round((Get-Item $rawFile).Length / 1MB, 1)
+    $rows += [pscustomobject]@{ Case = "$db -> local"; DbMiB = [Math]::Round($size / 1MB); DumpMiB = $dumpMiB; RawSec = (Get-Median $m.raw); HbOpsSec = (Get-Median $m.hb); Ratio = [Math]::Round((Get-Median $m.hb) / (Get-Median $m.raw), 2); PwshPeakMiB = ($m.peak | Measure-Object -Maximum).Maximum }
+    $rows += [pscustomobject]@{ Case = "$db -> host"; DbMiB = [Math]::Round($size / 1MB); DumpMiB = $dumpMiB; RawSec = (Get-Median $m.rawHost); HbOpsSec = (Get-Median $m.hbHost); Ratio = [Math]::Round((Get-Median $m.hbHost) / (Get-Median $m.rawHost), 2); PwshPeakMiB = ($m.peakHost | Measure-Object -Maximum).Maximum }
 }
+Write-Host "Medians of $Repeat alternating runs; peak memory is the maximum over the runs."
 $rows | Format-Table -AutoSize | Out-Host
 Write-Host 'HbOps times include the exact row counts of every table taken in the dump snapshot (the raw pipe counts nothing).'
 
@@ -63,32 +79,39 @@ $fixture = Invoke-HbChild "Invoke-HbBackup $hbSsh -Container $($e.Container) -Da
 $restoreRows = @()
 $artefacts = @(
     @{ Name = 'production-like (36 tables)'; Path = $fixture.Result.Path; Db = $e.Database; User = $e.User }
-    @{ Name = 'bench_small (payload)'; Path = (Get-ChildItem "$work/host" -Recurse -Filter 'bench_small_full_*.dump').FullName; Db = 'bench_small'; User = 'bench' }
+    @{ Name = 'bench_small (payload)'; Path = (Get-ChildItem "$work/host0" -Recurse -Filter 'bench_small_full_*.dump').FullName; Db = 'bench_small'; User = 'bench' }
 )
 foreach ($a in $artefacts) {
-    # Manual reference sequence, step by step, as an operator would type it on the host.
-    $name = 'bench-manual-' + [guid]::NewGuid().ToString('N').Substring(0, 6)
-    $phases = [ordered]@{}
-    $total = [Diagnostics.Stopwatch]::StartNew()
-    $phases.Create = Measure-Seconds {
-        docker volume create "$name-data"
-        docker run -d --name $name --network none -e POSTGRES_PASSWORD=manualbench -e "POSTGRES_USER=$($a.User)" -e "POSTGRES_DB=$($a.Db)" -v "${name}-data:/var/lib/postgresql/data" postgres:15
-        do { Start-Sleep -Milliseconds 300; docker exec $name pg_isready -q -h 127.0.0.1 } until ($LASTEXITCODE -eq 0)
-    }
-    $phases.Copy = Measure-Seconds { docker cp $a.Path "${name}:/tmp/restore.dump" }
-    $phases.Restore = Measure-Seconds { docker exec $name pg_restore -U $a.User -d $a.Db --no-owner --no-privileges --clean --if-exists /tmp/restore.dump 2>&1 }
-    $phases.Counts = Measure-Seconds {
-        $tables = docker exec $name psql -U $a.User -d $a.Db -Atc "SELECT format('%I.%I', schemaname, relname) FROM pg_stat_user_tables"
-        foreach ($t in $tables) { docker exec $name psql -U $a.User -d $a.Db -Atc "SELECT count(*) FROM $t" }
-    }
-    $phases.Teardown = Measure-Seconds { docker rm -f $name; docker volume rm "$name-data" }
-    $manual = [Math]::Round($total.Elapsed.TotalSeconds, 2)
+    $manualRuns = @(); $hbRuns = @(); $manualPhases = ''; $hbPhases = ''; $hbResult = ''
+    for ($i = 0; $i -lt $Repeat; $i++) {
+        # Manual reference sequence, step by step, as an operator would type it on the host.
+        $name = 'bench-manual-' + [guid]::NewGuid().ToString('N').Substring(0, 6)
+        $phases = [ordered]@{}
+        $total = [Diagnostics.Stopwatch]::StartNew()
+        $phases.Create = Measure-Seconds {
+            docker volume create "$name-data"
+            docker run -d --name $name --network none -e POSTGRES_PASSWORD=manualbench -e "POSTGRES_USER=$($a.User)" -e "POSTGRES_DB=$($a.Db)" -v "${name}-data:/var/lib/postgresql/data" postgres:15
+            do { Start-Sleep -Milliseconds 300; docker exec $name pg_isready -q -h 127.0.0.1 } until ($LASTEXITCODE -eq 0)
+        }
+        $phases.Copy = Measure-Seconds { docker cp $a.Path "${name}:/tmp/restore.dump" }
+        $phases.Restore = Measure-Seconds { docker exec $name pg_restore -U $a.User -d $a.Db --no-owner --no-privileges --clean --if-exists /tmp/restore.dump 2>&1 }
+        $phases.Counts = Measure-Seconds {
+            $tables = docker exec $name psql -U $a.User -d $a.Db -Atc "SELECT format('%I.%I', schemaname, relname) FROM pg_stat_user_tables"
+            foreach ($t in $tables) { docker exec $name psql -U $a.User -d $a.Db -Atc "SELECT count(*) FROM $t" }
+        }
+        $phases.Teardown = Measure-Seconds { docker rm -f $name; docker volume rm "$name-data" }
+        $manualRuns += [Math]::Round($total.Elapsed.TotalSeconds, 2)
+        $manualPhases = ($phases.GetEnumerator() | ForEach-Object { "$($_.Key)=$($_.Value)" }) -join ' '
 
-    $hb = Invoke-HbChild "Get-HbBackup -Path '$(Split-Path (Split-Path $a.Path))' -Local | Where-Object Path -eq '$($a.Path)' | Test-HbRestore -Jobs 2"
-    $hbPhases = ($hb.Result.Phases | ForEach-Object { "$($_.Name)=$($_.Seconds)" }) -join ' '
+        $hb = Invoke-HbChild "Get-HbBackup -Path '$(Split-Path (Split-Path $a.Path))' -Local | Where-Object Path -eq '$($a.Path)' | Test-HbRestore -Jobs 2"
+        $hbRuns += $hb.Seconds
+        $hbPhases = ($hb.Result.Phases | ForEach-Object { "$($_.Name)=$($_.Seconds)" }) -join ' '
+        $hbResult = $hb.Result.Result
+    }
     $restoreRows += [pscustomobject]@{
-        Artefact = $a.Name; ManualSec = $manual; HbOpsSec = $hb.Seconds; Ratio = [Math]::Round($hb.Seconds / $manual, 2); HbOpsResult = $hb.Result.Result
-        ManualPhases = ($phases.GetEnumerator() | ForEach-Object { "$($_.Key)=$($_.Value)" }) -join ' '; HbOpsPhases = $hbPhases
+        Artefact = $a.Name; ManualSec = (Get-Median $manualRuns); HbOpsSec = (Get-Median $hbRuns); Ratio = [Math]::Round((Get-Median $hbRuns) / (Get-Median $manualRuns), 2)
+        HbOpsResult = $hbResult; ManualRuns = $manualRuns -join ' '; HbOpsRuns = $hbRuns -join ' '
+        ManualPhasesLastRun = $manualPhases; HbOpsPhasesLastRun = $hbPhases
     }
 }
 $restoreRows | Format-List | Out-Host
