@@ -40,7 +40,7 @@ public sealed class GetHbBackupCommand : HbHostCmdletBase
         {
             var host = ResolveHostFromParameters();
             var local = Local || host.Kind == HbHostKind.Local;
-            var path = local ? GetUnresolvedProviderPathFromPSPath(Path) : Path;
+            var path = HostPath(Path, local);
             var list = RunEngine(async (reporter, ct) =>
                 await new ArtefactCatalog(await ConnectAsync(host, ct).ConfigureAwait(false), local, reporter).ListAsync(path, ct).ConfigureAwait(false));
             WriteObject(list, enumerateCollection: true);

@@ -70,8 +70,8 @@ public abstract class HbHostCmdletBase : HbCmdletBase
         KnownHostsPath = KnownHostsPath is null ? null : GetUnresolvedProviderPathFromPSPath(KnownHostsPath),
     });
 
-    /// <summary>True when any SSH parameter names a host.</summary>
-    protected bool HostParametersGiven => SshHost is not null || HostName is not null;
+    /// <summary>A path as given: resolved against the current PowerShell location when it is on this machine, verbatim on a remote host.</summary>
+    protected string HostPath(string path, bool local) => local ? GetUnresolvedProviderPathFromPSPath(path) : path;
 
     /// <summary>A connection to <paramref name="host"/>, opened once per command.</summary>
     protected async Task<ICommandHost> ConnectAsync(HbHost host, CancellationToken ct)

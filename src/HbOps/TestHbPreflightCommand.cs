@@ -52,7 +52,7 @@ public sealed class TestHbPreflightCommand : HbHostCmdletBase
             var local = Local || host.Kind == HbHostKind.Local;
             var request = new PreflightRequest
             {
-                BackupRoot = local ? GetUnresolvedProviderPathFromPSPath(Path) : Path, LocalFiles = local,
+                BackupRoot = HostPath(Path, local), LocalFiles = local,
                 MaxBackupAge = MaxBackupAge, MinimumBackups = MinimumBackups,
             };
             var checks = RunEngine(async (reporter, ct) =>

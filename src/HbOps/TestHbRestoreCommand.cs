@@ -116,7 +116,7 @@ public sealed class TestHbRestoreCommand : HbHostCmdletBase
         var host = ResolveHostFromParameters();
         var local = host.Kind == HbHostKind.Local;
         var catalog = new ArtefactCatalog(await ConnectAsync(host, ct).ConfigureAwait(false), filesAreLocal: local);
-        return await catalog.ReadAsync(local ? GetUnresolvedProviderPathFromPSPath(Path!) : Path!, ct).ConfigureAwait(false);
+        return await catalog.ReadAsync(HostPath(Path!, local), ct).ConfigureAwait(false);
     }
 
     private static HbAssertion ToAssertion(Hashtable h)

@@ -11,7 +11,7 @@ namespace HbOps.Engine.Backup;
 public sealed partial class ArtefactCatalog(ICommandHost host, bool filesAreLocal, IHbReporter? reporter = null)
 {
     private readonly IHbReporter _report = reporter ?? NullReporter.Instance;
-    private readonly IHostFiles _files = filesAreLocal || host.Host.Kind == HbHostKind.Local ? new LocalHostFiles() : new ShellHostFiles(host);
+    private readonly IHostFiles _files = HostFiles.For(host, filesAreLocal);
 
     [GeneratedRegex(@"^[0-9a-f]{64}$")]
     private static partial Regex HexSha();

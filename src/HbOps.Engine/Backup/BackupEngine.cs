@@ -37,8 +37,7 @@ public sealed class BackupEngine(ICommandHost dockerHost, IHbReporter? reporter 
         var started = Stopwatch.StartNew();
         var timestamp = DateTime.UtcNow;
         var runId = Convert.ToHexString(RandomNumberGenerator.GetBytes(4)).ToLowerInvariant();
-        var files = request.LocalDestination || dockerHost.Host.Kind == HbHostKind.Local
-            ? (IHostFiles)new LocalHostFiles() : new ShellHostFiles(dockerHost);
+        var files = HostFiles.For(dockerHost, request.LocalDestination);
         var artefact = new HbBackupArtefact
         {
             ToolVersion = EngineInfo.Version,
@@ -244,6 +243,7 @@ public sealed class BackupEngine(ICommandHost dockerHost, IHbReporter? reporter 
         sum=$( { "$@" 2>"$errf"; echo $? >"$rcf"; } | { tee -- "$partial"; echo $? >"$teef"; } | sha256sum )
         printf '%s\n' "$sum"
         printf 'rc=%s tee=%s\n' "$(cat -- "$rcf" 2>/dev/null || echo x)" "$(cat -- "$teef" 2>/dev/null || echo x)"
+        wc -c < "$partial" 2>/dev/null || echo 0
         cat -- "$errf" 2>/dev/null
         rm -f -- "$rcf" "$teef" "$errf"
         """;
@@ -266,11 +266,12 @@ public sealed class BackupEngine(ICommandHost dockerHost, IHbReporter? reporter 
             await pollCts.CancelAsync().ConfigureAwait(false);
             try { await poll.ConfigureAwait(false); } catch (OperationCanceledException) { }
         }
-        // Output: the sha256sum line, the status line, then pg_dump's stderr.
+        // Output: the sha256sum line, the status line, the size written, then pg_dump's stderr.
         var lines = r.StandardOutput.Split('\n');
         var status = lines.Length > 1 ? lines[1].Trim() : "";
-        var stderr = Redaction.Redact(string.Join('\n', lines.Skip(2)).Trim());
-        if (!r.Succeeded || lines.Length < 2 || status != "rc=0 tee=0")
+        var stderr = Redaction.Redact(string.Join('\n', lines.Skip(3)).Trim());
+        if (!r.Succeeded || lines.Length < 3 || status != "rc=0 tee=0" ||
+            !long.TryParse(lines[2].Trim(), NumberStyles.Integer, CultureInfo.InvariantCulture, out var size))
         {
             var why = status.StartsWith("rc=0", StringComparison.Ordinal) && status != "rc=0 tee=0"
                 ? $"writing '{partial}' failed ({Redaction.Redact(r.StandardError.Trim())})"
@@ -279,7 +280,6 @@ public sealed class BackupEngine(ICommandHost dockerHost, IHbReporter? reporter 
                 $"Backup failed: {why}", partial, "Check the database, the destination's free space, and pg_dump's message.");
         }
         var sha = lines[0].Split(' ', 2)[0].Trim();
-        var size = await files.SizeAsync(partial, ct).ConfigureAwait(false) ?? 0;
         return (sha, size, stderr);
     }
 

@@ -178,13 +178,6 @@ public sealed class DockerCli(ICommandHost host) : IDockerGateway
         if (!r.Succeeded && !r.StandardError.Contains("No such", StringComparison.OrdinalIgnoreCase)) throw Failed("volume rm " + name, r);
     }
 
-    /// <summary>Image id and labels; null when the image is not present.</summary>
-    public async Task<string?> ImageIdAsync(string image, CancellationToken ct)
-    {
-        var r = await RunAsync(new[] { "docker", "image", "inspect", "--format", "{{.Id}}", "--", image }, ct).ConfigureAwait(false);
-        return r.Succeeded ? r.StandardOutput.Trim() : null;
-    }
-
     /// <summary>Builds an error for a failed docker command.</summary>
     public static HbOpsException Failed(string what, CommandResult r, string id = HbErrorIds.Unexpected) =>
         new(id, HbErrorCategory.OperationFailed,

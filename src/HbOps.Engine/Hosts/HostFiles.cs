@@ -6,6 +6,27 @@ using HbOps.Model;
 
 namespace HbOps.Engine.Hosts;
 
+/// <summary>Chooses where file operations run.</summary>
+public static class HostFiles
+{
+    /// <summary>Files on this machine when <paramref name="local"/> is set or the host is this machine; otherwise on the host.</summary>
+    public static IHostFiles For(ICommandHost host, bool local)
+    {
+        ArgumentNullException.ThrowIfNull(host);
+        return local || host.Host.Kind == HbHostKind.Local ? new LocalHostFiles() : new ShellHostFiles(host);
+    }
+
+    /// <summary>True when an artefact's files are on this machine.</summary>
+    public static bool IsLocal(HbBackupArtefact artefact)
+    {
+        ArgumentNullException.ThrowIfNull(artefact);
+        return artefact.Location == HbArtefactLocation.Local || artefact.Host.Kind == HbHostKind.Local;
+    }
+
+    /// <summary>Files of an artefact, wherever they are.</summary>
+    public static IHostFiles ForArtefact(ICommandHost host, HbBackupArtefact artefact) => For(host, IsLocal(artefact));
+}
+
 /// <summary>File operations on the machine where an artefact lives (this machine or the docker host).</summary>
 public interface IHostFiles
 {
@@ -15,8 +36,6 @@ public interface IHostFiles
     Task WriteTextAtomicAsync(string path, string content, CancellationToken ct);
     /// <summary>Reads a text file; null when it does not exist.</summary>
     Task<string?> ReadTextAsync(string path, CancellationToken ct);
-    /// <summary>Renames a file (same directory).</summary>
-    Task MoveAsync(string from, string to, CancellationToken ct);
     /// <summary>Deletes a file if present.</summary>
     Task DeleteAsync(string path, CancellationToken ct);
     /// <summary>Size in bytes; null when missing.</summary>
@@ -71,13 +90,6 @@ public sealed class LocalHostFiles : IHostFiles
         File.Exists(path) ? await File.ReadAllTextAsync(path, ct).ConfigureAwait(false) : null;
 
     /// <inheritdoc />
-    public Task MoveAsync(string from, string to, CancellationToken ct)
-    {
-        File.Move(from, to, overwrite: false);
-        return Task.CompletedTask;
-    }
-
-    /// <inheritdoc />
     public Task DeleteAsync(string path, CancellationToken ct)
     {
         File.Delete(path);
@@ -118,7 +130,7 @@ public sealed class LocalHostFiles : IHostFiles
         var sums = await ReadTextAsync(sumsPath, ct).ConfigureAwait(false) ?? "";
         if (sums.Length > 0 && !sums.EndsWith('\n')) sums += "\n";
         await WriteTextAtomicAsync(sumsPath, sums + sumsLine + "\n", ct).ConfigureAwait(false);
-        await MoveAsync(partial, final, ct).ConfigureAwait(false);
+        File.Move(partial, final, overwrite: false);
         await WriteTextAtomicAsync(manifestPath, manifest, ct).ConfigureAwait(false);
     }
 
@@ -158,13 +170,6 @@ public sealed class ShellHostFiles(ICommandHost host) : IHostFiles
         if (r.ExitCode == 3) return null;
         if (!r.Succeeded) throw new HbOpsException(HbErrorIds.ArtefactNotFound, HbErrorCategory.ObjectNotFound, $"Cannot read '{path}': {r.StandardError.Trim()}", path);
         return r.StandardOutput;
-    }
-
-    /// <inheritdoc />
-    public async Task MoveAsync(string from, string to, CancellationToken ct)
-    {
-        var r = await Sh("test ! -e \"$2\" && mv -- \"$1\" \"$2\"", null, [from, to], ct).ConfigureAwait(false);
-        if (!r.Succeeded) throw LocalHostFiles.NotWritable(to, "rename failed: " + r.StandardError.Trim());
     }
 
     /// <inheritdoc />

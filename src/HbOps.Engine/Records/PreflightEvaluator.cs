@@ -97,7 +97,7 @@ public sealed class PreflightEvaluator(ICommandHost host, IHbReporter? reporter 
 
     private async Task<HbRestoreTestResult?> LatestRestoreRecordAsync(HbBackupArtefact artefact, CancellationToken ct)
     {
-        IHostFiles files = IsLocal(artefact) ? new LocalHostFiles() : new ShellHostFiles(host);
+        var files = HostFiles.ForArtefact(host, artefact);
         var prefix = artefact.FileName + RestoreEngine.RecordInfix;
         var candidates = (await files.FindFilesAsync(artefact.RunFolder, ".yml", ct).ConfigureAwait(false))
             .Where(f => System.IO.Path.GetFileName(f).StartsWith(prefix, StringComparison.Ordinal)).Order(StringComparer.Ordinal).ToList();
@@ -105,6 +105,4 @@ public sealed class PreflightEvaluator(ICommandHost host, IHbReporter? reporter 
         var yaml = await files.ReadTextAsync(candidates[^1], ct).ConfigureAwait(false);
         return yaml is null ? null : HbYaml.Deserialize<HbRestoreTestResult>(yaml);
     }
-
-    private bool IsLocal(HbBackupArtefact a) => a.Location == HbArtefactLocation.Local || host.Host.Kind == HbHostKind.Local;
 }

@@ -226,8 +226,7 @@ public sealed class RestoreEngine(ICommandHost dockerHost, IHbReporter? reporter
     private async Task WriteRecordAsync(HbRestoreTestResult result, CancellationToken ct)
     {
         var a = result.Artefact;
-        var local = a.Location == HbArtefactLocation.Local || a.Host.Kind == HbHostKind.Local;
-        IHostFiles files = local ? new LocalHostFiles() : new ShellHostFiles(dockerHost);
+        var files = HostFiles.ForArtefact(dockerHost, a);
         var path = a.Path + RecordInfix + result.StartedUtc.ToString("yyyyMMdd'T'HHmmss'Z'", CultureInfo.InvariantCulture) + ".yml";
         try
         {
@@ -280,8 +279,8 @@ public sealed class RestoreEngine(ICommandHost dockerHost, IHbReporter? reporter
     // with a remote engine is uploaded first into a private folder on the host (and re-hashed there).
     private async Task<ArtefactOnHost> EnsureArtefactOnHostAsync(HbBackupArtefact artefact, string runId, CancellationToken ct)
     {
-        var artefactIsLocal = artefact.Location == HbArtefactLocation.Local || artefact.Host.Kind == HbHostKind.Local;
-        IHostFiles artefactFiles = artefactIsLocal ? new LocalHostFiles() : new ShellHostFiles(dockerHost);
+        var artefactIsLocal = HostFiles.IsLocal(artefact);
+        var artefactFiles = HostFiles.ForArtefact(dockerHost, artefact);
         if (await artefactFiles.SizeAsync(artefact.Path, ct).ConfigureAwait(false) is null)
         {
             throw new HbOpsException(HbErrorIds.ArtefactNotFound, HbErrorCategory.ObjectNotFound,
