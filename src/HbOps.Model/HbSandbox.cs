@@ -48,6 +48,10 @@ public sealed class HbSandbox
     public string SqlRoute { get; set; } = "";
     /// <summary>Whether the container was running at the last observation.</summary>
     public bool Running { get; set; }
+    /// <summary>Server settings the sandbox was started with (<c>name=value</c>, passed as <c>postgres -c</c>).</summary>
+    public List<string> ServerSettings { get; set; } = new();
+    /// <summary>The sandbox server's version as it reported itself (<c>SHOW server_version</c>), once queried.</summary>
+    public string ServerVersion { get; set; } = "";
     /// <summary>True when the expiry time has passed.</summary>
     public bool Expired => ExpiresUtc != default && DateTime.UtcNow > ExpiresUtc;
 

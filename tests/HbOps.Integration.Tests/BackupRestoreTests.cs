@@ -93,7 +93,11 @@ public class BackupRestoreTests(BackupFixture f) : IClassFixture<BackupFixture>
     {
         var r = await new RestoreEngine(f.Host).RunAsync(f.Artefact, new RestoreRequest
         {
-            Assertions = new[] { new HbAssertion { Name = "pairing", Sql = "SELECT id || ':' || paired_with FROM dot_tools WHERE id IN (991,992) ORDER BY id", Expected = "991:992\n992:991" } },
+            Assertions = new[]
+            {
+                new HbAssertion { Name = "pairing", Sql = "SELECT id || ':' || paired_with FROM dot_tools WHERE id IN (991,992) ORDER BY id", Expected = "991:992\n992:991" },
+                new HbAssertion { Name = "settings in effect", Sql = "SELECT current_setting('fsync') || ' ' || current_setting('wal_level') || ' ' || current_setting('autovacuum')", Expected = "off minimal off" },
+            },
         }, CancellationToken.None);
         Assert.Equal(HbRestoreOutcome.PassedWithNotes, r.Result);
         Assert.True(r.ChecksumVerified);
@@ -106,12 +110,16 @@ public class BackupRestoreTests(BackupFixture f) : IClassFixture<BackupFixture>
         Assert.Equal(HbCheckStatus.Passed, r.RowCountCheck);
         Assert.Equal(f.Artefact.RowCountSnapshot!.TableCount, r.RowCounts.Count);
         Assert.True(r.Sandbox.IsolationVerified);
+        Assert.StartsWith("15.", r.Sandbox.ServerVersion, StringComparison.Ordinal);
+        Assert.Contains("fsync=off", r.Sandbox.ServerSettings);
+        Assert.Contains("wal_level=minimal", r.Sandbox.ServerSettings);
         Assert.StartsWith("engine-api:ssh-dial-stdio:", r.Sandbox.EngineTransport, StringComparison.Ordinal);
         Assert.StartsWith("psql via docker exec", r.Sandbox.SqlRoute, StringComparison.Ordinal);
         Assert.Equal("none", r.Sandbox.NetworkMode);
         Assert.Empty(r.Sandbox.PublishedPorts);
         Assert.Contains(r.Sandbox.Mounts, m => m.EndsWith(":/hbops-artefact:ro", StringComparison.Ordinal));
-        Assert.True(r.Assertions.Single().Passed, r.Assertions.Single().Actual);
+        Assert.Equal(2, r.Assertions.Count);
+        Assert.All(r.Assertions, a => Assert.True(a.Passed, a.Name + ": " + a.Actual));
         Assert.True(r.TeardownVerified);
         Assert.Equal("", TestEnvironment.Sh($"docker ps -aq --filter name={r.Sandbox.Name}").Trim());
         Assert.Equal("", TestEnvironment.Sh($"docker volume ls -q --filter name={r.Sandbox.VolumeName}").Trim());

@@ -19,6 +19,29 @@ Describe 'Test-HbRestore' {
         It 'rejects an assertion without Expected' {
             { $artefact | Test-HbRestore -Assertion @{ Sql = 'SELECT 1' } -ErrorAction Stop } | Should -Throw -ErrorId 'InvalidArgument,HbOps.TestHbRestoreCommand'
         }
+        It 'rejects a server setting that could smuggle anything into the server command' {
+            { $artefact | Test-HbRestore -ServerSetting @{ work_mem = '64MB -c shared_preload_libraries=x' } -ErrorAction Stop } |
+                Should -Throw -ErrorId 'InvalidArgument,HbOps.TestHbRestoreCommand'
+            Get-HbLeftovers | Should -BeNullOrEmpty
+        }
+    }
+
+    Context 'Sandbox server settings' {
+        It 'runs the throwaway server without fsync by default and records the settings it used' {
+            $fast = $artefact | Test-HbRestore -Assertion @{ Name = 'settings'; Sql = "SELECT current_setting('fsync') || ' ' || current_setting('full_page_writes')"; Expected = 'off off' }
+            $fast.Assertions[0].Passed | Should -BeTrue -Because $fast.Assertions[0].Actual
+            $fast.Sandbox.ServerSettings | Should -Contain 'fsync=off'
+            $fast.Sandbox.ServerVersion | Should -Match '^15\.'
+        }
+        It 'takes -ServerSetting over the defaults (a durable sandbox) and still passes' {
+            $durable = $artefact | Test-HbRestore -ServerSetting @{ fsync = 'on'; full_page_writes = 'on'; wal_level = '' } -Assertion @{
+                Name = 'settings'; Sql = "SELECT current_setting('fsync') || ' ' || current_setting('full_page_writes') || ' ' || current_setting('wal_level')"; Expected = 'on on replica' }
+            "$($durable.Result)" | Should -Be 'PassedWithNotes'
+            $durable.Assertions[0].Passed | Should -BeTrue -Because $durable.Assertions[0].Actual
+            $durable.Sandbox.ServerSettings | Should -Contain 'fsync=on'
+            $durable.Sandbox.ServerSettings | Should -Not -Contain 'wal_level=minimal'
+            $durable.TeardownVerified | Should -BeTrue
+        }
     }
 
     Context 'Piped from Invoke-HbBackup' {
@@ -85,7 +108,7 @@ Describe 'Test-HbRestore' {
     }
 
     Context 'Refusals' {
-        It 'refuses a corrupted artefact (one byte flipped) before any sandbox exists' {
+        It 'refuses a corrupted artefact (one byte flipped) before pg_restore reads it, leaving no sandbox' {
             $copy = Join-Path (Split-Path $artefact.Path) ("corrupt-" + $artefact.FileName)
             Copy-Item $artefact.Path $copy
             $bytes = [IO.File]::ReadAllBytes($copy)

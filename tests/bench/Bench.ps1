@@ -9,7 +9,9 @@
 param(
     [Parameter(Mandatory)] [string] $ModulePath,
     # Each pair is measured this many times, alternating raw and HbOps; medians are reported (the machine is shared and noisy).
-    [ValidateRange(1, 9)] [int] $Repeat = 3
+    [ValidateRange(1, 9)] [int] $Repeat = 3,
+    # Which pairs to measure (both by default).
+    [ValidateSet('Backup', 'Restore')] [string[]] $Only = @('Backup', 'Restore')
 )
 $ErrorActionPreference = 'Stop'
 $root = Split-Path (Split-Path $PSScriptRoot)
@@ -50,36 +52,43 @@ Import-Module '$ModulePath/HbOps.psd1'
 $ssh = "-F $($e.SshConfigPath) $($e.SshAlias)"
 $hbSsh = "-SshHost $($e.SshAlias) -SshConfigPath $($e.SshConfigPath)"
 $rows = @()
-Write-Host '== Backup: HbOps vs raw ssh + docker exec pg_dump ==' -ForegroundColor Cyan
-foreach ($db in 'bench_small', 'bench_large') {
-    $size = docker exec hbops-bench-pg psql -U bench -d $db -Atc 'SELECT pg_database_size(current_database())'
-    $m = @{ raw = @(); hb = @(); peak = @(); rawHost = @(); hbHost = @(); peakHost = @() }
-    for ($i = 0; $i -lt $Repeat; $i++) {
-        # Stream back to this machine: raw pipe vs Invoke-HbBackup -Local.
-        $rawFile = Join-Path $work "raw-$db.dump"
-        $m.raw += Measure-Seconds { bash -c "ssh $ssh 'docker exec hbops-bench-pg pg_dump -U bench -d $db -F c -Z 6' > $rawFile && sha256sum $rawFile" }
-        $hb = Invoke-HbChild "Invoke-HbBackup $hbSsh -Container hbops-bench-pg -Database $db -User bench -Local -Destination $work/local$i -Tag $db"
-        $m.hb += $hb.Seconds; $m.peak += $hb.PeakMiB
-        # Dump kept on the docker host: raw 'docker exec > file && sha256sum file' on the host vs Invoke-HbBackup.
-        $hostFile = Join-Path $work "rawhost-$db.dump"
-        $m.rawHost += Measure-Seconds { bash -c "ssh $ssh 'docker exec hbops-bench-pg pg_dump -U bench -d $db -F c -Z 6 > $hostFile && sha256sum $hostFile'" }
-        $hbHost = Invoke-HbChild "Invoke-HbBackup $hbSsh -Container hbops-bench-pg -Database $db -User bench -Destination $work/host$i -Tag $db"
-        $m.hbHost += $hbHost.Seconds; $m.peakHost += $hbHost.PeakMiB
+if ($Only -contains 'Backup') {
+    Write-Host '== Backup: HbOps vs raw ssh + docker exec pg_dump ==' -ForegroundColor Cyan
+    foreach ($db in 'bench_small', 'bench_large') {
+        $size = docker exec hbops-bench-pg psql -U bench -d $db -Atc 'SELECT pg_database_size(current_database())'
+        $m = @{ raw = @(); hb = @(); peak = @(); rawHost = @(); hbHost = @(); peakHost = @() }
+        for ($i = 0; $i -lt $Repeat; $i++) {
+            # Stream back to this machine: raw pipe vs Invoke-HbBackup -Local.
+            $rawFile = Join-Path $work "raw-$db.dump"
+            $m.raw += Measure-Seconds { bash -c "ssh $ssh 'docker exec hbops-bench-pg pg_dump -U bench -d $db -F c -Z 6' > $rawFile && sha256sum $rawFile" }
+            $hb = Invoke-HbChild "Invoke-HbBackup $hbSsh -Container hbops-bench-pg -Database $db -User bench -Local -Destination $work/local$i -Tag $db"
+            $m.hb += $hb.Seconds; $m.peak += $hb.PeakMiB
+            # Dump kept on the docker host: raw 'docker exec > file && sha256sum file' on the host vs Invoke-HbBackup.
+            $hostFile = Join-Path $work "rawhost-$db.dump"
+            $m.rawHost += Measure-Seconds { bash -c "ssh $ssh 'docker exec hbops-bench-pg pg_dump -U bench -d $db -F c -Z 6 > $hostFile && sha256sum $hostFile'" }
+            $hbHost = Invoke-HbChild "Invoke-HbBackup $hbSsh -Container hbops-bench-pg -Database $db -User bench -Destination $work/host$i -Tag $db"
+            $m.hbHost += $hbHost.Seconds; $m.peakHost += $hbHost.PeakMiB
+        }
+        $dumpMiB = [Math]::Round((Get-Item $rawFile).Length / 1MB, 1)
+        $rows += [pscustomobject]@{ Case = "$db -> local"; DbMiB = [Math]::Round($size / 1MB); DumpMiB = $dumpMiB; RawSec = (Get-Median $m.raw); HbOpsSec = (Get-Median $m.hb); Ratio = [Math]::Round((Get-Median $m.hb) / (Get-Median $m.raw), 2); PwshPeakMiB = ($m.peak | Measure-Object -Maximum).Maximum }
+        $rows += [pscustomobject]@{ Case = "$db -> host"; DbMiB = [Math]::Round($size / 1MB); DumpMiB = $dumpMiB; RawSec = (Get-Median $m.rawHost); HbOpsSec = (Get-Median $m.hbHost); Ratio = [Math]::Round((Get-Median $m.hbHost) / (Get-Median $m.rawHost), 2); PwshPeakMiB = ($m.peakHost | Measure-Object -Maximum).Maximum }
     }
-    $dumpMiB = [Math]::Round((Get-Item $rawFile).Length / 1MB, 1)
-    $rows += [pscustomobject]@{ Case = "$db -> local"; DbMiB = [Math]::Round($size / 1MB); DumpMiB = $dumpMiB; RawSec = (Get-Median $m.raw); HbOpsSec = (Get-Median $m.hb); Ratio = [Math]::Round((Get-Median $m.hb) / (Get-Median $m.raw), 2); PwshPeakMiB = ($m.peak | Measure-Object -Maximum).Maximum }
-    $rows += [pscustomobject]@{ Case = "$db -> host"; DbMiB = [Math]::Round($size / 1MB); DumpMiB = $dumpMiB; RawSec = (Get-Median $m.rawHost); HbOpsSec = (Get-Median $m.hbHost); Ratio = [Math]::Round((Get-Median $m.hbHost) / (Get-Median $m.rawHost), 2); PwshPeakMiB = ($m.peakHost | Measure-Object -Maximum).Maximum }
+    Write-Host "Medians of $Repeat alternating runs; peak memory is the maximum over the runs."
+    $rows | Format-Table -AutoSize | Out-Host
+    Write-Host 'HbOps times include the exact row counts of every table taken in the dump snapshot (the raw pipe counts nothing).'
 }
-Write-Host "Medians of $Repeat alternating runs; peak memory is the maximum over the runs."
-$rows | Format-Table -AutoSize | Out-Host
-Write-Host 'HbOps times include the exact row counts of every table taken in the dump snapshot (the raw pipe counts nothing).'
+if ($Only -notcontains 'Restore') { Remove-Item -Recurse -Force $work; return }
 
 Write-Host '== Restore test: Test-HbRestore (-Jobs 2) vs the manual sequence ==' -ForegroundColor Cyan
 $fixture = Invoke-HbChild "Invoke-HbBackup $hbSsh -Container $($e.Container) -Database $($e.Database) -User $($e.User) -Destination $work/fixture -Tag benchrestore"
+$payload = Get-ChildItem "$work/host0" -Recurse -Filter 'bench_small_full_*.dump' -ErrorAction SilentlyContinue
+if (-not $payload) {
+    $payload = (Invoke-HbChild "Invoke-HbBackup $hbSsh -Container hbops-bench-pg -Database bench_small -User bench -Destination $work/host0 -Tag bench_small").Result
+}
 $restoreRows = @()
 $artefacts = @(
     @{ Name = 'production-like (36 tables)'; Path = $fixture.Result.Path; Db = $e.Database; User = $e.User }
-    @{ Name = 'bench_small (payload)'; Path = (Get-ChildItem "$work/host0" -Recurse -Filter 'bench_small_full_*.dump').FullName; Db = 'bench_small'; User = 'bench' }
+    @{ Name = 'bench_small (payload)'; Path = $payload.FullName ?? $payload.Path; Db = 'bench_small'; User = 'bench' }
 )
 foreach ($a in $artefacts) {
     $manualRuns = @(); $hbRuns = @(); $manualPhases = ''; $hbPhases = ''; $hbResult = ''

@@ -10,7 +10,10 @@ MAJOR="${1:-15}"
 VARIANT="${2:-}"
 IMAGE="postgres:$MAJOR"
 [ "$VARIANT" = "nofdw" ] && IMAGE="hbops-test/postgres:$MAJOR-nofdw"
-if docker image inspect "$IMAGE" >/dev/null 2>&1 && [ "${HBOPS_REBUILD_IMAGE:-0}" != "1" ]; then
+# Bumped whenever the image's shape changes, so an older build is replaced.
+IMAGE_REVISION=2
+if [ "$(docker image inspect -f '{{index .Config.Labels "hbops.testenv"}}' "$IMAGE" 2>/dev/null)" = "$IMAGE_REVISION" ] &&
+   [ "${HBOPS_REBUILD_IMAGE:-0}" != "1" ]; then
   log "image $IMAGE already present"; exit 0
 fi
 apt_install "postgresql-$MAJOR" busybox-static
@@ -61,6 +64,7 @@ tar -C "$ROOTFS" -c . | docker import \
   --change "ENV PATH=$PGLIB/bin:/bin:/usr/bin PGDATA=/var/lib/postgresql/data LANG=C.UTF-8" \
   --change 'VOLUME /var/lib/postgresql/data' \
   --change 'EXPOSE 5432' \
-  --change 'LABEL hbops.testenv=true' \
+  --change "ENV PG_MAJOR=$MAJOR PG_VERSION=$("$PGLIB/bin/postgres" --version | awk '{print $3}')" \
+  --change "LABEL hbops.testenv=$IMAGE_REVISION" \
   - "$IMAGE" >/dev/null
 log "image $IMAGE built ($(docker image inspect -f '{{.Size}}' "$IMAGE") bytes)"

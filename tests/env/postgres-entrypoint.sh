@@ -1,6 +1,6 @@
 #!/bin/sh
 # Entrypoint of the locally built test image. Behaves like the official postgres image:
-# POSTGRES_USER / POSTGRES_PASSWORD / POSTGRES_DB, first-start initdb into $PGDATA with a
+# POSTGRES_USER / POSTGRES_PASSWORD / POSTGRES_DB / POSTGRES_INITDB_ARGS, first-start initdb into $PGDATA with a
 # temporary socket-only server, *.sql from /docker-entrypoint-initdb.d, then exec postgres
 # as the unprivileged postgres user.
 set -eu
@@ -24,10 +24,10 @@ if [ ! -s "$PGDATA/PG_VERSION" ]; then
     echo "error: POSTGRES_PASSWORD is not set" >&2; exit 1
   fi
   pwfile="$(mktemp)"; printf '%s\n' "$POSTGRES_PASSWORD" >"$pwfile"; chown postgres "$pwfile"
-  as_postgres "initdb -D '$PGDATA' --username='$POSTGRES_USER' --pwfile='$pwfile' --encoding=UTF8 --locale=C.UTF-8 --auth-local=trust --auth-host=scram-sha-256" >/dev/null
+  as_postgres "initdb -D '$PGDATA' --username='$POSTGRES_USER' --pwfile='$pwfile' --encoding=UTF8 --locale=C.UTF-8 --auth-local=trust --auth-host=scram-sha-256 ${POSTGRES_INITDB_ARGS:-}" >/dev/null
   rm -f "$pwfile"
   printf 'host all all all scram-sha-256\n' >>"$PGDATA/pg_hba.conf"
-  as_postgres "pg_ctl -D '$PGDATA' -o \"-c listen_addresses='' -p 5432\" -w start" >/dev/null
+  as_postgres "pg_ctl -D '$PGDATA' -o \"-c listen_addresses='' -p 5432 $*\" -w start" >/dev/null
   if [ "$POSTGRES_DB" != "postgres" ]; then
     as_postgres "psql -v ON_ERROR_STOP=1 -U '$POSTGRES_USER' -d postgres -c 'CREATE DATABASE \"$POSTGRES_DB\"'" >/dev/null
   fi

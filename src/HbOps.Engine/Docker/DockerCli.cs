@@ -136,6 +136,28 @@ public sealed class DockerCli(ICommandHost host) : IDockerGateway
     }
 
     /// <inheritdoc />
+    public async Task<ImageInfo?> InspectImageAsync(string image, CancellationToken ct)
+    {
+        var r = await RunAsync(new[] { "docker", "image", "inspect", "--", image }, ct).ConfigureAwait(false);
+        if (!r.Succeeded)
+        {
+            if (r.StandardError.Contains("No such", StringComparison.OrdinalIgnoreCase)) return null;
+            throw Failed("image inspect " + image, r);
+        }
+        using var doc = JsonDocument.Parse(r.StandardOutput);
+        var i = doc.RootElement[0];
+        var config = i.TryGetProperty("Config", out var c) && c.ValueKind == JsonValueKind.Object ? c : default;
+        var env = config.ValueKind == JsonValueKind.Object && config.TryGetProperty("Env", out var e) && e.ValueKind == JsonValueKind.Array
+            ? e.EnumerateArray().Select(x => x.GetString() ?? "").ToList() : new List<string>();
+        return new ImageInfo(i.GetProperty("Id").GetString() ?? "", env,
+            config.ValueKind == JsonValueKind.Object ? ReadLabels(config) : new Dictionary<string, string>(StringComparer.Ordinal));
+    }
+
+    /// <inheritdoc />
+    public async Task<int> ExecAsync(string container, IReadOnlyList<string> argv, CancellationToken ct) =>
+        (await RunAsync(ExecArgv(container, argv), ct).ConfigureAwait(false)).ExitCode;
+
+    /// <inheritdoc />
     public async Task CreateVolumeAsync(string name, IReadOnlyDictionary<string, string> labels, CancellationToken ct)
     {
         var argv = new List<string> { "docker", "volume", "create" };
@@ -159,6 +181,7 @@ public sealed class DockerCli(ICommandHost host) : IDockerGateway
         foreach (var n in names) { run.Add("-e"); run.Add(n); }
         foreach (var m in spec.Mounts) { run.Add("--mount"); run.Add($"type={m.Type},source={m.Source},target={m.Target}{(m.ReadOnly ? ",readonly" : "")}"); }
         run.Add(spec.Image);
+        run.AddRange(spec.Command);
         var stdin = System.Text.Encoding.UTF8.GetBytes(string.Concat(spec.SecretEnv.Select(e => e.Split('=', 2)[1] + "\n")));
         var r = await RunAsync(run, ct, stdin).ConfigureAwait(false);
         if (!r.Succeeded) throw Failed("run " + spec.Name, r, HbErrorIds.SandboxStartFailed);

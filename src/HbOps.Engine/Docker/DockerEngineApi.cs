@@ -26,14 +26,19 @@ public sealed class DockerEngineApi : IDockerGateway
     /// <inheritdoc />
     public string Transport { get; }
 
+    /// <summary>The local engine's socket.</summary>
+    public const string LocalSocket = "/var/run/docker.sock";
+
     /// <summary>The Engine API client for a host (one per connection, reused).</summary>
     public static DockerEngineApi For(ICommandHost host)
     {
         ArgumentNullException.ThrowIfNull(host);
         return Cache.GetValue(host, h => h.Host.Kind == HbHostKind.Local
-            ? new DockerEngineApi(new DockerClientBuilder().WithEndpoint(new Uri("unix:///var/run/docker.sock")).Build(), "engine-api:unix:///var/run/docker.sock")
-            : new DockerEngineApi(new DockerClientBuilder<SshDialStdioOptions>(SshDialStdioHandlerFactory.Instance, new SshDialStdioOptions(h)).Build(),
-                $"engine-api:ssh-dial-stdio:{h.Host}"));
+            ? new DockerEngineApi(Build(EngineConnectOptions.UnixSocket(LocalSocket)), "engine-api:unix://" + LocalSocket)
+            : new DockerEngineApi(Build(EngineConnectOptions.SshDialStdio(h)), $"engine-api:ssh-dial-stdio:{h.Host}"));
+
+        static DockerClient Build(EngineConnectOptions options) =>
+            new DockerClientBuilder<EngineConnectOptions>(PooledEngineHandlerFactory.Instance, options).Build();
     }
 
     /// <inheritdoc />
@@ -81,6 +86,36 @@ public sealed class DockerEngineApi : IDockerGateway
     }
 
     /// <inheritdoc />
+    public async Task<ImageInfo?> InspectImageAsync(string image, CancellationToken ct)
+    {
+        var i = await Call(() => _client.Images.InspectImageAsync(image, ct), notFoundIsNull: true).ConfigureAwait(false);
+        return i is null ? null : new ImageInfo(i.ID, i.Config?.Env?.ToList() ?? new List<string>(),
+            new Dictionary<string, string>(i.Config?.Labels ?? new Dictionary<string, string>(), StringComparer.Ordinal));
+    }
+
+    /// <inheritdoc />
+    public async Task<int> ExecAsync(string container, IReadOnlyList<string> argv, CancellationToken ct)
+    {
+        // Detached: the engine runs the command without streaming anything back; its exit code is read by polling
+        // the exec (a few milliseconds per round trip on an open connection).
+        var exec = await Call(() => _client.Exec.CreateContainerExecAsync(container, new ContainerExecCreateParameters
+        {
+            Cmd = argv.ToList(), AttachStdout = false, AttachStderr = false, AttachStdin = false,
+        }, ct)).ConfigureAwait(false);
+        using (await Call(() => _client.Exec.StartContainerExecAsync(exec!.ID, new ContainerExecStartParameters { Detach = true }, ct)).ConfigureAwait(false))
+        {
+        }
+        var delay = 5;
+        while (true)
+        {
+            var state = await Call(() => _client.Exec.InspectContainerExecAsync(exec!.ID, ct)).ConfigureAwait(false);
+            if (state is { Running: false, ExitCode: not null }) return (int)state.ExitCode.Value;
+            await Task.Delay(delay, ct).ConfigureAwait(false);
+            delay = Math.Min(delay * 2, 100);
+        }
+    }
+
+    /// <inheritdoc />
     public Task CreateVolumeAsync(string name, IReadOnlyDictionary<string, string> labels, CancellationToken ct) =>
         Call(() => _client.Volumes.CreateAsync(new VolumesCreateParameters { Name = name, Labels = labels.ToDictionary(), DriverOpts = new Dictionary<string, string>() }, ct));
 
@@ -88,7 +123,7 @@ public sealed class DockerEngineApi : IDockerGateway
     public async Task RunContainerAsync(SandboxContainerSpec spec, CancellationToken ct)
     {
         ArgumentNullException.ThrowIfNull(spec);
-        await Call(() => _client.Containers.CreateContainerAsync(new CreateContainerParameters
+        var create = new CreateContainerParameters
         {
             Name = spec.Name,
             Image = spec.Image,
@@ -101,7 +136,9 @@ public sealed class DockerEngineApi : IDockerGateway
                 Mounts = spec.Mounts.Select(m => new Mount { Type = m.Type, Source = m.Source, Target = m.Target, ReadOnly = m.ReadOnly }).ToList(),
                 PortBindings = new Dictionary<string, IList<PortBinding>>(),
             },
-        }, ct)).ConfigureAwait(false);
+        };
+        if (spec.Command.Count > 0) create.Cmd = spec.Command.ToList();
+        await Call(() => _client.Containers.CreateContainerAsync(create, ct)).ConfigureAwait(false);
         await Call(() => _client.Containers.StartContainerAsync(spec.Name, new ContainerStartParameters(), ct)).ConfigureAwait(false);
     }
 

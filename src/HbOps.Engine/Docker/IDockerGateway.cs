@@ -5,11 +5,15 @@ public sealed record MountSpec(string Type, string Source, string Target, bool R
 
 /// <summary>
 /// A sandbox container to create: always network <c>none</c>, no published port, no restart policy.
-/// <see cref="SecretEnv"/> never appears on a command line or in output.
+/// <see cref="SecretEnv"/> never appears on a command line or in output. <see cref="Command"/> replaces the image's
+/// command (empty: the image's own).
 /// </summary>
 public sealed record SandboxContainerSpec(
     string Name, string Image, IReadOnlyDictionary<string, string> Labels, IReadOnlyList<string> Env,
-    IReadOnlyList<string> SecretEnv, IReadOnlyList<MountSpec> Mounts);
+    IReadOnlyList<string> SecretEnv, IReadOnlyList<MountSpec> Mounts, IReadOnlyList<string> Command);
+
+/// <summary>What HbOps reads from an image: its id, environment and labels.</summary>
+public sealed record ImageInfo(string Id, IReadOnlyList<string> Env, IReadOnlyDictionary<string, string> Labels);
 
 /// <summary>Container and volume lifecycle on one docker engine (Engine API or CLI).</summary>
 public interface IDockerGateway
@@ -24,6 +28,10 @@ public interface IDockerGateway
     Task<IReadOnlyList<string>> ListContainersAsync(string labelFilter, CancellationToken ct);
     /// <summary>Names of volumes with a label (<c>key=value</c>).</summary>
     Task<IReadOnlyList<string>> ListVolumesAsync(string labelFilter, CancellationToken ct);
+    /// <summary>Inspects an image present on the engine; null when it is not there.</summary>
+    Task<ImageInfo?> InspectImageAsync(string image, CancellationToken ct);
+    /// <summary>Runs a command in a running container and returns its exit code (output discarded).</summary>
+    Task<int> ExecAsync(string container, IReadOnlyList<string> argv, CancellationToken ct);
     /// <summary>Creates a named volume.</summary>
     Task CreateVolumeAsync(string name, IReadOnlyDictionary<string, string> labels, CancellationToken ct);
     /// <summary>Creates and starts a sandbox container.</summary>

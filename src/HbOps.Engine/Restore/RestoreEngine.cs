@@ -41,15 +41,18 @@ public sealed class RestoreEngine(ICommandHost dockerHost, IHbReporter? reporter
         string? socketDirectory = null;
         try
         {
-            // 1. The artefact must be what was recorded, before anything uses it. The image probe and the
-            //    sweep of expired sandboxes only read, so they run at the same time.
+            // 1. The artefact must be what was recorded before anything reads it. Creating the sandbox does not read it,
+            //    so when the artefact's folder is already on the docker host the sandbox is made (and its server
+            //    initialised) while the checksum is verified; a mismatch cancels it and tears it down. The sweep of
+            //    expired sandboxes runs alongside. A local artefact for a remote engine is uploaded first.
             var image = request.Image ?? $"postgres:{artefact.ServerMajor}";
-            var probe = sandboxes.ProbeImageMajorAsync(image, ct);
             var sweep = request.SweepExpired ? SweepAsync(sandboxes, ct) : Task.CompletedTask;
-            string artefactFolder;
+            using var creationCts = CancellationTokenSource.CreateLinkedTokenSource(ct);
+            var needsUpload = HostFiles.IsLocal(artefact) && dockerHost.Host.Kind != HbHostKind.Local;
+            Task? creation = needsUpload ? null : CreateSandboxAsync(HostFolder(artefact), creationCts.Token);
             try
             {
-                artefactFolder = await Phase(result, "VerifyChecksum", 1, async () =>
+                var artefactFolder = await Phase(result, "VerifyChecksum", 1, async () =>
                 {
                     var onHost = await EnsureArtefactOnHostAsync(artefact, runId, ct).ConfigureAwait(false);
                     uploadFolder = onHost.Uploaded ? onHost.Folder : null;
@@ -65,40 +68,47 @@ public sealed class RestoreEngine(ICommandHost dockerHost, IHbReporter? reporter
                     }
                     return onHost.Folder;
                 }).ConfigureAwait(false);
+                creation ??= CreateSandboxAsync(artefactFolder, creationCts.Token);
+                await creation.ConfigureAwait(false);
             }
             finally
             {
-                // Never leave the side tasks running unobserved, whatever the checksum said.
-                try { await Task.WhenAll(probe, sweep).ConfigureAwait(false); } catch (Exception) when (!probe.IsCompletedSuccessfully || !sweep.IsCompletedSuccessfully) { }
+                // Never leave a side task running unobserved, whatever happened; the first failure is the one reported.
+                if (creation is { IsCompleted: false }) await creationCts.CancelAsync().ConfigureAwait(false);
+                try { await Task.WhenAll(creation ?? Task.CompletedTask, sweep).ConfigureAwait(false); }
+                catch (Exception) when (creation is { IsCompletedSuccessfully: false } || !sweep.IsCompletedSuccessfully) { }
             }
-
-            // 2. Sandbox of the same major (never lower), isolated, ready.
             await sweep.ConfigureAwait(false);
-            var major = await probe.ConfigureAwait(false);
-            if (major < artefact.ServerMajor)
+
+            async Task CreateSandboxAsync(string artefactFolder, CancellationToken token)
             {
-                throw new HbOpsException(HbErrorIds.SandboxMajorTooLow, HbErrorCategory.InvalidArgument,
-                    $"Image '{image}' has PostgreSQL {major}, lower than the artefact's server major {artefact.ServerMajor}; a restore test there proves nothing.",
-                    image, $"Use -Image postgres:{artefact.ServerMajor} (or newer).");
-            }
-            await Phase(result, "CreateSandbox", 2, async () =>
-            {
-                if (dockerHost.Host.Kind == HbHostKind.Local)
+                // 2. Sandbox of the same major (never lower), isolated, ready.
+                var major = await sandboxes.ProbeImageMajorAsync(image, token).ConfigureAwait(false);
+                if (major < artefact.ServerMajor)
                 {
-                    // Local engine: the server's socket directory is bind-mounted here so Npgsql can reach it without a TCP port.
-                    socketDirectory = Directory.CreateTempSubdirectory("hbops-sock-").FullName;
-                    if (!OperatingSystem.IsWindows()) File.SetUnixFileMode(socketDirectory, (UnixFileMode)0x1FF);
+                    throw new HbOpsException(HbErrorIds.SandboxMajorTooLow, HbErrorCategory.InvalidArgument,
+                        $"Image '{image}' has PostgreSQL {major}, lower than the artefact's server major {artefact.ServerMajor}; a restore test there proves nothing.",
+                        image, $"Use -Image postgres:{artefact.ServerMajor} (or newer).");
                 }
-                sandbox = await sandboxes.CreateAsync(new SandboxSpec
+                await Phase(result, "CreateSandbox", 2, async () =>
                 {
-                    SocketDirectory = socketDirectory,
-                    Tag = artefact.Tag.Length > 0 ? artefact.Tag : "hbops", Name = request.SandboxName, Image = image, ImageMajor = major,
-                    Database = artefact.Database, User = artefact.User, ArtefactFolder = artefactFolder, TimeToLive = request.SandboxTimeToLive, RunId = runId,
-                }, ct).ConfigureAwait(false);
-                result.Sandbox = sandbox;
-                await sandboxes.WaitReadyAsync(sandbox, request.ReadyTimeout, ct).ConfigureAwait(false);
-                return true;
-            }).ConfigureAwait(false);
+                    if (dockerHost.Host.Kind == HbHostKind.Local)
+                    {
+                        // Local engine: the server's socket directory is bind-mounted here so Npgsql can reach it without a TCP port.
+                        socketDirectory = Directory.CreateTempSubdirectory("hbops-sock-").FullName;
+                        if (!OperatingSystem.IsWindows()) File.SetUnixFileMode(socketDirectory, (UnixFileMode)0x1FF);
+                    }
+                    sandbox = await sandboxes.CreateAsync(new SandboxSpec
+                    {
+                        SocketDirectory = socketDirectory, ServerSettings = request.ServerSettings,
+                        Tag = artefact.Tag.Length > 0 ? artefact.Tag : "hbops", Name = request.SandboxName, Image = image, ImageMajor = major,
+                        Database = artefact.Database, User = artefact.User, ArtefactFolder = artefactFolder, TimeToLive = request.SandboxTimeToLive, RunId = runId,
+                    }, token).ConfigureAwait(false);
+                    result.Sandbox = sandbox;
+                    await sandboxes.WaitReadyAsync(sandbox, request.ReadyTimeout, token).ConfigureAwait(false);
+                    return true;
+                }).ConfigureAwait(false);
+            }
 
             // 3. pg_restore, every message classified.
             var sb = sandbox!;
@@ -128,36 +138,53 @@ public sealed class RestoreEngine(ICommandHost dockerHost, IHbReporter? reporter
             sb.SqlRoute = pg.Route;
             await Phase(result, "SmokeTests", 4, async () =>
             {
-                using (var doc = await pg.JsonAsync(
-                    "SELECT coalesce(json_agg(json_build_object('s', nspname, 'n', n) ORDER BY nspname), '[]'::json) FROM (" +
-                    "SELECT n.nspname, count(*) AS n FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace " +
-                    "WHERE c.relkind IN ('r','p') AND n.nspname NOT IN ('pg_catalog','information_schema') AND n.nspname NOT LIKE 'pg\\_toast%' GROUP BY 1) x;", ct).ConfigureAwait(false))
-                {
-                    result.TablesPerSchema = doc.RootElement.EnumerateArray()
-                        .Select(e => new HbSchemaTableCount { Schema = e.GetProperty("s").GetString()!, Tables = e.GetProperty("n").GetInt32() }).ToList();
-                }
-                result.TableCount = result.TablesPerSchema.Sum(s => s.Tables);
-                if (result.TableCount == 0) result.FailureReasons.Add("The restored database has no tables.");
-
+                // One read-only statement (one round trip, which matters when psql runs through docker exec over SSH):
+                // the server's own version, tables per schema, and exact counts of the snapshot's tables.
                 var snapshot = artefact.RowCountSnapshot;
-                if (snapshot is null || snapshot.Mode == RowCountMode.None)
+                var compareCounts = snapshot is not null && snapshot.Mode != RowCountMode.None;
+                var countSql = compareCounts
+                    ? "(" + RowCounter.BuildQuery(RowCountMode.Exact, snapshot!.Tables.Select(t => t.QualifiedName).ToList()).TrimEnd(';') + ")"
+                    : "NULL::json";
+                var countedAt = DateTime.UtcNow;
+                using (var doc = await pg.JsonAsync(
+                    "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY;\n" +
+                    "SELECT json_build_object('version', current_setting('server_version'), 'num', current_setting('server_version_num')::int, " +
+                    "'schemas', coalesce((SELECT json_agg(json_build_object('s', nspname, 'n', n) ORDER BY nspname) FROM (" +
+                    "SELECT n.nspname, count(*) AS n FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace " +
+                    "WHERE c.relkind IN ('r','p') AND n.nspname NOT IN ('pg_catalog','information_schema') AND n.nspname NOT LIKE 'pg\\_toast%' GROUP BY 1) x), '[]'::json), " +
+                    "'counts', " + countSql + ");\nCOMMIT;", ct).ConfigureAwait(false))
                 {
-                    result.RowCountCheck = HbCheckStatus.NotRun;
-                    _report.Warning("The artefact carries no row-count snapshot; row counts were not compared (use -RowCounts Exact on Invoke-HbBackup).");
-                }
-                else
-                {
-                    var only = snapshot.Tables.Select(t => t.QualifiedName).ToList();
-                    var restored = await RowCounter.CountAsync(pg, RowCountMode.Exact, only, ct).ConfigureAwait(false);
-                    // The sandbox is always counted exactly; estimated snapshots are compared with tolerance.
-                    foreach (var t in restored.Tables) t.LiveTuplesEstimate = t.ExactRows;
-                    result.RowCounts = RowCounter.Compare(snapshot, RowCountSource.ArtefactSnapshot, restored, RowCountSource.Sandbox,
-                        snapshot.Mode, request.EstimateTolerance);
-                    result.RowCountCheck = result.RowCountMismatches == 0 ? HbCheckStatus.Passed : HbCheckStatus.Failed;
-                    if (result.RowCountMismatches > 0)
+                    var root = doc.RootElement;
+                    sb.ServerVersion = root.GetProperty("version").GetString() ?? "";
+                    // The image's declared major is checked before creation; the running server has the last word.
+                    var runningMajor = root.GetProperty("num").GetInt32() / 10000;
+                    if (runningMajor < artefact.ServerMajor)
                     {
-                        result.FailureReasons.Add($"{result.RowCountMismatches} table(s) differ from the artefact's {snapshot.Mode} row counts: " +
-                            string.Join(", ", result.RowCounts.Where(c => !c.Match).Take(5).Select(c => $"{c.QualifiedName} {c.Reference}->{c.Difference}")));
+                        result.FailureReasons.Add($"The sandbox server is PostgreSQL {sb.ServerVersion}, lower than the artefact's server major {artefact.ServerMajor}.");
+                    }
+                    result.TablesPerSchema = root.GetProperty("schemas").EnumerateArray()
+                        .Select(e => new HbSchemaTableCount { Schema = e.GetProperty("s").GetString()!, Tables = e.GetProperty("n").GetInt32() }).ToList();
+                    result.TableCount = result.TablesPerSchema.Sum(s => s.Tables);
+                    if (result.TableCount == 0) result.FailureReasons.Add("The restored database has no tables.");
+
+                    if (!compareCounts)
+                    {
+                        result.RowCountCheck = HbCheckStatus.NotRun;
+                        _report.Warning("The artefact carries no row-count snapshot; row counts were not compared (use -RowCounts Exact on Invoke-HbBackup).");
+                    }
+                    else
+                    {
+                        var restored = new HbRowCountSnapshot { Mode = RowCountMode.Exact, TakenAtUtc = countedAt, Tables = RowCounter.Parse(root.GetProperty("counts").GetRawText()) };
+                        // The sandbox is always counted exactly; estimated snapshots are compared with tolerance.
+                        foreach (var t in restored.Tables) t.LiveTuplesEstimate = t.ExactRows;
+                        result.RowCounts = RowCounter.Compare(snapshot!, RowCountSource.ArtefactSnapshot, restored, RowCountSource.Sandbox,
+                            snapshot!.Mode, request.EstimateTolerance);
+                        result.RowCountCheck = result.RowCountMismatches == 0 ? HbCheckStatus.Passed : HbCheckStatus.Failed;
+                        if (result.RowCountMismatches > 0)
+                        {
+                            result.FailureReasons.Add($"{result.RowCountMismatches} table(s) differ from the artefact's {snapshot.Mode} row counts: " +
+                                string.Join(", ", result.RowCounts.Where(c => !c.Match).Take(5).Select(c => $"{c.QualifiedName} {c.Reference}->{c.Difference}")));
+                        }
                     }
                 }
                 foreach (var a in request.Assertions)
@@ -255,7 +282,7 @@ public sealed class RestoreEngine(ICommandHost dockerHost, IHbReporter? reporter
         _report.Verbose($"Phase {name}.");
         var sw = Stopwatch.StartNew();
         var timing = new HbPhaseTiming { Name = name, Status = HbCheckStatus.NotRun };
-        result.Phases.Add(timing);
+        lock (result.Phases) result.Phases.Add(timing);
         try
         {
             var value = await body().ConfigureAwait(false);
@@ -272,6 +299,10 @@ public sealed class RestoreEngine(ICommandHost dockerHost, IHbReporter? reporter
             timing.Seconds = Math.Round(sw.Elapsed.TotalSeconds, 3);
         }
     }
+
+    // The folder the sandbox mounts when the artefact is already where the engine runs.
+    private static string HostFolder(HbBackupArtefact artefact) =>
+        HostFiles.IsLocal(artefact) ? System.IO.Path.GetDirectoryName(artefact.Path)! : artefact.RunFolder;
 
     private sealed record ArtefactOnHost(string Folder, string Sha256, bool SumsLineMatches, bool Uploaded);
 
@@ -290,8 +321,7 @@ public sealed class RestoreEngine(ICommandHost dockerHost, IHbReporter? reporter
         var sha = await artefactFiles.Sha256Async(artefact.Path, ct).ConfigureAwait(false);
         var sums = await artefactFiles.ReadTextAsync(artefact.ChecksumPath, ct).ConfigureAwait(false) ?? "";
         var sumsMatch = sums.Split('\n').Any(l => l.Trim() == $"{sha}  {artefact.FileName}");
-        var folder = artefactIsLocal ? System.IO.Path.GetDirectoryName(artefact.Path)! : artefact.RunFolder;
-        if (!artefactIsLocal || dockerHost.Host.Kind == HbHostKind.Local) return new ArtefactOnHost(folder, sha, sumsMatch, false);
+        if (!artefactIsLocal || dockerHost.Host.Kind == HbHostKind.Local) return new ArtefactOnHost(HostFolder(artefact), sha, sumsMatch, false);
 
         var remoteFolder = $"/tmp/hbops-upload-{runId}";
         _report.Verbose($"Uploading the local artefact to {dockerHost.Host}:{remoteFolder} for the sandbox.");

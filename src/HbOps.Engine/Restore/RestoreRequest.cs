@@ -20,6 +20,8 @@ public sealed class RestoreRequest
     public TimeSpan SandboxTimeToLive { get; init; } = TimeSpan.FromHours(2);
     /// <summary>How long to wait for the sandbox server.</summary>
     public TimeSpan ReadyTimeout { get; init; } = TimeSpan.FromSeconds(90);
+    /// <summary>Sandbox server settings (<see cref="Sandbox.SandboxSettings.Merge"/> of the defaults and the caller's overrides).</summary>
+    public IReadOnlyDictionary<string, string> ServerSettings { get; init; } = Sandbox.SandboxSettings.Defaults;
     /// <summary>Remove expired sandboxes of this host before starting.</summary>
     public bool SweepExpired { get; init; } = true;
 }

@@ -33,6 +33,8 @@ public sealed class SandboxSpec
     public string RunId { get; init; } = "";
     /// <summary>Host folder bind-mounted as the server's socket directory (local engines: the Npgsql route), or null.</summary>
     public string? SocketDirectory { get; init; }
+    /// <summary>Server settings (<c>postgres -c</c>); see <see cref="SandboxSettings"/>.</summary>
+    public IReadOnlyDictionary<string, string> ServerSettings { get; init; } = SandboxSettings.Defaults;
 }
 
 /// <summary>
@@ -53,10 +55,23 @@ public sealed partial class SandboxManager(ICommandHost host, IHbReporter? repor
     [GeneratedRegex(@"\(PostgreSQL\)\s+(\d+)")]
     private static partial Regex VersionRegex();
 
-    /// <summary>The PostgreSQL major of an image, from a throwaway <c>pg_restore --version</c> container.</summary>
+    /// <summary>
+    /// The PostgreSQL major of an image: from its <c>PG_MAJOR</c> variable (set by the official postgres images) when it
+    /// has one, otherwise from a throwaway <c>pg_restore --version</c> container. An image missing on the host is refused.
+    /// </summary>
     public async Task<int> ProbeImageMajorAsync(string image, CancellationToken ct)
     {
         Validation.Image(image, "Image");
+        var info = await _engine.InspectImageAsync(image, ct).ConfigureAwait(false);
+        if (info is null)
+        {
+            throw new HbOpsException(HbErrorIds.SandboxStartFailed, HbErrorCategory.ObjectNotFound,
+                $"Image '{image}' is not present on {host.Host}; HbOps never pulls images implicitly.", image,
+                $"Pull or load it on the docker host first (docker pull {image}).");
+        }
+        var declared = info.Env.Select(e => e.Split('=', 2)).FirstOrDefault(kv => kv.Length == 2 && kv[0] == "PG_MAJOR")?[1];
+        if (int.TryParse(declared, NumberStyles.None, CultureInfo.InvariantCulture, out var major) && major > 0) return major;
+
         var r = await _docker.RunAsync(new[] { "docker", "run", "--rm", "--network", "none", "--label", "hbops.probe=true",
             "--entrypoint", "pg_restore", image, "--version" }, ct).ConfigureAwait(false);
         var m = VersionRegex().Match(r.StandardOutput);
@@ -64,7 +79,7 @@ public sealed partial class SandboxManager(ICommandHost host, IHbReporter? repor
         {
             throw new HbOpsException(HbErrorIds.SandboxStartFailed, HbErrorCategory.ResourceUnavailable,
                 $"Cannot determine the PostgreSQL version of image '{image}' on {host.Host}: {Redaction.Redact(r.StandardError.Trim())}",
-                image, "Make sure the image exists on the docker host (docker images) and contains pg_restore.");
+                image, "Make sure the image contains pg_restore.");
         }
         return int.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture);
     }
@@ -98,6 +113,9 @@ public sealed partial class SandboxManager(ICommandHost host, IHbReporter? repor
         };
         sandbox.EngineTransport = _engine.Transport;
         sandbox.SocketDirectory = spec.SocketDirectory ?? "";
+        sandbox.ServerSettings = spec.ServerSettings.Select(kv => $"{kv.Key}={kv.Value}").ToList();
+        var env = new List<string> { $"POSTGRES_USER={spec.User}", $"POSTGRES_DB={spec.Database}" };
+        if (SandboxSettings.InitDbArgs(spec.ServerSettings) is { Length: > 0 } initdb) env.Add($"POSTGRES_INITDB_ARGS={initdb}");
         await _engine.CreateVolumeAsync(volume, labels, ct).ConfigureAwait(false);
 
         // A random password the sandbox never needs to show: it travels as a secret variable only.
@@ -109,7 +127,7 @@ public sealed partial class SandboxManager(ICommandHost host, IHbReporter? repor
         try
         {
             await _engine.RunContainerAsync(new SandboxContainerSpec(name, spec.Image, labels,
-                new[] { $"POSTGRES_USER={spec.User}", $"POSTGRES_DB={spec.Database}" }, new[] { $"POSTGRES_PASSWORD={password}" }, mounts), ct).ConfigureAwait(false);
+                env, new[] { $"POSTGRES_PASSWORD={password}" }, mounts, SandboxSettings.ToCommand(spec.ServerSettings)), ct).ConfigureAwait(false);
             await ObserveAsync(sandbox, spec.ArtefactFolder, ct).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is HbOpsException or OperationCanceledException)
@@ -153,11 +171,12 @@ public sealed partial class SandboxManager(ICommandHost host, IHbReporter? repor
     {
         ArgumentNullException.ThrowIfNull(sandbox);
         var deadline = DateTime.UtcNow + timeout;
+        var probe = new[] { "pg_isready", "-q", "-h", "127.0.0.1", "-U", sandbox.User };
         while (true)
         {
             ct.ThrowIfCancellationRequested();
-            var r = await _docker.RunAsync(DockerCli.ExecArgv(sandbox.Name, new[] { "pg_isready", "-q", "-h", "127.0.0.1", "-U", sandbox.User }), ct).ConfigureAwait(false);
-            if (r.Succeeded) return;
+            var exit = await _engine.ExecAsync(sandbox.Name, probe, ct).ConfigureAwait(false);
+            if (exit == 0) return;
             var info = await _engine.InspectContainerAsync(sandbox.Name, ct).ConfigureAwait(false);
             if (info is null || !info.Running || DateTime.UtcNow > deadline)
             {
@@ -166,7 +185,7 @@ public sealed partial class SandboxManager(ICommandHost host, IHbReporter? repor
                     $"Sandbox '{sandbox.Name}' did not become ready ({(info is { Running: true } ? "timed out" : "container stopped")}): " +
                     Redaction.Redact((logs.StandardOutput + logs.StandardError).Trim()), sandbox.Name);
             }
-            await Task.Delay(300, ct).ConfigureAwait(false);
+            await Task.Delay(100, ct).ConfigureAwait(false);
         }
     }
 
