@@ -86,6 +86,10 @@ public class BackupRestoreTests(BackupFixture f) : IClassFixture<BackupFixture>
     {
         Assert.Equal(f.StatsBefore, f.StatsAfter);
         Assert.Equal(f.InspectBefore, f.InspectAfter);
+        // The artefact carries the same evidence, observed by the dump command right after pg_dump exited.
+        Assert.NotEqual("", f.Artefact.ContainerStartedAtBefore);
+        Assert.Equal(f.Artefact.ContainerStartedAtBefore, f.Artefact.ContainerStartedAtAfter);
+        Assert.Equal(f.Artefact.ContainerRestartCountBefore, f.Artefact.ContainerRestartCountAfter);
     }
 
     [Fact]
@@ -161,6 +165,10 @@ public class BackupRestoreTests(BackupFixture f) : IClassFixture<BackupFixture>
         Assert.StartsWith(dir, a.Path, StringComparison.Ordinal);
         Assert.Equal(a.Sha256, TestEnvironment.Sh($"sha256sum {a.Path}").Split(' ')[0]);
         Assert.Equal(RowCountMode.Estimated, a.RowCountSnapshot!.Mode);
+        Assert.Equal("", a.Stderr);
+        Assert.NotEqual("", a.ContainerStartedAtAfter);
+        Assert.Equal(a.ContainerStartedAtBefore, a.ContainerStartedAtAfter);
+        Assert.Equal(a.ContainerRestartCountBefore, a.ContainerRestartCountAfter);
         Assert.All(a.RowCountSnapshot.Tables, t => Assert.Null(t.ExactRows));
         Directory.Delete(dir, true);
     }

@@ -53,39 +53,50 @@ public sealed class BackupEngine(ICommandHost dockerHost, IHbReporter? reporter 
             Location = request.LocalDestination ? HbArtefactLocation.Local : HbArtefactLocation.Host,
         };
 
-        // Preflight: container, server, pg_dump, destination.
+        // Preflight: container, server, pg_dump, destination. The container inspection, the pg_dump version and the
+        // server facts (read inside the snapshot transaction when counts are taken) are independent read-only probes,
+        // so they run at once; the container's own state decides which error is reported first.
         _report.Verbose($"Preflight: inspecting container '{request.Container}' on {dockerHost.Host}.");
-        var container = await _docker.InspectContainerAsync(request.Container, ct).ConfigureAwait(false)
-            ?? throw new HbOpsException(HbErrorIds.ContainerNotFound, HbErrorCategory.ObjectNotFound,
-                $"Container '{request.Container}' does not exist on {dockerHost.Host}.", request.Container, "Check -Container with 'docker ps'.");
-        if (!container.Running)
-        {
-            throw new HbOpsException(HbErrorIds.ContainerNotRunning, HbErrorCategory.ResourceUnavailable,
-                $"Container '{request.Container}' is not running.", request.Container, "Start it; HbOps never starts or changes production.");
-        }
-        artefact.ContainerImage = container.Image;
-        artefact.ContainerImageId = container.ImageId;
-        artefact.ContainerRestartCountBefore = container.RestartCount;
-        artefact.ContainerStartedAtBefore = container.StartedAt;
         var pg = new PgEndpoint(_docker, request.Container, request.User, request.Database);
-        // Both read-only probes at once (separate SSH channels).
+        var containerTask = _docker.InspectContainerAsync(request.Container, ct);
         var dumpVersionTask = _docker.RunAsync(DockerCli.ExecArgv(request.Container, new[] { "pg_dump", "--version" }), ct);
-        var infoTask = pg.JsonAsync(
-            "SELECT json_build_object('v', current_setting('server_version'), 'n', current_setting('server_version_num')::int, 's', pg_database_size(current_database()));", ct);
+        var snapshotTask = request.RowCounts == RowCountMode.None
+            ? Task.FromResult<(PsqlSession?, string?, string?)>((null, null, null))
+            : OpenSnapshotAsync(pg, runId, artefact, ct);
+        var infoTask = request.RowCounts == RowCountMode.None
+            ? pg.ScalarAsync("SELECT " + ServerFactsSql + ";", ct)
+            : Task.FromResult("");
+        PsqlSession? session = null;
         try
         {
-            using var info = await infoTask.ConfigureAwait(false);
-            artefact.ServerVersion = info.RootElement.GetProperty("v").GetString() ?? "";
-            artefact.ServerMajor = info.RootElement.GetProperty("n").GetInt32() / 10000;
-            artefact.DatabaseSizeBytes = info.RootElement.GetProperty("s").GetInt64();
+            var container = await containerTask.ConfigureAwait(false)
+                ?? throw new HbOpsException(HbErrorIds.ContainerNotFound, HbErrorCategory.ObjectNotFound,
+                    $"Container '{request.Container}' does not exist on {dockerHost.Host}.", request.Container, "Check -Container with 'docker ps'.");
+            if (!container.Running)
+            {
+                throw new HbOpsException(HbErrorIds.ContainerNotRunning, HbErrorCategory.ResourceUnavailable,
+                    $"Container '{request.Container}' is not running.", request.Container, "Start it; HbOps never starts or changes production.");
+            }
+            artefact.ContainerImage = container.Image;
+            artefact.ContainerImageId = container.ImageId;
+            artefact.ContainerRestartCountBefore = container.RestartCount;
+            artefact.ContainerStartedAtBefore = container.StartedAt;
+            (session, _, var facts) = await snapshotTask.ConfigureAwait(false);
+            ReadServerFacts(artefact, facts ?? await infoTask.ConfigureAwait(false));
+            var dumpVersion = await dumpVersionTask.ConfigureAwait(false);
+            if (!dumpVersion.Succeeded) throw DockerCli.Failed("exec pg_dump --version", dumpVersion, HbErrorIds.DumpFailed);
+            artefact.PgDumpVersion = dumpVersion.StandardOutput.Trim();
         }
-        finally
+        catch (Exception)
         {
-            try { await dumpVersionTask.ConfigureAwait(false); } catch (HbOpsException) { /* reported below if the probe succeeded */ }
+            // Observe every probe (none may be left unobserved) and close the snapshot transaction if it opened.
+            foreach (var t in new Task[] { containerTask, dumpVersionTask, snapshotTask, infoTask })
+            {
+                try { await t.ConfigureAwait(false); } catch (Exception) when (!t.IsCompletedSuccessfully) { }
+            }
+            if (snapshotTask.IsCompletedSuccessfully && snapshotTask.Result.Item1 is { } opened) await opened.DisposeAsync().ConfigureAwait(false);
+            throw;
         }
-        var dumpVersion = await dumpVersionTask.ConfigureAwait(false);
-        if (!dumpVersion.Succeeded) throw DockerCli.Failed("exec pg_dump --version", dumpVersion, HbErrorIds.DumpFailed);
-        artefact.PgDumpVersion = dumpVersion.StandardOutput.Trim();
         _report.Verbose($"Server {artefact.ServerVersion}, {artefact.PgDumpVersion}, database size {artefact.DatabaseSizeBytes:N0} bytes.");
 
         var runFolder = JoinPath(request.LocalDestination, request.Destination,
@@ -95,25 +106,13 @@ public sealed class BackupEngine(ICommandHost dockerHost, IHbReporter? reporter 
         artefact.Path = JoinPath(request.LocalDestination, runFolder, artefact.FileName);
         artefact.ChecksumPath = JoinPath(request.LocalDestination, runFolder, ChecksumFileName);
         artefact.ManifestPath = artefact.Path + ManifestSuffix;
-        // The snapshot session opens while the destination is prepared (both only read production).
         var appName = $"{PgEndpoint.ApplicationNamePrefix}-dump-{runId}";
-        var snapshotTask = request.RowCounts == RowCountMode.None
-            ? Task.FromResult<(PsqlSession?, string?)>((null, null))
-            : OpenSnapshotAsync(pg, runId, artefact, ct);
-        PsqlSession? session = null;
         var dumpStarted = false;
+        (int RestartCount, string StartedAt)? after = null;
         try
         {
-            bool exists;
-            try
-            {
-                (artefact.FreeDiskBytesBefore, exists) = await files.PrepareDestinationAsync(runFolder, artefact.Path, ct).ConfigureAwait(false);
-            }
-            finally
-            {
-                try { (session, _) = await snapshotTask.ConfigureAwait(false); }
-                catch (HbOpsException) when (!snapshotTask.IsCompletedSuccessfully) { /* rethrown below when the destination was fine */ }
-            }
+            var (free, exists) = await files.PrepareDestinationAsync(runFolder, artefact.Path, ct).ConfigureAwait(false);
+            artefact.FreeDiskBytesBefore = free;
             var required = (long)(artefact.DatabaseSizeBytes * request.SafetyFactor);
             if (artefact.FreeDiskBytesBefore < required)
             {
@@ -131,7 +130,7 @@ public sealed class BackupEngine(ICommandHost dockerHost, IHbReporter? reporter 
                 throw new HbOpsException(HbErrorIds.DestinationNotWritable, HbErrorCategory.ResourceUnavailable,
                     $"An artefact already exists at '{artefact.Path}'.", artefact.Path, "Wait a second or use another -Tag.");
             }
-            var (_, snapshotId) = await snapshotTask.ConfigureAwait(false);
+            var (_, snapshotId, _) = await snapshotTask.ConfigureAwait(false);
             var countTask = session?.ExecuteAsync(RowCounter.BuildQuery(request.RowCounts, request.KeyTables), ct);
             var dumpArgs = new List<string> { "pg_dump", "-U", request.User, "-d", request.Database, "-F", "c", "-Z", request.CompressionLevel.ToString(CultureInfo.InvariantCulture) };
             if (snapshotId is not null) dumpArgs.Add("--snapshot=" + snapshotId);
@@ -140,9 +139,9 @@ public sealed class BackupEngine(ICommandHost dockerHost, IHbReporter? reporter 
             _report.Verbose($"Dumping: docker exec {request.Container} {artefact.DumpCommand} -> {artefact.Path}.partial");
             dumpStarted = true;
 
-            var (sha, size, stderr) = request.LocalDestination
-                ? await DumpToLocalAsync(dumpArgv, artefact.Path + ".partial", artefact.DatabaseSizeBytes, ct).ConfigureAwait(false)
-                : await DumpOnHostAsync(files, dumpArgv, artefact.Path + ".partial", artefact.DatabaseSizeBytes, ct).ConfigureAwait(false);
+            (var sha, var size, var stderr, after) = request.LocalDestination
+                ? await DumpToLocalAsync(dumpArgv, request.Container, artefact.Path + ".partial", artefact.DatabaseSizeBytes, ct).ConfigureAwait(false)
+                : await DumpOnHostAsync(files, dumpArgv, request.Container, artefact.Path + ".partial", artefact.DatabaseSizeBytes, ct).ConfigureAwait(false);
             artefact.Sha256 = sha;
             artefact.SizeBytes = size;
             artefact.Stderr = stderr;
@@ -168,38 +167,59 @@ public sealed class BackupEngine(ICommandHost dockerHost, IHbReporter? reporter 
             _report.Progress(new HbProgress(ProgressId, "Invoke-HbBackup", "done", 100, Completed: true));
         }
 
-        // Close the snapshot transaction while observing the container again.
-        var afterTask = _docker.InspectContainerAsync(request.Container, ct);
-        if (session is not null) await session.DisposeAsync().ConfigureAwait(false);
-        var after = await afterTask.ConfigureAwait(false);
-        artefact.ContainerRestartCountAfter = after?.RestartCount ?? -1;
-        artefact.ContainerStartedAtAfter = after?.StartedAt ?? "";
+        // The container as observed right after pg_dump exited (by the dump command itself; a separate look if that failed).
+        // The snapshot transaction closes while the artefact is claimed.
+        var closing = session is not null ? session.DisposeAsync().AsTask() : Task.CompletedTask;
+        try
+        {
+            if (after is null && await _docker.InspectContainerAsync(request.Container, ct).ConfigureAwait(false) is { } c) after = (c.RestartCount, c.StartedAt);
+            artefact.ContainerRestartCountAfter = after?.RestartCount ?? -1;
+            artefact.ContainerStartedAtAfter = after?.StartedAt ?? "";
 
-        // Record the checksum, then claim the artefact by renaming, then write the manifest.
-        artefact.DurationSeconds = Math.Round(started.Elapsed.TotalSeconds, 3);
-        await files.FinalizeArtefactAsync(artefact.ChecksumPath, $"{artefact.Sha256}  {artefact.FileName}", artefact.Path + ".partial", artefact.Path,
-            artefact.ManifestPath, HbYaml.Serialize(artefact), ct).ConfigureAwait(false);
+            // Record the checksum, then claim the artefact by renaming, then write the manifest.
+            artefact.DurationSeconds = Math.Round(started.Elapsed.TotalSeconds, 3);
+            await files.FinalizeArtefactAsync(artefact.ChecksumPath, $"{artefact.Sha256}  {artefact.FileName}", artefact.Path + ".partial", artefact.Path,
+                artefact.ManifestPath, HbYaml.Serialize(artefact), ct).ConfigureAwait(false);
+        }
+        finally
+        {
+            await closing.ConfigureAwait(false);
+        }
         _report.Verbose($"Artefact {artefact.Path}: {artefact.SizeBytes:N0} bytes, sha256 {artefact.Sha256}, {artefact.DurationSeconds}s.");
         return artefact;
     }
 
     // Opens REPEATABLE READ, READ ONLY on production and exports its snapshot for pg_dump --snapshot.
-    private async Task<(PsqlSession?, string?)> OpenSnapshotAsync(PgEndpoint pg, string runId, HbBackupArtefact artefact, CancellationToken ct)
+    private async Task<(PsqlSession?, string?, string?)> OpenSnapshotAsync(PgEndpoint pg, string runId, HbBackupArtefact artefact, CancellationToken ct)
     {
         _report.Verbose("Opening a read-only repeatable-read transaction and exporting its snapshot.");
         var session = await PsqlSession.StartAsync(pg, $"{PgEndpoint.ApplicationNamePrefix}-snapshot-{runId}", ct).ConfigureAwait(false);
         try
         {
+            // The server facts come from the same session (one round trip fewer), as JSON.
             var opened = (await session.ExecuteAsync(
-                "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY;\nSELECT pg_export_snapshot() || '|' || current_setting('transaction_isolation') || '|' || current_setting('transaction_read_only');", ct).ConfigureAwait(false)).Trim().Split('|');
+                "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY;\nSELECT pg_export_snapshot() || '|' || current_setting('transaction_isolation') || '|' || " +
+                "current_setting('transaction_read_only') || '|' || " + ServerFactsSql + ";", ct).ConfigureAwait(false)).Trim().Split('|', 4);
             artefact.SnapshotTransaction = $"{opened[1]}, {(opened[2] == "on" ? "read only" : "read write")}";
-            return (session, opened[0]);
+            return (session, opened[0], opened[3]);
         }
         catch
         {
             await session.DisposeAsync().ConfigureAwait(false);
             throw;
         }
+    }
+
+    // Server version, version number and database size as one JSON value.
+    private const string ServerFactsSql =
+        "json_build_object('v', current_setting('server_version'), 'n', current_setting('server_version_num')::int, 's', pg_database_size(current_database()))::text";
+
+    private static void ReadServerFacts(HbBackupArtefact artefact, string json)
+    {
+        using var info = JsonDocument.Parse(json);
+        artefact.ServerVersion = info.RootElement.GetProperty("v").GetString() ?? "";
+        artefact.ServerMajor = info.RootElement.GetProperty("n").GetInt32() / 10000;
+        artefact.DatabaseSizeBytes = info.RootElement.GetProperty("s").GetInt64();
     }
 
     /// <summary>Reads a manifest back into an artefact.</summary>
@@ -237,22 +257,40 @@ public sealed class BackupEngine(ICommandHost dockerHost, IHbReporter? reporter 
     // stream, and the exit codes of pg_dump and tee are reported separately.
     private const string HostDumpScript = """
         set -u
-        partial=$1; errf=$2; shift 2
+        partial=$1; errf=$2; container=$3; shift 3
         rcf="$partial.rc"; teef="$partial.teerc"
         rm -f -- "$rcf" "$teef"
         sum=$( { "$@" 2>"$errf"; echo $? >"$rcf"; } | { tee -- "$partial"; echo $? >"$teef"; } | sha256sum )
         printf '%s\n' "$sum"
         printf 'rc=%s tee=%s\n' "$(cat -- "$rcf" 2>/dev/null || echo x)" "$(cat -- "$teef" 2>/dev/null || echo x)"
         wc -c < "$partial" 2>/dev/null || echo 0
+        docker container inspect -f '{{.RestartCount}}|{{.State.StartedAt}}' -- "$container" 2>/dev/null || echo
         cat -- "$errf" 2>/dev/null
         rm -f -- "$rcf" "$teef" "$errf"
         """;
 
-    private async Task<(string Sha, long Size, string Stderr)> DumpOnHostAsync(IHostFiles files, List<string> dumpArgv,
-        string partial, long dbSize, CancellationToken ct)
+    // Off-host: pg_dump's output streams back; once it has exited, the container is observed again on the same
+    // channel and reported on stderr after a marker line (the exit code stays pg_dump's).
+    private const string AfterMarker = "hbops-after|";
+    private const string LocalDumpScript = """
+        container=$1; shift
+        "$@"; rc=$?
+        printf '\n%s%s\n' 'hbops-after|' "$(docker container inspect -f '{{.RestartCount}}|{{.State.StartedAt}}' -- "$container" 2>/dev/null)" >&2
+        exit $rc
+        """;
+
+    // "restarts|startedAt" as printed by the dump scripts; null when it could not be read.
+    private static (int RestartCount, string StartedAt)? ParseAfter(string line)
+    {
+        var parts = line.Trim().Split('|', 2);
+        return parts.Length == 2 && int.TryParse(parts[0], NumberStyles.Integer, CultureInfo.InvariantCulture, out var n) ? (n, parts[1]) : null;
+    }
+
+    private async Task<(string Sha, long Size, string Stderr, (int, string)? After)> DumpOnHostAsync(IHostFiles files, List<string> dumpArgv,
+        string container, string partial, long dbSize, CancellationToken ct)
     {
         var errFile = partial + ".stderr";
-        var argv = new List<string> { "sh", "-c", HostDumpScript, "hbops-dump", partial, errFile };
+        var argv = new List<string> { "sh", "-c", HostDumpScript, "hbops-dump", partial, errFile, container };
         argv.AddRange(dumpArgv);
         using var pollCts = CancellationTokenSource.CreateLinkedTokenSource(ct);
         var poll = PollProgressAsync(files, partial, dbSize, pollCts.Token);
@@ -266,11 +304,11 @@ public sealed class BackupEngine(ICommandHost dockerHost, IHbReporter? reporter 
             await pollCts.CancelAsync().ConfigureAwait(false);
             try { await poll.ConfigureAwait(false); } catch (OperationCanceledException) { }
         }
-        // Output: the sha256sum line, the status line, the size written, then pg_dump's stderr.
+        // Output: the sha256sum line, the status line, the size written, the container observed after the dump, then pg_dump's stderr.
         var lines = r.StandardOutput.Split('\n');
         var status = lines.Length > 1 ? lines[1].Trim() : "";
-        var stderr = Redaction.Redact(string.Join('\n', lines.Skip(3)).Trim());
-        if (!r.Succeeded || lines.Length < 3 || status != "rc=0 tee=0" ||
+        var stderr = Redaction.Redact(string.Join('\n', lines.Skip(4)).Trim());
+        if (!r.Succeeded || lines.Length < 4 || status != "rc=0 tee=0" ||
             !long.TryParse(lines[2].Trim(), NumberStyles.Integer, CultureInfo.InvariantCulture, out var size))
         {
             var why = status.StartsWith("rc=0", StringComparison.Ordinal) && status != "rc=0 tee=0"
@@ -280,7 +318,7 @@ public sealed class BackupEngine(ICommandHost dockerHost, IHbReporter? reporter 
                 $"Backup failed: {why}", partial, "Check the database, the destination's free space, and pg_dump's message.");
         }
         var sha = lines[0].Split(' ', 2)[0].Trim();
-        return (sha, size, stderr);
+        return (sha, size, stderr, ParseAfter(lines[3]));
     }
 
     private async Task PollProgressAsync(IHostFiles files, string partial, long dbSize, CancellationToken ct)
@@ -303,7 +341,8 @@ public sealed class BackupEngine(ICommandHost dockerHost, IHbReporter? reporter 
             string.Create(CultureInfo.InvariantCulture, $"{bytes / 1048576.0:F1} MiB streamed at {rate:F1} MiB/s"), pct));
     }
 
-    private async Task<(string Sha, long Size, string Stderr)> DumpToLocalAsync(List<string> dumpArgv, string partial, long dbSize, CancellationToken ct)
+    private async Task<(string Sha, long Size, string Stderr, (int, string)? After)> DumpToLocalAsync(List<string> dumpArgv, string container,
+        string partial, long dbSize, CancellationToken ct)
     {
         using var hasher = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
         var sw = Stopwatch.StartNew();
@@ -314,7 +353,9 @@ public sealed class BackupEngine(ICommandHost dockerHost, IHbReporter? reporter 
         {
             await using var file = new FileStream(partial, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 20, useAsync: true);
             await using var sink = new HashingStream(file, hasher);
-            r = await dockerHost.RunToStreamAsync(dumpArgv, sink, n =>
+            var argv = new List<string> { "sh", "-c", LocalDumpScript, "hbops-dump", container };
+            argv.AddRange(dumpArgv);
+            r = await dockerHost.RunToStreamAsync(argv, sink, n =>
             {
                 written = n;
                 if (sw.Elapsed - lastReport < TimeSpan.FromMilliseconds(500)) return;
@@ -328,13 +369,16 @@ public sealed class BackupEngine(ICommandHost dockerHost, IHbReporter? reporter 
             throw new HbOpsException(HbErrorIds.DumpFailed, HbErrorCategory.OperationFailed,
                 $"Backup failed: writing '{partial}' failed after {written:N0} bytes: {ex.Message}", partial, "Check free space and permissions.", ex);
         }
-        var stderr = Redaction.Redact(r.StandardError.Trim());
+        var err = r.StandardError;
+        var marker = err.LastIndexOf(AfterMarker, StringComparison.Ordinal);
+        var after = marker >= 0 ? ParseAfter(err[(marker + AfterMarker.Length)..]) : null;
+        var stderr = Redaction.Redact((marker >= 0 ? err[..marker] : err).Trim());
         if (!r.Succeeded)
         {
             throw new HbOpsException(HbErrorIds.DumpFailed, HbErrorCategory.OperationFailed,
                 $"Backup failed: pg_dump exited {r.ExitCode}: {stderr}", partial, "Check the database and pg_dump's message.");
         }
-        return (Convert.ToHexString(hasher.GetHashAndReset()).ToLowerInvariant(), new FileInfo(partial).Length, stderr);
+        return (Convert.ToHexString(hasher.GetHashAndReset()).ToLowerInvariant(), new FileInfo(partial).Length, stderr, after);
     }
 
     // Stops the server side of an interrupted dump (docker exec forwards no signals) and removes the partial file.
