@@ -14,7 +14,8 @@ namespace HbOps;
 /// <para type="synopsis">Proves a backup restores: checksum, isolated sandbox, pg_restore, classified messages, smoke tests, verified teardown.</para>
 /// </summary>
 /// <remarks>
-/// Re-reads the artefact and refuses it if its SHA-256 differs from the manifest or SHA256SUMS. Creates a sandbox
+/// Re-reads the artefact and refuses it if its SHA-256 differs from the manifest or SHA256SUMS (the sandbox is prepared
+/// meanwhile; pg_restore reads the artefact only after the checksum matched). Creates a sandbox
 /// (same PostgreSQL major by default, own named volume, --network none, no published port, read-only bind mount
 /// of the artefact folder), verifies that isolation by inspecting the container, waits for pg_isready over the
 /// container's own TCP loopback, and runs pg_restore --no-owner --no-privileges --clean --if-exists -j N. Every

@@ -42,7 +42,7 @@ Import-Module '$ModulePath/HbOps.psd1'
 `$result = $command
 `$s = `$sw.Elapsed.TotalSeconds
 `$hwm = (Select-String -Path /proc/self/status -Pattern '^VmHWM:\s+(\d+)').Matches[0].Groups[1].Value
-[pscustomobject]@{ Seconds = [Math]::Round(`$s, 2); PeakMiB = [Math]::Round([long]`$hwm / 1024, 1); Result = `$result } | ConvertTo-Json -Depth 6 -Compress
+[pscustomobject]@{ Seconds = [Math]::Round(`$s, 2); PeakMiB = [Math]::Round([long]`$hwm / 1024, 1); Result = `$result } | ConvertTo-Json -Depth 6 -Compress -EnumsAsStrings
 "@
     $out = & $pwsh -NoProfile -NonInteractive -Command $script
     if ($LASTEXITCODE -ne 0) { throw "child pwsh failed: $out" }
