@@ -18,6 +18,11 @@ public class BackupEngineWithFakesTests
     {
         var line = string.Join(' ', argv);
         if (line.StartsWith("docker container inspect", StringComparison.Ordinal)) return (0, RunningContainer, "");
+        // The snapshot session: snapshot id, isolation, read-only flag and the server facts, framed by its first marker.
+        if (line.Contains("PGAPPNAME=hbops-snapshot-", StringComparison.Ordinal))
+        {
+            return (0, "00000003-0000001A-1|repeatable read|on|" + """{"v":"15.20","n":150020,"s":1000000000}""" + "\n__HBOPS_END_1__\n", "");
+        }
         if (line.Contains("psql", StringComparison.Ordinal)) return (0, """{"v":"15.20","n":150020,"s":1000000000}""", "");
         if (line.Contains("pg_dump --version", StringComparison.Ordinal)) return (0, "pg_dump (PostgreSQL) 15.20", "");
         if (line.Contains("df -Pk", StringComparison.Ordinal)) return (0, freeKb + "\nnew\n", "");
@@ -36,14 +41,19 @@ public class BackupEngineWithFakesTests
     }
 
     [Fact]
-    public async Task Given_a_missing_container_When_backing_up_Then_ContainerNotFound_and_nothing_else_runs()
+    public async Task Given_a_missing_container_When_backing_up_Then_ContainerNotFound_and_only_the_read_only_probes_ran()
     {
         var host = new FakeCommandHost(a => string.Join(' ', a).StartsWith("docker container inspect", StringComparison.Ordinal)
-            ? (1, "[]", "Error: No such container: nope") : (1, "", "should not run"));
+            ? (1, "[]", "Error: No such container: nope") : (1, "", "Error: No such container: nope"));
         var ex = await Assert.ThrowsAsync<HbOpsException>(() =>
             new BackupEngine(host).RunAsync(new BackupRequest { Container = "nope", Database = "d", Destination = "/b" }, CancellationToken.None));
         Assert.Equal(HbErrorIds.ContainerNotFound, ex.ErrorId);
-        Assert.Single(host.Calls);
+        // The preflight probes start together (inspect, pg_dump --version, the read-only snapshot session); the
+        // container's state decides the error. No destination was prepared and nothing was dumped.
+        Assert.InRange(host.Calls.Count, 1, 3);
+        Assert.All(host.Calls, c => Assert.True(c[0] == "docker" && c[1] is "container" or "exec", string.Join(' ', c)));
+        Assert.DoesNotContain(host.Calls, c => c.Contains("pg_dump") && !c.Contains("--version"));
+        Assert.DoesNotContain(host.Calls, c => c.Contains("sh"));
     }
 
     [Theory]

@@ -13,7 +13,7 @@ internal sealed class FakeCommandHost(Func<IReadOnlyList<string>, (int Exit, str
 
     public Task<IRunningCommand> StartAsync(IReadOnlyList<string> argv, CancellationToken ct)
     {
-        Calls.Add(argv.ToList());
+        lock (Calls) Calls.Add(argv.ToList());
         var (exit, stdout, stderr) = handler(argv);
         return Task.FromResult<IRunningCommand>(new Running(exit, stdout, stderr));
     }
