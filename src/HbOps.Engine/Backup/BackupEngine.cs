@@ -67,6 +67,7 @@ public sealed class BackupEngine(ICommandHost dockerHost, IHbReporter? reporter 
             ? pg.ScalarAsync("SELECT " + ServerFactsSql + ";", ct)
             : Task.FromResult("");
         PsqlSession? session = null;
+        string? snapshotId = null;
         try
         {
             var container = await containerTask.ConfigureAwait(false)
@@ -81,7 +82,7 @@ public sealed class BackupEngine(ICommandHost dockerHost, IHbReporter? reporter 
             artefact.ContainerImageId = container.ImageId;
             artefact.ContainerRestartCountBefore = container.RestartCount;
             artefact.ContainerStartedAtBefore = container.StartedAt;
-            (session, _, var facts) = await snapshotTask.ConfigureAwait(false);
+            (session, snapshotId, var facts) = await snapshotTask.ConfigureAwait(false);
             ReadServerFacts(artefact, facts ?? await infoTask.ConfigureAwait(false));
             var dumpVersion = await dumpVersionTask.ConfigureAwait(false);
             if (!dumpVersion.Succeeded) throw DockerCli.Failed("exec pg_dump --version", dumpVersion, HbErrorIds.DumpFailed);
@@ -130,18 +131,17 @@ public sealed class BackupEngine(ICommandHost dockerHost, IHbReporter? reporter 
                 throw new HbOpsException(HbErrorIds.DestinationNotWritable, HbErrorCategory.ResourceUnavailable,
                     $"An artefact already exists at '{artefact.Path}'.", artefact.Path, "Wait a second or use another -Tag.");
             }
-            var (_, snapshotId, _) = await snapshotTask.ConfigureAwait(false);
             var countTask = session?.ExecuteAsync(RowCounter.BuildQuery(request.RowCounts, request.KeyTables), ct);
             var dumpArgs = new List<string> { "pg_dump", "-U", request.User, "-d", request.Database, "-F", "c", "-Z", request.CompressionLevel.ToString(CultureInfo.InvariantCulture) };
             if (snapshotId is not null) dumpArgs.Add("--snapshot=" + snapshotId);
             artefact.DumpCommand = string.Join(' ', dumpArgs.Select(ShellQuote.Quote));
-            var dumpArgv = DockerCli.ExecArgv(request.Container, dumpArgs, env: new Dictionary<string, string> { ["PGAPPNAME"] = appName });
+            var dumpArgv = ObservedDumpArgv(request.Container, DockerCli.ExecArgv(request.Container, dumpArgs, env: new Dictionary<string, string> { ["PGAPPNAME"] = appName }));
             _report.Verbose($"Dumping: docker exec {request.Container} {artefact.DumpCommand} -> {artefact.Path}.partial");
             dumpStarted = true;
 
             (var sha, var size, var stderr, after) = request.LocalDestination
-                ? await DumpToLocalAsync(dumpArgv, request.Container, artefact.Path + ".partial", artefact.DatabaseSizeBytes, ct).ConfigureAwait(false)
-                : await DumpOnHostAsync(files, dumpArgv, request.Container, artefact.Path + ".partial", artefact.DatabaseSizeBytes, ct).ConfigureAwait(false);
+                ? await DumpToLocalAsync(dumpArgv, artefact.Path + ".partial", artefact.DatabaseSizeBytes, ct).ConfigureAwait(false)
+                : await DumpOnHostAsync(files, dumpArgv, artefact.Path + ".partial", artefact.DatabaseSizeBytes, ct).ConfigureAwait(false);
             artefact.Sha256 = sha;
             artefact.SizeBytes = size;
             artefact.Stderr = stderr;
@@ -257,40 +257,49 @@ public sealed class BackupEngine(ICommandHost dockerHost, IHbReporter? reporter 
     // stream, and the exit codes of pg_dump and tee are reported separately.
     private const string HostDumpScript = """
         set -u
-        partial=$1; errf=$2; container=$3; shift 3
+        partial=$1; errf=$2; shift 2
         rcf="$partial.rc"; teef="$partial.teerc"
         rm -f -- "$rcf" "$teef"
         sum=$( { "$@" 2>"$errf"; echo $? >"$rcf"; } | { tee -- "$partial"; echo $? >"$teef"; } | sha256sum )
         printf '%s\n' "$sum"
         printf 'rc=%s tee=%s\n' "$(cat -- "$rcf" 2>/dev/null || echo x)" "$(cat -- "$teef" 2>/dev/null || echo x)"
         wc -c < "$partial" 2>/dev/null || echo 0
-        docker container inspect -f '{{.RestartCount}}|{{.State.StartedAt}}' -- "$container" 2>/dev/null || echo
         cat -- "$errf" 2>/dev/null
         rm -f -- "$rcf" "$teef" "$errf"
         """;
 
-    // Off-host: pg_dump's output streams back; once it has exited, the container is observed again on the same
-    // channel and reported on stderr after a marker line (the exit code stays pg_dump's).
+    // Wraps the dump (in both modes): once pg_dump has exited, the container is observed again by the same command and
+    // reported on stderr after a marker line; the exit code stays pg_dump's.
     private const string AfterMarker = "hbops-after|";
-    private const string LocalDumpScript = """
+    private const string ObserveAfterScript = """
         container=$1; shift
         "$@"; rc=$?
         printf '\n%s%s\n' 'hbops-after|' "$(docker container inspect -f '{{.RestartCount}}|{{.State.StartedAt}}' -- "$container" 2>/dev/null)" >&2
         exit $rc
         """;
 
-    // "restarts|startedAt" as printed by the dump scripts; null when it could not be read.
-    private static (int RestartCount, string StartedAt)? ParseAfter(string line)
+    private static List<string> ObservedDumpArgv(string container, IEnumerable<string> dumpArgv)
     {
-        var parts = line.Trim().Split('|', 2);
-        return parts.Length == 2 && int.TryParse(parts[0], NumberStyles.Integer, CultureInfo.InvariantCulture, out var n) ? (n, parts[1]) : null;
+        var argv = new List<string> { "sh", "-c", ObserveAfterScript, "hbops-dump", container };
+        argv.AddRange(dumpArgv);
+        return argv;
+    }
+
+    // Separates pg_dump's own stderr (redacted) from the "restarts|startedAt" observation after the marker.
+    private static (string Stderr, (int RestartCount, string StartedAt)? After) SplitAfter(string stderr)
+    {
+        var marker = stderr.LastIndexOf(AfterMarker, StringComparison.Ordinal);
+        if (marker < 0) return (Redaction.Redact(stderr.Trim()), null);
+        var parts = stderr[(marker + AfterMarker.Length)..].Trim().Split('|', 2);
+        var after = parts.Length == 2 && int.TryParse(parts[0], NumberStyles.Integer, CultureInfo.InvariantCulture, out var n) ? (n, parts[1]) : ((int, string)?)null;
+        return (Redaction.Redact(stderr[..marker].Trim()), after);
     }
 
     private async Task<(string Sha, long Size, string Stderr, (int, string)? After)> DumpOnHostAsync(IHostFiles files, List<string> dumpArgv,
-        string container, string partial, long dbSize, CancellationToken ct)
+        string partial, long dbSize, CancellationToken ct)
     {
         var errFile = partial + ".stderr";
-        var argv = new List<string> { "sh", "-c", HostDumpScript, "hbops-dump", partial, errFile, container };
+        var argv = new List<string> { "sh", "-c", HostDumpScript, "hbops-dump", partial, errFile };
         argv.AddRange(dumpArgv);
         using var pollCts = CancellationTokenSource.CreateLinkedTokenSource(ct);
         var poll = PollProgressAsync(files, partial, dbSize, pollCts.Token);
@@ -304,11 +313,11 @@ public sealed class BackupEngine(ICommandHost dockerHost, IHbReporter? reporter 
             await pollCts.CancelAsync().ConfigureAwait(false);
             try { await poll.ConfigureAwait(false); } catch (OperationCanceledException) { }
         }
-        // Output: the sha256sum line, the status line, the size written, the container observed after the dump, then pg_dump's stderr.
+        // Output: the sha256sum line, the status line, the size written, then the dump's stderr.
         var lines = r.StandardOutput.Split('\n');
         var status = lines.Length > 1 ? lines[1].Trim() : "";
-        var stderr = Redaction.Redact(string.Join('\n', lines.Skip(4)).Trim());
-        if (!r.Succeeded || lines.Length < 4 || status != "rc=0 tee=0" ||
+        var (stderr, after) = SplitAfter(string.Join('\n', lines.Skip(3)));
+        if (!r.Succeeded || lines.Length < 3 || status != "rc=0 tee=0" ||
             !long.TryParse(lines[2].Trim(), NumberStyles.Integer, CultureInfo.InvariantCulture, out var size))
         {
             var why = status.StartsWith("rc=0", StringComparison.Ordinal) && status != "rc=0 tee=0"
@@ -318,7 +327,7 @@ public sealed class BackupEngine(ICommandHost dockerHost, IHbReporter? reporter 
                 $"Backup failed: {why}", partial, "Check the database, the destination's free space, and pg_dump's message.");
         }
         var sha = lines[0].Split(' ', 2)[0].Trim();
-        return (sha, size, stderr, ParseAfter(lines[3]));
+        return (sha, size, stderr, after);
     }
 
     private async Task PollProgressAsync(IHostFiles files, string partial, long dbSize, CancellationToken ct)
@@ -341,7 +350,7 @@ public sealed class BackupEngine(ICommandHost dockerHost, IHbReporter? reporter 
             string.Create(CultureInfo.InvariantCulture, $"{bytes / 1048576.0:F1} MiB streamed at {rate:F1} MiB/s"), pct));
     }
 
-    private async Task<(string Sha, long Size, string Stderr, (int, string)? After)> DumpToLocalAsync(List<string> dumpArgv, string container,
+    private async Task<(string Sha, long Size, string Stderr, (int, string)? After)> DumpToLocalAsync(List<string> dumpArgv,
         string partial, long dbSize, CancellationToken ct)
     {
         using var hasher = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
@@ -353,9 +362,7 @@ public sealed class BackupEngine(ICommandHost dockerHost, IHbReporter? reporter 
         {
             await using var file = new FileStream(partial, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 20, useAsync: true);
             await using var sink = new HashingStream(file, hasher);
-            var argv = new List<string> { "sh", "-c", LocalDumpScript, "hbops-dump", container };
-            argv.AddRange(dumpArgv);
-            r = await dockerHost.RunToStreamAsync(argv, sink, n =>
+            r = await dockerHost.RunToStreamAsync(dumpArgv, sink, n =>
             {
                 written = n;
                 if (sw.Elapsed - lastReport < TimeSpan.FromMilliseconds(500)) return;
@@ -369,10 +376,7 @@ public sealed class BackupEngine(ICommandHost dockerHost, IHbReporter? reporter 
             throw new HbOpsException(HbErrorIds.DumpFailed, HbErrorCategory.OperationFailed,
                 $"Backup failed: writing '{partial}' failed after {written:N0} bytes: {ex.Message}", partial, "Check free space and permissions.", ex);
         }
-        var err = r.StandardError;
-        var marker = err.LastIndexOf(AfterMarker, StringComparison.Ordinal);
-        var after = marker >= 0 ? ParseAfter(err[(marker + AfterMarker.Length)..]) : null;
-        var stderr = Redaction.Redact((marker >= 0 ? err[..marker] : err).Trim());
+        var (stderr, after) = SplitAfter(r.StandardError);
         if (!r.Succeeded)
         {
             throw new HbOpsException(HbErrorIds.DumpFailed, HbErrorCategory.OperationFailed,

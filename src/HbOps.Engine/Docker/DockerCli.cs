@@ -56,13 +56,8 @@ public sealed class DockerCli(ICommandHost host) : IDockerGateway
     /// <summary>Inspects a container; null when it does not exist.</summary>
     public async Task<ContainerInfo?> InspectContainerAsync(string name, CancellationToken ct)
     {
-        var r = await RunAsync(new[] { "docker", "container", "inspect", "--", name }, ct).ConfigureAwait(false);
-        if (!r.Succeeded)
-        {
-            if (r.StandardError.Contains("No such", StringComparison.OrdinalIgnoreCase)) return null;
-            throw Failed("inspect container " + name, r);
-        }
-        using var doc = JsonDocument.Parse(r.StandardOutput);
+        using var doc = await InspectAsync("container", name, ct).ConfigureAwait(false);
+        if (doc is null) return null;
         var c = doc.RootElement[0];
         var config = c.GetProperty("Config");
         var hostConfig = c.GetProperty("HostConfig");
@@ -101,20 +96,14 @@ public sealed class DockerCli(ICommandHost host) : IDockerGateway
             ports,
             mounts,
             c.GetProperty("State").GetProperty("StartedAt").GetString() ?? "",
-            config.TryGetProperty("Env", out var env) && env.ValueKind == JsonValueKind.Array
-                ? env.EnumerateArray().Select(e => e.GetString() ?? "").ToList() : new List<string>());
+            ReadEnv(config));
     }
 
     /// <summary>Inspects a volume; null when it does not exist.</summary>
     public async Task<VolumeInfo?> InspectVolumeAsync(string name, CancellationToken ct)
     {
-        var r = await RunAsync(new[] { "docker", "volume", "inspect", "--", name }, ct).ConfigureAwait(false);
-        if (!r.Succeeded)
-        {
-            if (r.StandardError.Contains("No such", StringComparison.OrdinalIgnoreCase)) return null;
-            throw Failed("inspect volume " + name, r);
-        }
-        using var doc = JsonDocument.Parse(r.StandardOutput);
+        using var doc = await InspectAsync("volume", name, ct).ConfigureAwait(false);
+        if (doc is null) return null;
         var v = doc.RootElement[0];
         return new VolumeInfo(v.GetProperty("Name").GetString()!, ReadLabels(v), v.GetProperty("CreatedAt").GetString() ?? "");
     }
@@ -138,19 +127,11 @@ public sealed class DockerCli(ICommandHost host) : IDockerGateway
     /// <inheritdoc />
     public async Task<ImageInfo?> InspectImageAsync(string image, CancellationToken ct)
     {
-        var r = await RunAsync(new[] { "docker", "image", "inspect", "--", image }, ct).ConfigureAwait(false);
-        if (!r.Succeeded)
-        {
-            if (r.StandardError.Contains("No such", StringComparison.OrdinalIgnoreCase)) return null;
-            throw Failed("image inspect " + image, r);
-        }
-        using var doc = JsonDocument.Parse(r.StandardOutput);
+        using var doc = await InspectAsync("image", image, ct).ConfigureAwait(false);
+        if (doc is null) return null;
         var i = doc.RootElement[0];
-        var config = i.TryGetProperty("Config", out var c) && c.ValueKind == JsonValueKind.Object ? c : default;
-        var env = config.ValueKind == JsonValueKind.Object && config.TryGetProperty("Env", out var e) && e.ValueKind == JsonValueKind.Array
-            ? e.EnumerateArray().Select(x => x.GetString() ?? "").ToList() : new List<string>();
-        return new ImageInfo(i.GetProperty("Id").GetString() ?? "", env,
-            config.ValueKind == JsonValueKind.Object ? ReadLabels(config) : new Dictionary<string, string>(StringComparer.Ordinal));
+        var config = i.TryGetProperty("Config", out var c) ? c : default;
+        return new ImageInfo(i.GetProperty("Id").GetString() ?? "", ReadEnv(config), ReadLabels(config));
     }
 
     /// <inheritdoc />
@@ -206,10 +187,23 @@ public sealed class DockerCli(ICommandHost host) : IDockerGateway
         new(id, HbErrorCategory.OperationFailed,
             $"docker {what} failed (exit {r.ExitCode}): {Redaction.Redact(r.StandardError.Trim())}", what);
 
+    // docker <kind> inspect: the parsed document, or null when the object does not exist.
+    private async Task<JsonDocument?> InspectAsync(string kind, string name, CancellationToken ct)
+    {
+        var r = await RunAsync(new[] { "docker", kind, "inspect", "--", name }, ct).ConfigureAwait(false);
+        if (r.Succeeded) return JsonDocument.Parse(r.StandardOutput);
+        if (r.StandardError.Contains("No such", StringComparison.OrdinalIgnoreCase)) return null;
+        throw Failed($"inspect {kind} {name}", r);
+    }
+
+    private static List<string> ReadEnv(JsonElement config) =>
+        config.ValueKind == JsonValueKind.Object && config.TryGetProperty("Env", out var env) && env.ValueKind == JsonValueKind.Array
+            ? env.EnumerateArray().Select(e => e.GetString() ?? "").ToList() : new List<string>();
+
     private static Dictionary<string, string> ReadLabels(JsonElement owner)
     {
         var labels = new Dictionary<string, string>(StringComparer.Ordinal);
-        if (owner.TryGetProperty("Labels", out var l) && l.ValueKind == JsonValueKind.Object)
+        if (owner.ValueKind == JsonValueKind.Object && owner.TryGetProperty("Labels", out var l) && l.ValueKind == JsonValueKind.Object)
         {
             foreach (var p in l.EnumerateObject()) labels[p.Name] = p.Value.GetString() ?? "";
         }

@@ -54,7 +54,7 @@ public sealed class DockerEngineApi : IDockerGateway
         var mounts = (c.Mounts ?? new List<MountPoint>()).Select(m =>
             $"{m.Type}:{(m.Type == "volume" ? m.Name : m.Source)}:{m.Destination}:{(m.RW ? "rw" : "ro")}").ToList();
         return new ContainerInfo(c.ID, c.Name.TrimStart('/'), c.Config?.Image ?? "", c.Image, c.State?.Running ?? false, (int)c.RestartCount,
-            new Dictionary<string, string>(c.Config?.Labels ?? new Dictionary<string, string>(), StringComparer.Ordinal),
+            Labels(c.Config?.Labels),
             c.HostConfig?.NetworkMode ?? "", ports, mounts, c.State?.StartedAt ?? "", c.Config?.Env?.ToList() ?? new List<string>());
     }
 
@@ -62,7 +62,7 @@ public sealed class DockerEngineApi : IDockerGateway
     public async Task<VolumeInfo?> InspectVolumeAsync(string name, CancellationToken ct)
     {
         var v = await Call(() => _client.Volumes.InspectAsync(name, ct), notFoundIsNull: true).ConfigureAwait(false);
-        return v is null ? null : new VolumeInfo(v.Name, new Dictionary<string, string>(v.Labels ?? new Dictionary<string, string>(), StringComparer.Ordinal), v.CreatedAt ?? "");
+        return v is null ? null : new VolumeInfo(v.Name, Labels(v.Labels), v.CreatedAt ?? "");
     }
 
     /// <inheritdoc />
@@ -90,7 +90,7 @@ public sealed class DockerEngineApi : IDockerGateway
     {
         var i = await Call(() => _client.Images.InspectImageAsync(image, ct), notFoundIsNull: true).ConfigureAwait(false);
         return i is null ? null : new ImageInfo(i.ID, i.Config?.Env?.ToList() ?? new List<string>(),
-            new Dictionary<string, string>(i.Config?.Labels ?? new Dictionary<string, string>(), StringComparer.Ordinal));
+            Labels(i.Config?.Labels));
     }
 
     /// <inheritdoc />
@@ -149,6 +149,9 @@ public sealed class DockerEngineApi : IDockerGateway
     /// <inheritdoc />
     public Task RemoveVolumeAsync(string name, CancellationToken ct) =>
         Call(() => _client.Volumes.RemoveAsync(name, null, ct), notFoundIsNull: true);
+
+    private static Dictionary<string, string> Labels(IDictionary<string, string>? labels) =>
+        new(labels ?? new Dictionary<string, string>(), StringComparer.Ordinal);
 
     private Task<bool> Call(Func<Task> action, bool notFoundIsNull = false) =>
         Call(async () => { await action().ConfigureAwait(false); return true; }, notFoundIsNull);

@@ -143,7 +143,7 @@ public sealed class RestoreEngine(ICommandHost dockerHost, IHbReporter? reporter
                 var snapshot = artefact.RowCountSnapshot;
                 var compareCounts = snapshot is not null && snapshot.Mode != RowCountMode.None;
                 var countSql = compareCounts
-                    ? "(" + RowCounter.BuildQuery(RowCountMode.Exact, snapshot!.Tables.Select(t => t.QualifiedName).ToList()).TrimEnd(';') + ")"
+                    ? "(" + RowCounter.BuildSelect(RowCountMode.Exact, snapshot!.Tables.Select(t => t.QualifiedName).ToList()) + ")"
                     : "NULL::json";
                 var countedAt = DateTime.UtcNow;
                 using (var doc = await pg.JsonAsync(

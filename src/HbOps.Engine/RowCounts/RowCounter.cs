@@ -18,7 +18,11 @@ public static class RowCounter
     /// SQL returning a JSON array of {s, t, l, x}: schema, table, n_live_tup and (for exact mode) count(*).
     /// Exact counts use query_to_xml so one read-only statement counts every table in the current snapshot.
     /// </summary>
-    public static string BuildQuery(RowCountMode mode, IReadOnlyCollection<string>? onlyTables = null)
+    public static string BuildQuery(RowCountMode mode, IReadOnlyCollection<string>? onlyTables = null) =>
+        BuildSelect(mode, onlyTables) + ";";
+
+    /// <summary>The statement of <see cref="BuildQuery"/> without its terminator, usable as a scalar subquery.</summary>
+    public static string BuildSelect(RowCountMode mode, IReadOnlyCollection<string>? onlyTables = null)
     {
         var exact = mode == RowCountMode.Exact
             ? "(xpath('/row/c/text()', query_to_xml(format('SELECT count(*) AS c FROM %I.%I', n.nspname, c.relname), false, true, '')))[1]::text::bigint"
@@ -28,7 +32,7 @@ public static class RowCounter
             : "";
         return "SELECT coalesce(json_agg(json_build_object('s', n.nspname, 't', c.relname, 'l', s.n_live_tup, 'x', " + exact +
                ") ORDER BY n.nspname, c.relname), '[]'::json) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace " +
-               "LEFT JOIN pg_stat_user_tables s ON s.relid = c.oid WHERE " + TableFilter + only + ";";
+               "LEFT JOIN pg_stat_user_tables s ON s.relid = c.oid WHERE " + TableFilter + only;
     }
 
     /// <summary>SQL listing every countable table as JSON [{s,t}].</summary>
