@@ -107,3 +107,66 @@ public class SshCipherTests
         Assert.Contains("gcm", host.Ciphers, StringComparison.Ordinal);
     }
 }
+
+public class SshStreamingTests
+{
+    // A sink slower than the SSH link: 256 KiB every 10 ms at most (~25 MiB/s).
+    private sealed class SlowSink : Stream
+    {
+        public long Written;
+        public override async ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken ct = default)
+        {
+            await Task.Delay(10, ct);
+            Written += buffer.Length;
+        }
+        public override void Write(byte[] buffer, int offset, int count) => Written += count;
+        public override bool CanRead => false;
+        public override bool CanSeek => false;
+        public override bool CanWrite => true;
+        public override long Length => Written;
+        public override long Position { get => Written; set => throw new NotSupportedException(); }
+        public override void Flush() { }
+        public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+        public override void SetLength(long value) => throw new NotSupportedException();
+    }
+
+    [Fact]
+    public async Task Given_a_reader_slower_than_the_link_When_streaming_over_ssh_Then_the_sender_is_held_back_and_memory_stays_bounded()
+    {
+        await using var host = await new TestEnvironment().ConnectAsync();
+        const long total = 96L << 20;
+        await using var cmd = await host.StartStreamingAsync(new[] { "head", "-c", total.ToString(System.Globalization.CultureInfo.InvariantCulture), "/dev/zero" }, CancellationToken.None);
+        var pipe = Assert.IsType<BoundedPipeStream>(cmd.StandardOutput);
+        await cmd.StandardInput.DisposeAsync();
+        var sink = new SlowSink();
+        var buffer = new byte[256 * 1024];
+        int n;
+        while ((n = await cmd.StandardOutput.ReadAsync(buffer)) > 0) await sink.WriteAsync(buffer.AsMemory(0, n));
+        Assert.Equal(0, await cmd.WaitForExitAsync(CancellationToken.None));
+        Assert.Equal(total, sink.Written);
+        // The producer had to wait for the reader (the link is faster), and never more than the pipe's capacity was held.
+        Assert.True(pipe.ProducerWaits > 0, "the sender was never held back");
+        Assert.True(pipe.PeakBuffered <= pipe.Capacity);
+        Assert.True(pipe.Capacity < total / 16);
+    }
+
+    [Fact]
+    public async Task Given_a_full_pipe_When_the_reader_leaves_early_Then_the_connection_stays_usable()
+    {
+        await using var host = await new TestEnvironment().ConnectAsync();
+        await using (var cmd = await host.StartStreamingAsync(new[] { "head", "-c", "67108864", "/dev/zero" }, CancellationToken.None))
+        {
+            var pipe = Assert.IsType<BoundedPipeStream>(cmd.StandardOutput);
+            var buffer = new byte[1024];
+            Assert.True(await cmd.StandardOutput.ReadAsync(buffer) > 0);
+            // Let the pipe fill up so SSH.NET's message loop waits in it, then walk away.
+            var deadline = DateTime.UtcNow.AddSeconds(10);
+            while (pipe.ProducerWaits == 0 && DateTime.UtcNow < deadline) await Task.Delay(20);
+            Assert.True(pipe.ProducerWaits > 0);
+        }
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(20));
+        var r = await host.RunAsync(new[] { "echo", "still here" }, cts.Token);
+        Assert.Equal("still here\n", r.StandardOutput);
+    }
+}

@@ -360,7 +360,7 @@ public sealed class BackupEngine(ICommandHost dockerHost, IHbReporter? reporter 
         long written = 0;
         try
         {
-            await using var file = new FileStream(partial, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 20, useAsync: true);
+            await using var file = new FileStream(partial, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1, useAsync: true);
             await using var sink = new HashingStream(file, hasher);
             r = await dockerHost.RunToStreamAsync(dumpArgv, sink, n =>
             {

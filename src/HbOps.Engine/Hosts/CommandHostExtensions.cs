@@ -27,7 +27,7 @@ public static class CommandHostExtensions
     {
         ArgumentNullException.ThrowIfNull(host);
         ArgumentNullException.ThrowIfNull(sink);
-        await using var cmd = await host.StartAsync(argv, ct).ConfigureAwait(false);
+        await using var cmd = await host.StartStreamingAsync(argv, ct).ConfigureAwait(false);
         var stderrTask = ReadAllTextAsync(cmd.StandardError, ct);
         await cmd.StandardInput.DisposeAsync().ConfigureAwait(false);
         var buffer = new byte[256 * 1024];

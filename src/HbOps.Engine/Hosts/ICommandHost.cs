@@ -39,4 +39,11 @@ public interface ICommandHost : IAsyncDisposable
 
     /// <summary>Starts a command; the caller owns the returned handle.</summary>
     Task<IRunningCommand> StartAsync(IReadOnlyList<string> argv, CancellationToken ct);
+
+    /// <summary>
+    /// Starts a command whose standard output is a bulk stream that one reader consumes continuously (a dump). The
+    /// command is then held back whenever the reader falls behind, so memory stays bounded whatever the output's size.
+    /// Local processes already get this from their OS pipes.
+    /// </summary>
+    Task<IRunningCommand> StartStreamingAsync(IReadOnlyList<string> argv, CancellationToken ct) => StartAsync(argv, ct);
 }

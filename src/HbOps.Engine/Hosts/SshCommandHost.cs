@@ -135,7 +135,32 @@ public sealed class SshCommandHost : ICommandHost
     }
 
     /// <inheritdoc />
-    public Task<IRunningCommand> StartAsync(IReadOnlyList<string> argv, CancellationToken ct)
+    public Task<IRunningCommand> StartAsync(IReadOnlyList<string> argv, CancellationToken ct) => Start(argv, bounded: false);
+
+    /// <inheritdoc />
+    /// <remarks>
+    /// SSH.NET advertises a 2 GiB channel window and never holds the sender back, so its own output pipe would grow
+    /// with everything the reader has not consumed yet. The command's output stream is replaced by a
+    /// <see cref="BoundedPipeStream"/> before it starts: SSH.NET's message loop then waits while the pipe is full and TCP
+    /// flow control stops the remote side.
+    /// </remarks>
+    public Task<IRunningCommand> StartStreamingAsync(IReadOnlyList<string> argv, CancellationToken ct) => Start(argv, bounded: true);
+
+    // SshCommand.OutputStream has a private setter; the stream is only read by SSH.NET through that property.
+    private static readonly System.Reflection.PropertyInfo OutputStreamProperty =
+        typeof(SshCommand).GetProperty(nameof(SshCommand.OutputStream)) ?? throw new MissingMemberException(nameof(SshCommand), nameof(SshCommand.OutputStream));
+
+    /// <summary>Gives <paramref name="cmd"/> a bounded output pipe (before it is executed).</summary>
+    internal static BoundedPipeStream UseBoundedOutput(SshCommand cmd, int capacity = BoundedPipeStream.DefaultCapacity)
+    {
+        var pipe = new BoundedPipeStream(capacity);
+        var old = cmd.OutputStream;
+        OutputStreamProperty.SetValue(cmd, pipe);
+        old.Dispose();
+        return pipe;
+    }
+
+    private Task<IRunningCommand> Start(IReadOnlyList<string> argv, bool bounded)
     {
         if (!_client.IsConnected)
         {
@@ -143,6 +168,7 @@ public sealed class SshCommandHost : ICommandHost
                 $"The SSH connection to {Host} is closed.", Host.ToString());
         }
         var cmd = _client.CreateCommand(ShellQuote.Join(argv));
+        if (bounded) UseBoundedOutput(cmd);
         var cts = new CancellationTokenSource();
         var exec = cmd.ExecuteAsync(cts.Token);
         var stdin = cmd.CreateInputStream();
@@ -193,6 +219,8 @@ public sealed class SshCommandHost : ICommandHost
 
         public async ValueTask DisposeAsync()
         {
+            // A bounded output pipe nobody reads any more must not hold SSH.NET's message loop (and the connection) up.
+            (cmd.OutputStream as BoundedPipeStream)?.Abandon();
             if (!exec.IsCompleted)
             {
                 await KillAsync().ConfigureAwait(false);

@@ -1,0 +1,171 @@
+namespace HbOps.Engine.Hosts;
+
+/// <summary>
+/// A one-producer, one-consumer byte pipe of fixed capacity. The producer blocks while the pipe is full, so a consumer
+/// that falls behind holds the sender back instead of the pipe growing.
+/// </summary>
+/// <remarks>
+/// SSH.NET opens every channel with a 2 GiB receive window and hands each received packet to the command's output
+/// stream from its message-loop thread; its own pipe grows without limit when the reader is slower than the network
+/// (a local disk slower than the link, or a busy CPU), so a streamed dump could end up in memory. With this pipe as the
+/// output stream the message loop waits instead, the socket is no longer read, and TCP flow control stops the remote
+/// side: memory stays bounded by <see cref="Capacity"/>. The reader must keep reading, or call <see cref="Abandon"/>
+/// (the producer then discards), since nothing else on that SSH connection is received while the producer waits.
+/// Disposing marks the producer's end (end of stream for the reader once the buffered bytes are read).
+/// </remarks>
+public sealed class BoundedPipeStream : Stream
+{
+    private readonly object _sync = new();
+    private readonly byte[] _ring;
+    private int _head;
+    private int _count;
+    private bool _completed;
+    private bool _abandoned;
+    private TaskCompletionSource? _dataWaiter;
+
+    /// <summary>Creates a pipe holding at most <paramref name="capacity"/> bytes.</summary>
+    public BoundedPipeStream(int capacity = DefaultCapacity)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(capacity, 1);
+        _ring = new byte[capacity];
+    }
+
+    /// <summary>Default capacity (1 MiB).</summary>
+    public const int DefaultCapacity = 1 << 20;
+
+    /// <summary>Most bytes the pipe can hold.</summary>
+    public int Capacity => _ring.Length;
+
+    /// <summary>The most bytes held at any time so far.</summary>
+    public int PeakBuffered { get; private set; }
+
+    /// <summary>How many times the producer had to wait for the reader.</summary>
+    public long ProducerWaits { get; private set; }
+
+    /// <summary>The reader is gone: buffered and later bytes are discarded and the producer never waits again.</summary>
+    public void Abandon()
+    {
+        lock (_sync)
+        {
+            _abandoned = true;
+            _count = 0;
+            Monitor.PulseAll(_sync);
+        }
+    }
+
+    /// <inheritdoc />
+    public override void Write(byte[] buffer, int offset, int count) => Write(buffer.AsSpan(offset, count));
+
+    /// <inheritdoc />
+    public override void Write(ReadOnlySpan<byte> buffer)
+    {
+        while (buffer.Length > 0)
+        {
+            TaskCompletionSource? wake;
+            lock (_sync)
+            {
+                // Never throw at the producer (an exception on SSH.NET's message loop ends the whole connection):
+                // bytes written after the end or after the reader left are dropped.
+                var waited = false;
+                while (_count == _ring.Length && !_abandoned && !_completed)
+                {
+                    if (!waited) ProducerWaits++;
+                    waited = true;
+                    Monitor.Wait(_sync);
+                }
+                if (_abandoned || _completed) return;
+                var n = Math.Min(buffer.Length, _ring.Length - _count);
+                var tail = (_head + _count) % _ring.Length;
+                var first = Math.Min(n, _ring.Length - tail);
+                buffer[..first].CopyTo(_ring.AsSpan(tail));
+                buffer[first..n].CopyTo(_ring);
+                _count += n;
+                if (_count > PeakBuffered) PeakBuffered = _count;
+                buffer = buffer[n..];
+                Monitor.PulseAll(_sync);
+                wake = _dataWaiter;
+                _dataWaiter = null;
+            }
+            wake?.TrySetResult();
+        }
+    }
+
+    /// <inheritdoc />
+    public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
+
+    /// <inheritdoc />
+    public override int Read(Span<byte> buffer)
+    {
+        lock (_sync)
+        {
+            while (_count == 0 && !_completed && !_abandoned) Monitor.Wait(_sync);
+            return Take(buffer);
+        }
+    }
+
+    /// <inheritdoc />
+    public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
+    {
+        while (true)
+        {
+            Task wait;
+            lock (_sync)
+            {
+                if (_count > 0 || _completed || _abandoned || buffer.Length == 0) return Take(buffer.Span);
+                _dataWaiter ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+                wait = _dataWaiter.Task;
+            }
+            await wait.WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <inheritdoc />
+    public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
+        ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
+
+    // Called with the lock held.
+    private int Take(Span<byte> buffer)
+    {
+        var n = Math.Min(buffer.Length, _count);
+        if (n == 0) return 0;
+        var first = Math.Min(n, _ring.Length - _head);
+        _ring.AsSpan(_head, first).CopyTo(buffer);
+        _ring.AsSpan(0, n - first).CopyTo(buffer[first..]);
+        _head = (_head + n) % _ring.Length;
+        _count -= n;
+        Monitor.PulseAll(_sync);
+        return n;
+    }
+
+    /// <inheritdoc />
+    protected override void Dispose(bool disposing)
+    {
+        TaskCompletionSource? wake;
+        lock (_sync)
+        {
+            _completed = true;
+            Monitor.PulseAll(_sync);
+            wake = _dataWaiter;
+            _dataWaiter = null;
+        }
+        wake?.TrySetResult();
+        base.Dispose(disposing);
+    }
+
+    /// <inheritdoc />
+    public override bool CanRead => true;
+    /// <inheritdoc />
+    public override bool CanWrite => !_completed;
+    /// <inheritdoc />
+    public override bool CanSeek => false;
+    /// <inheritdoc />
+    public override long Length => throw new NotSupportedException();
+    /// <inheritdoc />
+    public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+    /// <inheritdoc />
+    public override void Flush() { }
+    /// <inheritdoc />
+    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+    /// <inheritdoc />
+    public override void SetLength(long value) => throw new NotSupportedException();
+}
