@@ -23,11 +23,22 @@ public sealed class BoundedPipeStream : Stream
     private bool _abandoned;
     private TaskCompletionSource? _dataWaiter;
 
-    /// <summary>Creates a pipe holding at most <paramref name="capacity"/> bytes.</summary>
-    public BoundedPipeStream(int capacity = DefaultCapacity)
+    private readonly int _batchBytes;
+    private readonly TimeSpan _batchDelay;
+    private int _wakeAt = 1;
+
+    /// <summary>
+    /// Creates a pipe holding at most <paramref name="capacity"/> bytes. With <paramref name="batchBytes"/>, an
+    /// asynchronous read waits until that many bytes are buffered (or <paramref name="batchDelay"/> passed, or the
+    /// stream ended): a slow producer's small packets then reach the reader in few large reads.
+    /// </summary>
+    public BoundedPipeStream(int capacity = DefaultCapacity, int batchBytes = 0, TimeSpan batchDelay = default)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(capacity, 1);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(batchBytes, capacity);
         _ring = new byte[capacity];
+        _batchBytes = Math.Max(1, batchBytes);
+        _batchDelay = batchDelay;
     }
 
     /// <summary>Default capacity (1 MiB).</summary>
@@ -83,8 +94,12 @@ public sealed class BoundedPipeStream : Stream
                 if (_count > PeakBuffered) PeakBuffered = _count;
                 buffer = buffer[n..];
                 Monitor.PulseAll(_sync);
-                wake = _dataWaiter;
-                _dataWaiter = null;
+                wake = null;
+                if (_count >= _wakeAt)
+                {
+                    wake = _dataWaiter;
+                    _dataWaiter = null;
+                }
             }
             wake?.TrySetResult();
         }
@@ -106,16 +121,31 @@ public sealed class BoundedPipeStream : Stream
     /// <inheritdoc />
     public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
     {
+        var waitedForBatch = false;
         while (true)
         {
             Task wait;
+            bool partial;
             lock (_sync)
             {
-                if (_count > 0 || _completed || _abandoned || buffer.Length == 0) return Take(buffer.Span);
+                var want = Math.Min(_batchBytes, buffer.Length);
+                if (_count >= want || (waitedForBatch && _count > 0) || _completed || _abandoned || buffer.Length == 0) return Take(buffer.Span);
+                // Nothing yet: wake at the first byte. Some bytes: wake at a full batch, or read them after the delay.
+                partial = _count > 0;
+                _wakeAt = partial ? want : 1;
                 _dataWaiter ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
                 wait = _dataWaiter.Task;
             }
-            await wait.WaitAsync(cancellationToken).ConfigureAwait(false);
+            if (partial)
+            {
+                await Task.WhenAny(wait, Task.Delay(_batchDelay, cancellationToken)).ConfigureAwait(false);
+                cancellationToken.ThrowIfCancellationRequested();
+                waitedForBatch = true;
+            }
+            else
+            {
+                await wait.WaitAsync(cancellationToken).ConfigureAwait(false);
+            }
         }
     }
 
