@@ -48,12 +48,14 @@ public class BackupEngineWithFakesTests
         var ex = await Assert.ThrowsAsync<HbOpsException>(() =>
             new BackupEngine(host).RunAsync(new BackupRequest { Container = "nope", Database = "d", Destination = "/b" }, CancellationToken.None));
         Assert.Equal(HbErrorIds.ContainerNotFound, ex.ErrorId);
-        // The preflight probes start together (inspect, pg_dump --version, the read-only snapshot session); the
-        // container's state decides the error. No destination was prepared and nothing was dumped.
-        Assert.InRange(host.Calls.Count, 1, 3);
-        Assert.All(host.Calls, c => Assert.True(c[0] == "docker" && c[1] is "container" or "exec", string.Join(' ', c)));
+        // The preflight probes start together (inspect, pg_dump --version, the read-only snapshot session and the
+        // read-only destination check); the container's state decides the error. Nothing was created or dumped.
+        Assert.InRange(host.Calls.Count, 1, 4);
+        Assert.All(host.Calls, c => Assert.True((c[0] == "docker" && c[1] is "container" or "exec") ||
+            (c[0] == "sh" && c[2].Contains("df -Pk", StringComparison.Ordinal)), string.Join(' ', c)));
         Assert.DoesNotContain(host.Calls, c => c.Contains("pg_dump") && !c.Contains("--version"));
-        Assert.DoesNotContain(host.Calls, c => c.Contains("sh"));
+        // (the destination check only makes and removes a probe directory; the run folder is made by the dump alone)
+        Assert.DoesNotContain(host.Calls, c => string.Join(' ', c).Contains("mkdir -p", StringComparison.Ordinal));
     }
 
     [Theory]

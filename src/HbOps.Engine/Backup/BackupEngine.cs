@@ -53,10 +53,19 @@ public sealed class BackupEngine(ICommandHost dockerHost, IHbReporter? reporter 
             Location = request.LocalDestination ? HbArtefactLocation.Local : HbArtefactLocation.Host,
         };
 
-        // Preflight: container, server, pg_dump, destination. The container inspection, the pg_dump version and the
-        // server facts (read inside the snapshot transaction when counts are taken) are independent read-only probes,
-        // so they run at once; the container's own state decides which error is reported first.
-        _report.Verbose($"Preflight: inspecting container '{request.Container}' on {dockerHost.Host}.");
+        var runFolder = JoinPath(request.LocalDestination, request.Destination,
+            $"{request.Tag}_{timestamp.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture)}");
+        artefact.RunFolder = runFolder;
+        artefact.FileName = $"{request.Database}_full_{timestamp.ToString("yyyyMMdd'T'HHmmss'Z'", CultureInfo.InvariantCulture)}.dump";
+        artefact.Path = JoinPath(request.LocalDestination, runFolder, artefact.FileName);
+        artefact.ChecksumPath = JoinPath(request.LocalDestination, runFolder, ChecksumFileName);
+        artefact.ManifestPath = artefact.Path + ManifestSuffix;
+
+        // Preflight: container, server, pg_dump, destination. The container inspection, the pg_dump version, the
+        // server facts (read inside the snapshot transaction when counts are taken) and the destination check are
+        // independent read-only probes, so they run at once; nothing is created before all of them passed (the run
+        // folder is made by the dump itself). The container's own state decides which error is reported first.
+        _report.Verbose($"Preflight: inspecting container '{request.Container}' on {dockerHost.Host}; checking '{runFolder}'.");
         var pg = new PgEndpoint(_docker, request.Container, request.User, request.Database);
         var containerTask = _docker.InspectContainerAsync(request.Container, ct);
         var dumpVersionTask = _docker.RunAsync(DockerCli.ExecArgv(request.Container, new[] { "pg_dump", "--version" }), ct);
@@ -66,6 +75,7 @@ public sealed class BackupEngine(ICommandHost dockerHost, IHbReporter? reporter 
         var infoTask = request.RowCounts == RowCountMode.None
             ? pg.ScalarAsync("SELECT " + ServerFactsSql + ";", ct)
             : Task.FromResult("");
+        var destinationTask = files.CheckDestinationAsync(runFolder, artefact.Path, ct);
         PsqlSession? session = null;
         string? snapshotId = null;
         try
@@ -91,7 +101,7 @@ public sealed class BackupEngine(ICommandHost dockerHost, IHbReporter? reporter 
         catch (Exception)
         {
             // Observe every probe (none may be left unobserved) and close the snapshot transaction if it opened.
-            foreach (var t in new Task[] { containerTask, dumpVersionTask, snapshotTask, infoTask })
+            foreach (var t in new Task[] { containerTask, dumpVersionTask, snapshotTask, infoTask, destinationTask })
             {
                 try { await t.ConfigureAwait(false); } catch (Exception) when (!t.IsCompletedSuccessfully) { }
             }
@@ -100,19 +110,12 @@ public sealed class BackupEngine(ICommandHost dockerHost, IHbReporter? reporter 
         }
         _report.Verbose($"Server {artefact.ServerVersion}, {artefact.PgDumpVersion}, database size {artefact.DatabaseSizeBytes:N0} bytes.");
 
-        var runFolder = JoinPath(request.LocalDestination, request.Destination,
-            $"{request.Tag}_{timestamp.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture)}");
-        artefact.RunFolder = runFolder;
-        artefact.FileName = $"{request.Database}_full_{timestamp.ToString("yyyyMMdd'T'HHmmss'Z'", CultureInfo.InvariantCulture)}.dump";
-        artefact.Path = JoinPath(request.LocalDestination, runFolder, artefact.FileName);
-        artefact.ChecksumPath = JoinPath(request.LocalDestination, runFolder, ChecksumFileName);
-        artefact.ManifestPath = artefact.Path + ManifestSuffix;
         var appName = $"{PgEndpoint.ApplicationNamePrefix}-dump-{runId}";
         var dumpStarted = false;
         (int RestartCount, string StartedAt)? after = null;
         try
         {
-            var (free, exists) = await files.PrepareDestinationAsync(runFolder, artefact.Path, ct).ConfigureAwait(false);
+            var (free, exists) = await destinationTask.ConfigureAwait(false);
             artefact.FreeDiskBytesBefore = free;
             var required = (long)(artefact.DatabaseSizeBytes * request.SafetyFactor);
             if (artefact.FreeDiskBytesBefore < required)
@@ -141,7 +144,7 @@ public sealed class BackupEngine(ICommandHost dockerHost, IHbReporter? reporter 
 
             (var sha, var size, var stderr, after) = request.LocalDestination
                 ? await DumpToLocalAsync(dumpArgv, artefact.Path + ".partial", artefact.DatabaseSizeBytes, ct).ConfigureAwait(false)
-                : await DumpOnHostAsync(files, dumpArgv, artefact.Path + ".partial", artefact.DatabaseSizeBytes, ct).ConfigureAwait(false);
+                : await DumpOnHostAsync(dumpArgv, artefact.Path + ".partial", artefact.DatabaseSizeBytes, ct).ConfigureAwait(false);
             artefact.Sha256 = sha;
             artefact.SizeBytes = size;
             artefact.Stderr = stderr;
@@ -253,17 +256,24 @@ public sealed class BackupEngine(ICommandHost dockerHost, IHbReporter? reporter 
     private static string JoinPath(bool local, string a, string b) =>
         local ? System.IO.Path.GetFullPath(System.IO.Path.Combine(a, b)) : a.TrimEnd('/') + "/" + b;
 
-    // Host side: the dump never crosses the network. tee writes the file, sha256sum hashes the same
-    // stream, and the exit codes of pg_dump and tee are reported separately.
+    // Host side: the dump never crosses the network. The run folder is made first (exit 73 when it cannot be);
+    // tee writes the file, sha256sum hashes the same stream, and the exit codes of pg_dump and tee are reported
+    // separately. While it runs, a background loop reports the bytes written once a second on the same output (no
+    // extra connection per report); it is stopped before the results are printed.
+    private const string ProgressMarker = "hbops-progress|";
     private const string HostDumpScript = """
         set -u
         partial=$1; errf=$2; shift 2
+        mkdir -p -- "${partial%/*}" || exit 73
         rcf="$partial.rc"; teef="$partial.teerc"
         rm -f -- "$rcf" "$teef"
+        ( while sleep 1 </dev/null >/dev/null 2>&1; do printf 'hbops-progress|%s\n' "$(wc -c 2>/dev/null < "$partial" || echo 0)"; done ) &
+        monitor=$!
         sum=$( { "$@" 2>"$errf"; echo $? >"$rcf"; } | { tee -- "$partial"; echo $? >"$teef"; } | sha256sum )
+        kill "$monitor" 2>/dev/null; wait "$monitor" 2>/dev/null
         printf '%s\n' "$sum"
         printf 'rc=%s tee=%s\n' "$(cat -- "$rcf" 2>/dev/null || echo x)" "$(cat -- "$teef" 2>/dev/null || echo x)"
-        wc -c < "$partial" 2>/dev/null || echo 0
+        wc -c 2>/dev/null < "$partial" || echo 0
         cat -- "$errf" 2>/dev/null
         rm -f -- "$rcf" "$teef" "$errf"
         """;
@@ -306,24 +316,26 @@ public sealed class BackupEngine(ICommandHost dockerHost, IHbReporter? reporter 
         return (Redaction.Redact(stderr[..marker].Trim()), after);
     }
 
-    private async Task<(string Sha, long Size, string Stderr, (int, string)? After)> DumpOnHostAsync(IHostFiles files, List<string> dumpArgv,
+    private async Task<(string Sha, long Size, string Stderr, (int, string)? After)> DumpOnHostAsync(List<string> dumpArgv,
         string partial, long dbSize, CancellationToken ct)
     {
         var errFile = partial + ".stderr";
         var argv = new List<string> { "sh", "-c", HostDumpScript, "hbops-dump", partial, errFile };
         argv.AddRange(dumpArgv);
-        using var pollCts = CancellationTokenSource.CreateLinkedTokenSource(ct);
-        var poll = PollProgressAsync(files, partial, dbSize, pollCts.Token);
-        CommandResult r;
-        try
+        var sw = Stopwatch.StartNew();
+        // Progress lines come first (until the results start); everything after them is the script's result.
+        var results = false;
+        var r = await dockerHost.RunObservingAsync(argv, line =>
         {
-            r = await dockerHost.RunAsync(argv, ct).ConfigureAwait(false);
-        }
-        finally
-        {
-            await pollCts.CancelAsync().ConfigureAwait(false);
-            try { await poll.ConfigureAwait(false); } catch (OperationCanceledException) { }
-        }
+            if (results || !line.StartsWith(ProgressMarker, StringComparison.Ordinal))
+            {
+                results = true;
+                return false;
+            }
+            if (long.TryParse(line.AsSpan(ProgressMarker.Length), NumberStyles.Integer, CultureInfo.InvariantCulture, out var bytes)) ReportBytes(bytes, dbSize, sw.Elapsed);
+            return true;
+        }, ct).ConfigureAwait(false);
+        if (r.ExitCode == 73) throw LocalHostFiles.NotWritable(partial[..partial.LastIndexOf('/')], Redaction.Redact(r.StandardError.Trim()));
         // Output: the sha256sum line, the status line, the size written, then the dump's stderr.
         var lines = r.StandardOutput.Split('\n');
         var status = lines.Length > 1 ? lines[1].Trim() : "";
@@ -339,17 +351,6 @@ public sealed class BackupEngine(ICommandHost dockerHost, IHbReporter? reporter 
         }
         var sha = lines[0].Split(' ', 2)[0].Trim();
         return (sha, size, stderr, after);
-    }
-
-    private async Task PollProgressAsync(IHostFiles files, string partial, long dbSize, CancellationToken ct)
-    {
-        var sw = Stopwatch.StartNew();
-        while (!ct.IsCancellationRequested)
-        {
-            await Task.Delay(1000, ct).ConfigureAwait(false);
-            var size = await files.SizeAsync(partial, ct).ConfigureAwait(false) ?? 0;
-            ReportBytes(size, dbSize, sw.Elapsed);
-        }
     }
 
     private void ReportBytes(long bytes, long dbSize, TimeSpan elapsed)
@@ -371,6 +372,14 @@ public sealed class BackupEngine(ICommandHost dockerHost, IHbReporter? reporter 
         long written = 0;
         try
         {
+            try
+            {
+                Directory.CreateDirectory(System.IO.Path.GetDirectoryName(partial)!);
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+                throw LocalHostFiles.NotWritable(System.IO.Path.GetDirectoryName(partial)!, ex.Message, ex);
+            }
             await using var file = new FileStream(partial, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1, useAsync: true);
             await using var sink = new HashingStream(file, hasher);
             r = await dockerHost.RunToStreamAsync(dumpArgv, sink, n =>

@@ -21,6 +21,30 @@ public static class CommandHostExtensions
         return new CommandResult(exit, stdout, stderr);
     }
 
+    /// <summary>
+    /// Runs a command to completion, capturing stdout and stderr as UTF-8 text, and hands each stdout line to
+    /// <paramref name="consumeLine"/> as it arrives; lines it returns true for are left out of the captured output.
+    /// </summary>
+    public static async Task<CommandResult> RunObservingAsync(this ICommandHost host, IReadOnlyList<string> argv,
+        Func<string, bool> consumeLine, CancellationToken ct)
+    {
+        ArgumentNullException.ThrowIfNull(host);
+        ArgumentNullException.ThrowIfNull(consumeLine);
+        await using var cmd = await host.StartAsync(argv, ct).ConfigureAwait(false);
+        var stderrTask = ReadAllTextAsync(cmd.StandardError, ct);
+        await cmd.StandardInput.DisposeAsync().ConfigureAwait(false);
+        var kept = new StringBuilder();
+        using (var reader = new StreamReader(cmd.StandardOutput, Encoding.UTF8, false, 16 * 1024, leaveOpen: true))
+        {
+            while (await reader.ReadLineAsync(ct).ConfigureAwait(false) is { } line)
+            {
+                if (!consumeLine(line)) kept.Append(line).Append('\n');
+            }
+        }
+        var exit = await cmd.WaitForExitAsync(ct).ConfigureAwait(false);
+        return new CommandResult(exit, kept.ToString(), await stderrTask.ConfigureAwait(false));
+    }
+
     /// <summary>Runs a command, streaming stdout into <paramref name="sink"/> (never buffered whole) and capturing stderr.</summary>
     public static async Task<CommandResult> RunToStreamAsync(this ICommandHost host, IReadOnlyList<string> argv,
         Stream sink, Action<long>? onBytes, CancellationToken ct)

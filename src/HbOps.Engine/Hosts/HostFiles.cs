@@ -41,10 +41,12 @@ public interface IHostFiles
     /// <summary>Size in bytes; null when missing.</summary>
     Task<long?> SizeAsync(string path, CancellationToken ct);
     /// <summary>
-    /// Creates <paramref name="directory"/> (checking it is writable), and returns the free bytes of its filesystem and
-    /// whether <paramref name="file"/> already exists. One round trip remotely.
+    /// Checks, without creating anything, that <paramref name="directory"/> is or can be created as a writable
+    /// directory (its nearest existing ancestor is a writable directory), and returns the free bytes of the filesystem it
+    /// will be on and whether <paramref name="file"/> already exists. Read-only, so it can run alongside other probes;
+    /// one round trip remotely.
     /// </summary>
-    Task<(long FreeBytes, bool FileExists)> PrepareDestinationAsync(string directory, string file, CancellationToken ct);
+    Task<(long FreeBytes, bool FileExists)> CheckDestinationAsync(string directory, string file, CancellationToken ct);
     /// <summary>SHA-256 (lower-case hex) of a file, read once.</summary>
     Task<string> Sha256Async(string path, CancellationToken ct);
     /// <summary>Files below <paramref name="directory"/> (two levels) whose name ends with <paramref name="suffix"/>.</summary>
@@ -101,10 +103,29 @@ public sealed class LocalHostFiles : IHostFiles
         Task.FromResult(File.Exists(path) ? new FileInfo(path).Length : (long?)null);
 
     /// <inheritdoc />
-    public async Task<(long FreeBytes, bool FileExists)> PrepareDestinationAsync(string directory, string file, CancellationToken ct)
+    public Task<(long FreeBytes, bool FileExists)> CheckDestinationAsync(string directory, string file, CancellationToken ct) =>
+        Task.Run(() => CheckDestination(directory, file), ct);
+
+    private static (long FreeBytes, bool FileExists) CheckDestination(string directory, string file)
     {
-        await EnsureWritableDirectoryAsync(directory, ct).ConfigureAwait(false);
-        return (new DriveInfo(Path.GetFullPath(directory)).AvailableFreeSpace, File.Exists(file));
+        var existing = Path.GetFullPath(directory);
+        while (!Directory.Exists(existing))
+        {
+            if (File.Exists(existing)) throw NotWritable(directory, $"'{existing}' is a file, not a directory");
+            existing = Path.GetDirectoryName(existing) ?? throw NotWritable(directory, "no existing parent directory");
+        }
+        // A probe directory made and removed in the nearest existing directory proves that the run folder can be made there.
+        try
+        {
+            var probe = Path.Combine(existing, ".hbops-probe-" + Guid.NewGuid().ToString("N"));
+            Directory.CreateDirectory(probe);
+            Directory.Delete(probe);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            throw NotWritable(directory, ex.Message, ex);
+        }
+        return (new DriveInfo(existing).AvailableFreeSpace, File.Exists(file));
     }
 
     /// <inheritdoc />
@@ -183,16 +204,22 @@ public sealed class ShellHostFiles(ICommandHost host) : IHostFiles
         return r.Succeeded ? long.Parse(r.StandardOutput.Trim(), CultureInfo.InvariantCulture) : null;
     }
 
-    private const string PrepareScript = """
-        mkdir -p -- "$1" && test -d "$1" && test -w "$1" || exit 3
-        df -Pk -- "$1" | awk 'NR==2 {print $4}'
+    // The nearest existing ancestor must be a directory in which a directory can be made (a probe directory is made
+    // and removed again: permission bits alone do not tell, e.g. on read-only or virtual filesystems); df reports the
+    // filesystem it is on.
+    private const string CheckDestinationScript = """
+        d=$1
+        while [ ! -e "$d" ] && [ ! -L "$d" ]; do d=$(dirname -- "$d"); done
+        probe="$d/.hbops-probe-$$"
+        if [ ! -d "$d" ] || ! mkdir -- "$probe" 2>/dev/null || ! rmdir -- "$probe"; then echo "'$d' is not a writable directory" >&2; exit 3; fi
+        df -Pk -- "$d" | awk 'NR==2 {print $4}'
         if [ -e "$2" ]; then echo exists; else echo new; fi
         """;
 
     /// <inheritdoc />
-    public async Task<(long FreeBytes, bool FileExists)> PrepareDestinationAsync(string directory, string file, CancellationToken ct)
+    public async Task<(long FreeBytes, bool FileExists)> CheckDestinationAsync(string directory, string file, CancellationToken ct)
     {
-        var r = await Sh(PrepareScript, null, [directory, file], ct).ConfigureAwait(false);
+        var r = await Sh(CheckDestinationScript, null, [directory, file], ct).ConfigureAwait(false);
         var lines = r.StandardOutput.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
         if (!r.Succeeded || lines.Length != 2 || !long.TryParse(lines[0], NumberStyles.Integer, CultureInfo.InvariantCulture, out var kb))
         {
