@@ -50,3 +50,25 @@ public class LocalHostFilesTests
         Directory.Delete(root, true);
     }
 }
+
+public class Sha256ParsingTests
+{
+    [Theory]
+    [InlineData("ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad *stdin", "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")]
+    [InlineData("BA7816BF8F01CFEA414140DE5DAE2223B00361A396177A9CB410FF61F20015AD  -\n", "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")]
+    [InlineData("\\ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad  a\\nb", "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")]
+    [InlineData("", null)]
+    [InlineData("openssl: not found", null)]
+    [InlineData("ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015a  -", null)]
+    public void Only_64_hex_digits_at_the_start_of_the_line_are_a_sha256(string line, string? expected) =>
+        Assert.Equal(expected, ShellHostFiles.ParseSha256(line));
+
+    [Fact]
+    public void A_checksum_list_lists_a_file_only_with_the_same_hash_and_name()
+    {
+        var c = new FileChecksum(3, new string('a', 64), $"{new string('b', 64)}  x.dump\n{new string('a', 64)}  y.dump\n");
+        Assert.True(c.Lists("y.dump"));
+        Assert.False(c.Lists("x.dump"));
+        Assert.False(c.Lists("z.dump"));
+    }
+}

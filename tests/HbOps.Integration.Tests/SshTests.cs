@@ -170,3 +170,28 @@ public class SshStreamingTests
         Assert.Equal("still here\n", r.StandardOutput);
     }
 }
+
+public class ShellHostFilesTests
+{
+    [Fact]
+    public async Task The_host_and_local_checksums_of_one_file_agree_in_one_round_trip_and_a_missing_file_is_null()
+    {
+        await using var host = await new TestEnvironment().ConnectAsync();
+        var dir = Directory.CreateTempSubdirectory("hbops-sum").FullName;
+        var file = Path.Combine(dir, "a b.dump");
+        File.WriteAllBytes(file, System.Security.Cryptography.RandomNumberGenerator.GetBytes(3_000_001));
+        var expected = Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(File.ReadAllBytes(file))).ToLowerInvariant();
+        File.WriteAllText(Path.Combine(dir, "SHA256SUMS"), $"{expected}  a b.dump\n");
+        var remote = await new ShellHostFiles(host).ChecksumAsync(file, Path.Combine(dir, "SHA256SUMS"), CancellationToken.None);
+        var local = await new LocalHostFiles().ChecksumAsync(file, Path.Combine(dir, "SHA256SUMS"), CancellationToken.None);
+        Assert.NotNull(remote);
+        Assert.Equal(local, remote);
+        Assert.Equal(expected, remote!.Sha256);
+        Assert.Equal(3_000_001, remote.Size);
+        Assert.True(remote.Lists("a b.dump"));
+        Assert.False(remote.Lists("other.dump"));
+        Assert.Equal(expected, await new ShellHostFiles(host).Sha256Async(file, CancellationToken.None));
+        Assert.Null(await new ShellHostFiles(host).ChecksumAsync(file + ".missing", Path.Combine(dir, "SHA256SUMS"), CancellationToken.None));
+        Directory.Delete(dir, true);
+    }
+}

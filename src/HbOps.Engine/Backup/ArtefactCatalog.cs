@@ -54,17 +54,17 @@ public sealed partial class ArtefactCatalog(ICommandHost host, bool filesAreLoca
     {
         ArgumentNullException.ThrowIfNull(artefact);
         var v = new HbBackupVerification { Path = artefact.Path, ExpectedSha256 = artefact.Sha256, CheckedAtUtc = DateTime.UtcNow };
-        if (await _files.SizeAsync(artefact.Path, ct).ConfigureAwait(false) is not { } size)
+        if (await _files.ChecksumAsync(artefact.Path, artefact.ChecksumPath, ct).ConfigureAwait(false) is not { } observed)
         {
             v.Status = HbVerificationStatus.Missing;
             v.Message = "dump file not found";
             return v;
         }
+        var size = observed.Size;
         v.SizeBytes = size;
-        v.ObservedSha256 = await _files.Sha256Async(artefact.Path, ct).ConfigureAwait(false);
+        v.ObservedSha256 = observed.Sha256;
         v.ChecksumMatches = HexSha().IsMatch(v.ObservedSha256) && v.ObservedSha256 == artefact.Sha256 && size == artefact.SizeBytes;
-        var sums = await _files.ReadTextAsync(artefact.ChecksumPath, ct).ConfigureAwait(false) ?? "";
-        v.ChecksumFileMatches = sums.Split('\n').Any(l => l.Trim() == $"{v.ObservedSha256}  {artefact.FileName}");
+        v.ChecksumFileMatches = observed.Lists(artefact.FileName);
 
         var img = Validation.Image(image ?? $"postgres:{artefact.ServerMajor}", "Image");
         var list = new[] { "docker", "run", "-i", "--rm", "--network", "none", "--label", "hbops.probe=true", "--entrypoint", "pg_restore", img, "--list" };

@@ -257,11 +257,11 @@ public sealed class BackupEngine(ICommandHost dockerHost, IHbReporter? reporter 
         local ? System.IO.Path.GetFullPath(System.IO.Path.Combine(a, b)) : a.TrimEnd('/') + "/" + b;
 
     // Host side: the dump never crosses the network. The run folder is made first (exit 73 when it cannot be);
-    // tee writes the file, sha256sum hashes the same stream, and the exit codes of pg_dump and tee are reported
+    // tee writes the file, hbops_sha256 (OpenSSL or sha256sum) hashes the same stream, and the exit codes of pg_dump and tee are reported
     // separately. While it runs, a background loop reports the bytes written once a second on the same output (no
     // extra connection per report); it is stopped before the results are printed.
     private const string ProgressMarker = "hbops-progress|";
-    private const string HostDumpScript = """
+    private const string HostDumpScript = ShellHostFiles.Sha256Function + "\n" + """
         set -u
         partial=$1; errf=$2; shift 2
         mkdir -p -- "${partial%/*}" || exit 73
@@ -269,7 +269,7 @@ public sealed class BackupEngine(ICommandHost dockerHost, IHbReporter? reporter 
         rm -f -- "$rcf" "$teef"
         ( while sleep 1 </dev/null >/dev/null 2>&1; do printf 'hbops-progress|%s\n' "$(wc -c 2>/dev/null < "$partial" || echo 0)"; done ) &
         monitor=$!
-        sum=$( { "$@" 2>"$errf"; echo $? >"$rcf"; } | { tee -- "$partial"; echo $? >"$teef"; } | sha256sum )
+        sum=$( { "$@" 2>"$errf"; echo $? >"$rcf"; } | { tee -- "$partial"; echo $? >"$teef"; } | hbops_sha256 )
         kill "$monitor" 2>/dev/null; wait "$monitor" 2>/dev/null
         printf '%s\n' "$sum"
         printf 'rc=%s tee=%s\n' "$(cat -- "$rcf" 2>/dev/null || echo x)" "$(cat -- "$teef" 2>/dev/null || echo x)"
@@ -336,7 +336,7 @@ public sealed class BackupEngine(ICommandHost dockerHost, IHbReporter? reporter 
             return true;
         }, ct).ConfigureAwait(false);
         if (r.ExitCode == 73) throw LocalHostFiles.NotWritable(partial[..partial.LastIndexOf('/')], Redaction.Redact(r.StandardError.Trim()));
-        // Output: the sha256sum line, the status line, the size written, then the dump's stderr.
+        // Output: the hash line, the status line, the size written, then the dump's stderr.
         var lines = r.StandardOutput.Split('\n');
         var status = lines.Length > 1 ? lines[1].Trim() : "";
         var (stderr, after) = SplitAfter(string.Join('\n', lines.Skip(3)));
@@ -349,7 +349,9 @@ public sealed class BackupEngine(ICommandHost dockerHost, IHbReporter? reporter 
             throw new HbOpsException(HbErrorIds.DumpFailed, HbErrorCategory.OperationFailed,
                 $"Backup failed: {why}", partial, "Check the database, the destination's free space, and pg_dump's message.");
         }
-        var sha = lines[0].Split(' ', 2)[0].Trim();
+        var sha = ShellHostFiles.ParseSha256(lines[0])
+            ?? throw new HbOpsException(HbErrorIds.DumpFailed, HbErrorCategory.OperationFailed,
+                $"Backup failed: no SHA-256 was computed for '{partial}' ({Redaction.Redact(r.StandardError.Trim())}).", partial);
         return (sha, size, stderr, after);
     }
 

@@ -312,15 +312,12 @@ public sealed class RestoreEngine(ICommandHost dockerHost, IHbReporter? reporter
     {
         var artefactIsLocal = HostFiles.IsLocal(artefact);
         var artefactFiles = HostFiles.ForArtefact(dockerHost, artefact);
-        if (await artefactFiles.SizeAsync(artefact.Path, ct).ConfigureAwait(false) is null)
-        {
-            throw new HbOpsException(HbErrorIds.ArtefactNotFound, HbErrorCategory.ObjectNotFound,
-                $"The artefact '{artefact.Path}' does not exist{(artefactIsLocal ? "" : " on " + dockerHost.Host)}.", artefact.Path);
-        }
         _report.Verbose($"Re-reading '{artefact.Path}' to verify its SHA-256.");
-        var sha = await artefactFiles.Sha256Async(artefact.Path, ct).ConfigureAwait(false);
-        var sums = await artefactFiles.ReadTextAsync(artefact.ChecksumPath, ct).ConfigureAwait(false) ?? "";
-        var sumsMatch = sums.Split('\n').Any(l => l.Trim() == $"{sha}  {artefact.FileName}");
+        var observed = await artefactFiles.ChecksumAsync(artefact.Path, artefact.ChecksumPath, ct).ConfigureAwait(false)
+            ?? throw new HbOpsException(HbErrorIds.ArtefactNotFound, HbErrorCategory.ObjectNotFound,
+                $"The artefact '{artefact.Path}' does not exist{(artefactIsLocal ? "" : " on " + dockerHost.Host)}.", artefact.Path);
+        var sha = observed.Sha256;
+        var sumsMatch = observed.Lists(artefact.FileName);
         if (!artefactIsLocal || dockerHost.Host.Kind == HbHostKind.Local) return new ArtefactOnHost(HostFolder(artefact), sha, sumsMatch, false);
 
         var remoteFolder = $"/tmp/hbops-upload-{runId}";
