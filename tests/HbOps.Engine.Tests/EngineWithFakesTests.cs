@@ -14,14 +14,16 @@ public class BackupEngineWithFakesTests
           "HostConfig":{"NetworkMode":"none","PortBindings":{}},"Mounts":[]}]
         """;
 
-    private static (int, string, string) Answer(IReadOnlyList<string> argv, long freeKb)
+    private static (int, string, string) Answer(IReadOnlyList<string> argv, long freeKb, bool psqlPrintsDumpVersion = true)
     {
         var line = string.Join(' ', argv);
         if (line.StartsWith("docker container inspect", StringComparison.Ordinal)) return (0, RunningContainer, "");
         // The snapshot session: snapshot id, isolation, read-only flag and the server facts, framed by its first marker.
         if (line.Contains("PGAPPNAME=hbops-snapshot-", StringComparison.Ordinal))
         {
-            return (0, "00000003-0000001A-1|repeatable read|on|" + """{"v":"15.20","n":150020,"s":1000000000}""" + "\n__HBOPS_END_1__\n", "");
+            // psql runs pg_dump --version itself (\!) unless the image cannot (then docker exec is asked).
+            var version = psqlPrintsDumpVersion ? "pg_dump (PostgreSQL) 15.20\n" : "sh: 1: pg_dump: not found\n";
+            return (0, version + "00000003-0000001A-1|repeatable read|on|" + """{"v":"15.20","n":150020,"s":1000000000}""" + "\n__HBOPS_END_1__\n", "");
         }
         if (line.Contains("psql", StringComparison.Ordinal)) return (0, """{"v":"15.20","n":150020,"s":1000000000}""", "");
         if (line.Contains("pg_dump --version", StringComparison.Ordinal)) return (0, "pg_dump (PostgreSQL) 15.20", "");
@@ -37,6 +39,17 @@ public class BackupEngineWithFakesTests
         var ex = await Assert.ThrowsAsync<HbOpsException>(() =>
             engine.RunAsync(new BackupRequest { Database = "directus", User = "directus", Destination = "/b" }, CancellationToken.None));
         Assert.Equal(HbErrorIds.InsufficientDiskSpace, ex.ErrorId);
+        Assert.DoesNotContain(host.Calls, c => c.Contains("pg_dump"));
+    }
+
+    [Fact]
+    public async Task Given_a_psql_that_cannot_run_pg_dump_When_backing_up_Then_docker_exec_asks_for_the_version()
+    {
+        var host = new FakeCommandHost(a => Answer(a, freeKb: 1000, psqlPrintsDumpVersion: false));
+        var ex = await Assert.ThrowsAsync<HbOpsException>(() =>
+            new BackupEngine(host).RunAsync(new BackupRequest { Database = "directus", User = "directus", Destination = "/b" }, CancellationToken.None));
+        Assert.Equal(HbErrorIds.InsufficientDiskSpace, ex.ErrorId);
+        Assert.Contains(host.Calls, c => c.Contains("pg_dump") && c.Contains("--version"));
         Assert.DoesNotContain(host.Calls, c => c.Contains("pg_dump") && !c.Contains("--version"));
     }
 

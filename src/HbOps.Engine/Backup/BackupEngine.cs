@@ -61,19 +61,18 @@ public sealed class BackupEngine(ICommandHost dockerHost, IHbReporter? reporter 
         artefact.ChecksumPath = JoinPath(request.LocalDestination, runFolder, ChecksumFileName);
         artefact.ManifestPath = artefact.Path + ManifestSuffix;
 
-        // Preflight: container, server, pg_dump, destination. The container inspection, the pg_dump version, the
-        // server facts (read inside the snapshot transaction when counts are taken) and the destination check are
+        // Preflight: container, server, pg_dump, destination. The container inspection, the server facts with pg_dump's
+        // version (read by the snapshot session, or by one psql call without counts) and the destination check are
         // independent read-only probes, so they run at once; nothing is created before all of them passed (the run
         // folder is made by the dump itself). The container's own state decides which error is reported first.
         _report.Verbose($"Preflight: inspecting container '{request.Container}' on {dockerHost.Host}; checking '{runFolder}'.");
         var pg = new PgEndpoint(_docker, request.Container, request.User, request.Database);
         var containerTask = _docker.InspectContainerAsync(request.Container, ct);
-        var dumpVersionTask = _docker.RunAsync(DockerCli.ExecArgv(request.Container, new[] { "pg_dump", "--version" }), ct);
         var snapshotTask = request.RowCounts == RowCountMode.None
-            ? Task.FromResult<(PsqlSession?, string?, string?)>((null, null, null))
+            ? Task.FromResult<(PsqlSession?, string?, string?, string?)>((null, null, null, null))
             : OpenSnapshotAsync(pg, runId, artefact, ct);
         var infoTask = request.RowCounts == RowCountMode.None
-            ? pg.ScalarAsync("SELECT " + ServerFactsSql + ";", ct)
+            ? pg.QueryAsync(DumpVersionMeta + "SELECT " + ServerFactsSql + ";", ct)
             : Task.FromResult("");
         var destinationTask = files.CheckDestinationAsync(runFolder, artefact.Path, ct);
         PsqlSession? session = null;
@@ -92,16 +91,22 @@ public sealed class BackupEngine(ICommandHost dockerHost, IHbReporter? reporter 
             artefact.ContainerImageId = container.ImageId;
             artefact.ContainerRestartCountBefore = container.RestartCount;
             artefact.ContainerStartedAtBefore = container.StartedAt;
-            (session, snapshotId, var facts) = await snapshotTask.ConfigureAwait(false);
-            ReadServerFacts(artefact, facts ?? await infoTask.ConfigureAwait(false));
-            var dumpVersion = await dumpVersionTask.ConfigureAwait(false);
-            if (!dumpVersion.Succeeded) throw DockerCli.Failed("exec pg_dump --version", dumpVersion, HbErrorIds.DumpFailed);
-            artefact.PgDumpVersion = dumpVersion.StandardOutput.Trim();
+            (session, snapshotId, var facts, var dumpVersion) = await snapshotTask.ConfigureAwait(false);
+            if (facts is null) (dumpVersion, facts) = SplitDumpVersion(await infoTask.ConfigureAwait(false));
+            ReadServerFacts(artefact, facts);
+            if (dumpVersion is null)
+            {
+                // psql could not run it (no shell in the image?): ask docker exec directly.
+                var r = await _docker.RunAsync(DockerCli.ExecArgv(request.Container, new[] { "pg_dump", "--version" }), ct).ConfigureAwait(false);
+                if (!r.Succeeded) throw DockerCli.Failed("exec pg_dump --version", r, HbErrorIds.DumpFailed);
+                dumpVersion = r.StandardOutput.Trim();
+            }
+            artefact.PgDumpVersion = dumpVersion;
         }
         catch (Exception)
         {
             // Observe every probe (none may be left unobserved) and close the snapshot transaction if it opened.
-            foreach (var t in new Task[] { containerTask, dumpVersionTask, snapshotTask, infoTask, destinationTask })
+            foreach (var t in new Task[] { containerTask, snapshotTask, infoTask, destinationTask })
             {
                 try { await t.ConfigureAwait(false); } catch (Exception) when (!t.IsCompletedSuccessfully) { }
             }
@@ -193,24 +198,39 @@ public sealed class BackupEngine(ICommandHost dockerHost, IHbReporter? reporter 
     }
 
     // Opens REPEATABLE READ, READ ONLY on production and exports its snapshot for pg_dump --snapshot.
-    private async Task<(PsqlSession?, string?, string?)> OpenSnapshotAsync(PgEndpoint pg, string runId, HbBackupArtefact artefact, CancellationToken ct)
+    private async Task<(PsqlSession?, string?, string?, string?)> OpenSnapshotAsync(PgEndpoint pg, string runId, HbBackupArtefact artefact, CancellationToken ct)
     {
         _report.Verbose("Opening a read-only repeatable-read transaction and exporting its snapshot.");
         var session = await PsqlSession.StartAsync(pg, $"{PgEndpoint.ApplicationNamePrefix}-snapshot-{runId}", ct).ConfigureAwait(false);
         try
         {
-            // The server facts come from the same session (one round trip fewer), as JSON.
-            var opened = (await session.ExecuteAsync(
+            // The server facts and pg_dump's version come from the same session (fewer round trips); facts as JSON.
+            var reply = await session.ExecuteAsync(DumpVersionMeta +
                 "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY;\nSELECT pg_export_snapshot() || '|' || current_setting('transaction_isolation') || '|' || " +
-                "current_setting('transaction_read_only') || '|' || " + ServerFactsSql + ";", ct).ConfigureAwait(false)).Trim().Split('|', 4);
+                "current_setting('transaction_read_only') || '|' || " + ServerFactsSql + ";", ct).ConfigureAwait(false);
+            var (version, record) = SplitDumpVersion(reply);
+            var opened = record.Split('|', 4);
+            if (opened.Length != 4) throw new HbOpsException(HbErrorIds.QueryFailed, HbErrorCategory.OperationFailed, $"Unexpected snapshot reply from psql: {Redaction.Redact(record)}", pg.Database);
             artefact.SnapshotTransaction = $"{opened[1]}, {(opened[2] == "on" ? "read only" : "read write")}";
-            return (session, opened[0], opened[3]);
+            return (session, opened[0], opened[3], version);
         }
         catch
         {
             await session.DisposeAsync().ConfigureAwait(false);
             throw;
         }
+    }
+
+    // psql runs pg_dump --version itself (a meta-command, in the container's environment, where docker exec pg_dump runs
+    // too), so the version needs no docker exec of its own.
+    private const string DumpVersionMeta = "\\! pg_dump --version\n";
+
+    // Separates pg_dump's version line (when psql printed one) from the rest of a reply.
+    private static (string? Version, string Remainder) SplitDumpVersion(string reply)
+    {
+        var lines = reply.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        var version = lines.FirstOrDefault(l => l.StartsWith("pg_dump (PostgreSQL) ", StringComparison.Ordinal));
+        return (version, string.Join('\n', lines.Where(l => !ReferenceEquals(l, version))));
     }
 
     // Server version, version number and database size as one JSON value.
