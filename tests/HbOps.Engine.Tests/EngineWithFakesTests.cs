@@ -54,6 +54,17 @@ public class BackupEngineWithFakesTests
     }
 
     [Fact]
+    public async Task Given_enough_space_When_backing_up_Then_pg_dump_gets_the_exported_snapshot_and_its_version_is_psqls_answer()
+    {
+        var host = new FakeCommandHost(a => Answer(a, freeKb: 10_000_000, psqlPrintsDumpVersion: false));
+        // The dump itself is not answered by the fake, so the backup fails there; the command it was given is what counts.
+        await Assert.ThrowsAsync<HbOpsException>(() =>
+            new BackupEngine(host).RunAsync(new BackupRequest { Database = "directus", User = "directus", Destination = "/b" }, CancellationToken.None));
+        var dump = Assert.Single(host.Calls, c => c.Contains("pg_dump") && !c.Contains("--version"));
+        Assert.Contains("--snapshot=00000003-0000001A-1", dump);
+    }
+
+    [Fact]
     public async Task Given_a_missing_container_When_backing_up_Then_ContainerNotFound_and_only_the_read_only_probes_ran()
     {
         var host = new FakeCommandHost(a => string.Join(' ', a).StartsWith("docker container inspect", StringComparison.Ordinal)

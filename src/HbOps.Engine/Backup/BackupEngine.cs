@@ -225,12 +225,12 @@ public sealed class BackupEngine(ICommandHost dockerHost, IHbReporter? reporter 
     // too), so the version needs no docker exec of its own.
     private const string DumpVersionMeta = "\\! pg_dump --version\n";
 
-    // Separates pg_dump's version line (when psql printed one) from the rest of a reply.
-    private static (string? Version, string Remainder) SplitDumpVersion(string reply)
+    // Separates pg_dump's version line (when psql printed one) from the query's one-line result, the reply's last line.
+    private static (string? Version, string Record) SplitDumpVersion(string reply)
     {
         var lines = reply.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
         var version = lines.FirstOrDefault(l => l.StartsWith("pg_dump (PostgreSQL) ", StringComparison.Ordinal));
-        return (version, string.Join('\n', lines.Where(l => !ReferenceEquals(l, version))));
+        return (version, lines.LastOrDefault(l => !ReferenceEquals(l, version)) ?? "");
     }
 
     // Server version, version number and database size as one JSON value.
