@@ -130,6 +130,19 @@ public class BackupRestoreTests(BackupFixture f) : IClassFixture<BackupFixture>
     }
 
     [Fact]
+    public async Task A_server_not_ready_in_time_is_SandboxStartFailed_timed_out_and_the_sandbox_is_removed()
+    {
+        // The image's initialisation takes longer than a second here, so the wait inside the container gives up.
+        var ex = await Assert.ThrowsAsync<HbOpsException>(() => new RestoreEngine(f.Host).RunAsync(f.Artefact,
+            new RestoreRequest { ReadyTimeout = TimeSpan.FromSeconds(1), SandboxName = "pg-restore-test-readytimeout" }, CancellationToken.None));
+        Assert.Equal(HbErrorIds.SandboxStartFailed, ex.ErrorId);
+        Assert.Contains("did not become ready (timed out)", ex.Message, StringComparison.Ordinal);
+        Assert.Contains("did not accept connections within 1s", ex.Message, StringComparison.Ordinal);
+        Assert.Equal("", TestEnvironment.Sh("docker ps -aq --filter name=pg-restore-test-readytimeout").Trim());
+        Assert.Equal("", TestEnvironment.Sh("docker volume ls -q --filter name=pg-restore-test-readytimeout").Trim());
+    }
+
+    [Fact]
     public async Task Local_engine_uses_the_unix_socket_api_and_npgsql_over_a_bind_mounted_socket_directory()
     {
         await using var local = new LocalCommandHost();

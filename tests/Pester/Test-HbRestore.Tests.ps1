@@ -42,6 +42,17 @@ Describe 'Test-HbRestore' {
             $durable.Sandbox.ServerSettings | Should -Not -Contain 'wal_level=minimal'
             $durable.TeardownVerified | Should -BeTrue
         }
+        It 'reports a server that never starts as SandboxStartFailed with its log, and leaves nothing behind' {
+            # PostgreSQL refuses an unknown setting at start-up, so the sandbox's initialisation stops.
+            $err = $null
+            try { $artefact | Test-HbRestore -ServerSetting @{ hbops_no_such_setting = 'on' } -ErrorAction Stop } catch { $err = $_ }
+            $err | Should -Not -BeNullOrEmpty
+            $err.FullyQualifiedErrorId | Should -Be 'SandboxStartFailed,HbOps.TestHbRestoreCommand'
+            $err.Exception.Message | Should -Match 'did not become ready \(container stopped\)'
+            # the end of the sandbox's log: pg_ctl could not start the image's initialisation server
+            $err.Exception.Message | Should -Match 'could not start server'
+            Get-HbLeftovers | Should -BeNullOrEmpty
+        }
     }
 
     Context 'Piped from Invoke-HbBackup' {

@@ -39,6 +39,8 @@ public sealed class RestoreEngine(ICommandHost dockerHost, IHbReporter? reporter
         HbSandbox? sandbox = null;
         string? uploadFolder = null;
         string? socketDirectory = null;
+        Task<CommandResult>? restoreRun = null;
+        Task<PsqlSession>? smokeSession = null;
         try
         {
             // 1. The artefact must be what was recorded before anything reads it. Creating the sandbox does not read it,
@@ -46,6 +48,10 @@ public sealed class RestoreEngine(ICommandHost dockerHost, IHbReporter? reporter
             //    initialised) while the checksum is verified; a mismatch cancels it and tears it down. The sweep of
             //    expired sandboxes runs alongside. A local artefact for a remote engine is uploaded first.
             var image = request.Image ?? $"postgres:{artefact.ServerMajor}";
+            var checksumVerified = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            var restoreArgs = new List<string> { "pg_restore", "-U", artefact.User, "-d", artefact.Database, "--no-owner", "--no-privileges", "--clean", "--if-exists",
+                "-j", request.Jobs.ToString(CultureInfo.InvariantCulture), SandboxManager.ArtefactMount + "/" + artefact.FileName };
+            result.RestoreCommand = string.Join(' ', restoreArgs.Select(ShellQuote.Quote));
             var sweep = request.SweepExpired ? SweepAsync(sandboxes, ct) : Task.CompletedTask;
             using var creationCts = CancellationTokenSource.CreateLinkedTokenSource(ct);
             var needsUpload = HostFiles.IsLocal(artefact) && dockerHost.Host.Kind != HbHostKind.Local;
@@ -68,12 +74,14 @@ public sealed class RestoreEngine(ICommandHost dockerHost, IHbReporter? reporter
                     }
                     return onHost.Folder;
                 }).ConfigureAwait(false);
+                checksumVerified.TrySetResult();
                 creation ??= CreateSandboxAsync(artefactFolder, creationCts.Token);
                 await creation.ConfigureAwait(false);
             }
             finally
             {
                 // Never leave a side task running unobserved, whatever happened; the first failure is the one reported.
+                checksumVerified.TrySetCanceled(CancellationToken.None);
                 if (creation is { IsCompleted: false }) await creationCts.CancelAsync().ConfigureAwait(false);
                 try { await Task.WhenAll(creation ?? Task.CompletedTask, sweep).ConfigureAwait(false); }
                 catch (Exception) when (creation is { IsCompletedSuccessfully: false } || !sweep.IsCompletedSuccessfully) { }
@@ -82,7 +90,9 @@ public sealed class RestoreEngine(ICommandHost dockerHost, IHbReporter? reporter
 
             async Task CreateSandboxAsync(string artefactFolder, CancellationToken token)
             {
-                // 2. Sandbox of the same major (never lower), isolated, ready.
+                // 2. Sandbox of the same major (never lower), isolated, ready. Readiness is awaited by the pg_restore
+                //    command itself: one docker exec waits inside the container until the server accepts connections
+                //    and then becomes pg_restore, started once the checksum matched (it reads the artefact).
                 var major = await sandboxes.ProbeImageMajorAsync(image, token).ConfigureAwait(false);
                 if (major < artefact.ServerMajor)
                 {
@@ -105,20 +115,27 @@ public sealed class RestoreEngine(ICommandHost dockerHost, IHbReporter? reporter
                         Database = artefact.Database, User = artefact.User, ArtefactFolder = artefactFolder, TimeToLive = request.SandboxTimeToLive, RunId = runId,
                     }, token).ConfigureAwait(false);
                     result.Sandbox = sandbox;
-                    await sandboxes.WaitReadyAsync(sandbox, request.ReadyTimeout, token).ConfigureAwait(false);
+                    await checksumVerified.Task.WaitAsync(token).ConfigureAwait(false);
+                    var ready = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+                    _report.Verbose($"Restoring as soon as the server is ready: docker exec {sandbox.Name} {result.RestoreCommand}");
+                    restoreRun = sandboxes.RunWhenReadyAsync(sandbox, restoreArgs, request.ReadyTimeout, () => ready.TrySetResult(), token);
+                    await Task.WhenAny(ready.Task, restoreRun).ConfigureAwait(false);
+                    if (!ready.Task.IsCompleted) await restoreRun.ConfigureAwait(false); // never ready: SandboxStartFailed
+                    if (socketDirectory is null)
+                    {
+                        // Remote smoke tests go through psql in docker exec: its session opens while pg_restore runs.
+                        var endpoint = new PgEndpoint(_docker, sandbox.Name, sandbox.User, sandbox.Database);
+                        smokeSession = Task.Run(() => PsqlSession.StartAsync(endpoint, PgEndpoint.ApplicationNamePrefix, ct), ct);
+                    }
                     return true;
                 }).ConfigureAwait(false);
             }
 
-            // 3. pg_restore, every message classified.
+            // 3. pg_restore (already running), every message classified.
             var sb = sandbox!;
-            var restoreArgs = new List<string> { "pg_restore", "-U", sb.User, "-d", sb.Database, "--no-owner", "--no-privileges", "--clean", "--if-exists",
-                "-j", request.Jobs.ToString(CultureInfo.InvariantCulture), SandboxManager.ArtefactMount + "/" + artefact.FileName };
-            result.RestoreCommand = string.Join(' ', restoreArgs.Select(ShellQuote.Quote));
             await Phase(result, "Restore", 3, async () =>
             {
-                _report.Verbose($"Restoring: docker exec {sb.Name} {result.RestoreCommand}");
-                var r = await _docker.RunAsync(DockerCli.ExecArgv(sb.Name, restoreArgs), ct).ConfigureAwait(false);
+                var r = await restoreRun!.ConfigureAwait(false);
                 result.RestoreExitCode = r.ExitCode;
                 result.Messages = RestoreMessageClassifier.Classify(r.StandardError);
                 var ignored = RestoreMessageClassifier.IgnoredErrorCount(result.Messages);
@@ -138,6 +155,12 @@ public sealed class RestoreEngine(ICommandHost dockerHost, IHbReporter? reporter
             sb.SqlRoute = pg.Route;
             await Phase(result, "SmokeTests", 4, async () =>
             {
+                async Task<JsonDocument> SmokeJsonAsync(string sql)
+                {
+                    if (smokeSession is null) return await pg.JsonAsync(sql, ct).ConfigureAwait(false);
+                    var session = await smokeSession.ConfigureAwait(false);
+                    return JsonDocument.Parse((await session.ExecuteAsync(sql, ct).ConfigureAwait(false)).Trim());
+                }
                 // One read-only statement (one round trip, which matters when psql runs through docker exec over SSH):
                 // the server's own version, tables per schema, and exact counts of the snapshot's tables.
                 var snapshot = artefact.RowCountSnapshot;
@@ -146,13 +169,13 @@ public sealed class RestoreEngine(ICommandHost dockerHost, IHbReporter? reporter
                     ? "(" + RowCounter.BuildSelect(RowCountMode.Exact, snapshot!.Tables.Select(t => t.QualifiedName).ToList()) + ")"
                     : "NULL::json";
                 var countedAt = DateTime.UtcNow;
-                using (var doc = await pg.JsonAsync(
+                using (var doc = await SmokeJsonAsync(
                     "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY;\n" +
                     "SELECT json_build_object('version', current_setting('server_version'), 'num', current_setting('server_version_num')::int, " +
                     "'schemas', coalesce((SELECT json_agg(json_build_object('s', nspname, 'n', n) ORDER BY nspname) FROM (" +
                     "SELECT n.nspname, count(*) AS n FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace " +
                     "WHERE c.relkind IN ('r','p') AND n.nspname NOT IN ('pg_catalog','information_schema') AND n.nspname NOT LIKE 'pg\\_toast%' GROUP BY 1) x), '[]'::json), " +
-                    "'counts', " + countSql + ");\nCOMMIT;", ct).ConfigureAwait(false))
+                    "'counts', " + countSql + ");\nCOMMIT;").ConfigureAwait(false))
                 {
                     var root = doc.RootElement;
                     sb.ServerVersion = root.GetProperty("version").GetString() ?? "";
@@ -208,6 +231,12 @@ public sealed class RestoreEngine(ICommandHost dockerHost, IHbReporter? reporter
         }
         finally
         {
+            // The smoke-test session ends before its sandbox (rolling back nothing); a failure to open it was reported above.
+            if (smokeSession is not null)
+            {
+                try { await (await smokeSession.ConfigureAwait(false)).DisposeAsync().ConfigureAwait(false); }
+                catch (Exception) when (!smokeSession.IsCompletedSuccessfully) { }
+            }
             // 5. Teardown, also on error and on cancellation, with its own token.
             if (sandbox is not null)
             {
@@ -229,6 +258,12 @@ public sealed class RestoreEngine(ICommandHost dockerHost, IHbReporter? reporter
                     result.Phases.Add(new HbPhaseTiming { Name = "Teardown", Seconds = Math.Round(sw.Elapsed.TotalSeconds, 3), Status = result.Teardown.Verified ? HbCheckStatus.Passed : HbCheckStatus.Failed });
                     if (!result.Teardown.Verified) result.FailureReasons.Add("Teardown could not be verified: " + result.Teardown.Message);
                 }
+            }
+            // A pg_restore interrupted by an error or Ctrl+C ends with its container; observe it.
+            if (restoreRun is not null)
+            {
+                try { await restoreRun.WaitAsync(TimeSpan.FromSeconds(30), CancellationToken.None).ConfigureAwait(false); }
+                catch (Exception) when (!restoreRun.IsCompletedSuccessfully) { }
             }
             if (uploadFolder is not null) await RemoveUploadAsync(uploadFolder).ConfigureAwait(false);
             if (socketDirectory is not null && !request.KeepSandbox)

@@ -180,13 +180,64 @@ public sealed partial class SandboxManager(ICommandHost host, IHbReporter? repor
             var info = await _engine.InspectContainerAsync(sandbox.Name, ct).ConfigureAwait(false);
             if (info is null || !info.Running || DateTime.UtcNow > deadline)
             {
-                var logs = await _docker.RunAsync(new[] { "docker", "logs", "--tail", "20", sandbox.Name }, ct).ConfigureAwait(false);
-                throw new HbOpsException(HbErrorIds.SandboxStartFailed, HbErrorCategory.ResourceUnavailable,
-                    $"Sandbox '{sandbox.Name}' did not become ready ({(info is { Running: true } ? "timed out" : "container stopped")}): " +
-                    Redaction.Redact((logs.StandardOutput + logs.StandardError).Trim()), sandbox.Name);
+                throw await NotReadyAsync(sandbox, info is { Running: true } ? "timed out" : "container stopped", null, ct).ConfigureAwait(false);
             }
             await Task.Delay(100, ct).ConfigureAwait(false);
         }
+    }
+
+    // The sandbox's server never became ready: say why (timed out or stopped), with the end of its log (redacted).
+    private async Task<HbOpsException> NotReadyAsync(HbSandbox sandbox, string why, string? detail, CancellationToken ct)
+    {
+        var logs = await _docker.RunAsync(new[] { "docker", "logs", "--tail", "20", sandbox.Name }, ct).ConfigureAwait(false);
+        return new HbOpsException(HbErrorIds.SandboxStartFailed, HbErrorCategory.ResourceUnavailable,
+            $"Sandbox '{sandbox.Name}' did not become ready ({why}): " +
+            (detail is { Length: > 0 } ? Redaction.Redact(detail) + "; " : "") +
+            Redaction.Redact((logs.StandardOutput + logs.StandardError).Trim()), sandbox.Name);
+    }
+
+    private const string ReadyMarker = "hbops-ready";
+    private const int TimedOutExit = 124;
+
+    // Waits inside the container until the server accepts TCP connections on its own loopback (the socket-only server of
+    // the image's initialisation does not), says so on stdout, then becomes the command. Fractional sleeps where the
+    // image's sleep has them, whole seconds otherwise; a wall-clock deadline.
+    private const string ReadyThenRunScript = """
+        user=$1; timeout=$2; shift 2
+        end=$(( $(date +%s) + timeout ))
+        until pg_isready -q -h 127.0.0.1 -U "$user"; do
+          if [ "$(date +%s)" -ge "$end" ]; then echo "the server did not accept connections within ${timeout}s" >&2; exit 124; fi
+          sleep 0.05 2>/dev/null || sleep 1
+        done
+        echo hbops-ready
+        exec "$@"
+        """;
+
+    /// <summary>
+    /// Runs <paramref name="argv"/> in the sandbox as soon as its server is ready, in one docker exec that waits inside the
+    /// container (no polling round trips; the command starts the moment the server accepts connections).
+    /// <paramref name="onReady"/> is called when the server is ready; a sandbox that never gets there is
+    /// <c>SandboxStartFailed</c>, with the end of its log. The command's own exit code and output are returned.
+    /// </summary>
+    public async Task<CommandResult> RunWhenReadyAsync(HbSandbox sandbox, IReadOnlyList<string> argv, TimeSpan timeout, Action onReady, CancellationToken ct)
+    {
+        ArgumentNullException.ThrowIfNull(sandbox);
+        ArgumentNullException.ThrowIfNull(argv);
+        ArgumentNullException.ThrowIfNull(onReady);
+        var script = new List<string> { "sh", "-c", ReadyThenRunScript, "hbops-ready", sandbox.User,
+            ((long)Math.Ceiling(timeout.TotalSeconds)).ToString(CultureInfo.InvariantCulture) };
+        script.AddRange(argv);
+        var ready = false;
+        var r = await host.RunObservingAsync(DockerCli.ExecArgv(sandbox.Name, script), line =>
+        {
+            if (ready || line != ReadyMarker) return false;
+            ready = true;
+            onReady();
+            return true;
+        }, ct).ConfigureAwait(false);
+        if (ready) return r;
+        // The wait inside the container gave up (124), or the container stopped under it (docker exec then fails).
+        throw await NotReadyAsync(sandbox, r.ExitCode == TimedOutExit ? "timed out" : "container stopped", r.StandardError.Trim(), ct).ConfigureAwait(false);
     }
 
     /// <summary>
