@@ -194,4 +194,33 @@ public class ShellHostFilesTests
         Assert.Null(await new ShellHostFiles(host).ChecksumAsync(file + ".missing", Path.Combine(dir, "SHA256SUMS"), CancellationToken.None));
         Directory.Delete(dir, true);
     }
+
+    [Fact]
+    public async Task A_pending_write_opened_early_writes_exactly_the_committed_text_and_nothing_when_abandoned()
+    {
+        await using var host = await new TestEnvironment().ConnectAsync();
+        var files = new ShellHostFiles(host);
+        var dir = Directory.CreateTempSubdirectory("hbops-pending").FullName;
+        var path = Path.Combine(dir, "record.yml");
+        var text = "result: Passed\nnote: 'ünïcødé — and no newline at the end'";
+        await using (var pending = await files.BeginWriteTextAtomicAsync(path, CancellationToken.None))
+        {
+            Assert.False(File.Exists(path));
+            await pending.CommitAsync(text, CancellationToken.None);
+        }
+        Assert.Equal(text, File.ReadAllText(path));
+
+        var abandoned = Path.Combine(dir, "abandoned.yml");
+        var sw = System.Diagnostics.Stopwatch.StartNew();
+        await using (await files.BeginWriteTextAtomicAsync(abandoned, CancellationToken.None))
+        {
+        }
+        // The remote command ends at once (it is told there is no content; it does not wait for a timeout).
+        Assert.True(sw.Elapsed < TimeSpan.FromSeconds(5), $"abandoning took {sw.Elapsed}");
+        await files.WriteTextAtomicAsync(path, "second", CancellationToken.None);
+        Assert.Equal("second", File.ReadAllText(path));
+        Assert.False(File.Exists(abandoned));
+        Assert.Equal(new[] { path }, Directory.GetFiles(dir)); // no temporary files left
+        Directory.Delete(dir, true);
+    }
 }

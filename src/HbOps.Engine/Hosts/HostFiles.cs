@@ -34,6 +34,13 @@ public sealed record FileChecksum(long Size, string Sha256, string Sums)
     public bool Lists(string fileName) => Sums.Split('\n').Any(l => l.Trim() == $"{Sha256}  {fileName}");
 }
 
+/// <summary>A text file to be written atomically once its content is known.</summary>
+public interface IPendingTextFile : IAsyncDisposable
+{
+    /// <summary>Writes the content to a temporary file and renames it into place.</summary>
+    Task CommitAsync(string content, CancellationToken ct);
+}
+
 /// <summary>File operations on the machine where an artefact lives (this machine or the docker host).</summary>
 public interface IHostFiles
 {
@@ -41,6 +48,12 @@ public interface IHostFiles
     Task EnsureWritableDirectoryAsync(string path, CancellationToken ct);
     /// <summary>Writes a text file atomically (temporary file + rename).</summary>
     Task WriteTextAtomicAsync(string path, string content, CancellationToken ct);
+    /// <summary>
+    /// Prepares an atomic write of <paramref name="path"/> whose content is known only later: remotely the writing
+    /// command (and its SSH channel) starts now, so the write itself costs no connection set-up. Disposing the handle
+    /// without <see cref="IPendingTextFile.CommitAsync"/> writes nothing.
+    /// </summary>
+    Task<IPendingTextFile> BeginWriteTextAtomicAsync(string path, CancellationToken ct);
     /// <summary>Reads a text file; null when it does not exist.</summary>
     Task<string?> ReadTextAsync(string path, CancellationToken ct);
     /// <summary>Deletes a file if present.</summary>
@@ -95,6 +108,16 @@ public sealed class LocalHostFiles : IHostFiles
         var tmp = path + ".tmp-" + Guid.NewGuid().ToString("N");
         await File.WriteAllTextAsync(tmp, content, new UTF8Encoding(false), ct).ConfigureAwait(false);
         File.Move(tmp, path, overwrite: true);
+    }
+
+    /// <inheritdoc />
+    public Task<IPendingTextFile> BeginWriteTextAtomicAsync(string path, CancellationToken ct) =>
+        Task.FromResult<IPendingTextFile>(new PendingLocalFile(this, path));
+
+    private sealed class PendingLocalFile(LocalHostFiles files, string path) : IPendingTextFile
+    {
+        public Task CommitAsync(string content, CancellationToken ct) => files.WriteTextAtomicAsync(path, content, ct);
+        public ValueTask DisposeAsync() => ValueTask.CompletedTask;
     }
 
     /// <inheritdoc />
@@ -194,8 +217,62 @@ public sealed class ShellHostFiles(ICommandHost host) : IHostFiles
     /// <inheritdoc />
     public async Task WriteTextAtomicAsync(string path, string content, CancellationToken ct)
     {
-        var r = await Sh("cat > \"$1.tmp.$$\" && mv -f -- \"$1.tmp.$$\" \"$1\" || { rm -f -- \"$1.tmp.$$\"; exit 1; }", new UTF8Encoding(false).GetBytes(content), [path], ct).ConfigureAwait(false);
-        if (!r.Succeeded) throw LocalHostFiles.NotWritable(path, r.StandardError.Trim());
+        await using var pending = await BeginWriteTextAtomicAsync(path, ct).ConfigureAwait(false);
+        await pending.CommitAsync(content, ct).ConfigureAwait(false);
+    }
+
+    // Reads the content's length in bytes on the first line, then exactly that many bytes into a temporary file, and
+    // renames it into place. Anything else (end of input before a length, a short content) writes nothing.
+    private const string PendingWriteScript = """
+        IFS= read -r n || exit 3
+        case $n in ''|*[!0-9]*) exit 3;; esac
+        tmp="$1.tmp.$$"
+        if head -c "$n" > "$tmp" && [ "$(wc -c < "$tmp")" -eq "$n" ] && mv -f -- "$tmp" "$1"; then exit 0; fi
+        rm -f -- "$tmp"; exit 1
+        """;
+
+    /// <inheritdoc />
+    public async Task<IPendingTextFile> BeginWriteTextAtomicAsync(string path, CancellationToken ct) =>
+        new PendingShellFile(path, await host.StartAsync(new[] { "sh", "-c", PendingWriteScript, "hbops-write", path }, ct).ConfigureAwait(false));
+
+    private sealed class PendingShellFile(string path, IRunningCommand cmd) : IPendingTextFile
+    {
+        private bool _done;
+
+        public async Task CommitAsync(string content, CancellationToken ct)
+        {
+            _done = true;
+            var bytes = new UTF8Encoding(false).GetBytes(content);
+            var stderr = new StreamReader(cmd.StandardError, Encoding.UTF8).ReadToEndAsync(ct);
+            try
+            {
+                await cmd.StandardInput.WriteAsync(Encoding.ASCII.GetBytes(bytes.Length.ToString(CultureInfo.InvariantCulture) + "\n"), ct).ConfigureAwait(false);
+                await cmd.StandardInput.WriteAsync(bytes, ct).ConfigureAwait(false);
+            }
+            catch (IOException)
+            {
+                // The command ended early; its exit code and stderr say why.
+            }
+            await cmd.StandardInput.DisposeAsync().ConfigureAwait(false);
+            var exit = await cmd.WaitForExitAsync(ct).ConfigureAwait(false);
+            if (exit != 0) throw LocalHostFiles.NotWritable(path, (await stderr.ConfigureAwait(false)).Trim() is { Length: > 0 } e ? e : $"exit {exit}");
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            if (!_done)
+            {
+                // No content: a line that is not a length, so the command writes nothing and exits. (Closing an SSH.NET
+                // input stream nothing was written to sends no end-of-file, so the line is needed.)
+                try { await cmd.StandardInput.WriteAsync("abort\n"u8.ToArray()).ConfigureAwait(false); }
+                catch (IOException) { }
+                await cmd.StandardInput.DisposeAsync().ConfigureAwait(false);
+                using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+                try { await cmd.WaitForExitAsync(cts.Token).ConfigureAwait(false); }
+                catch (Exception ex) when (ex is OperationCanceledException or HbOpsException) { }
+            }
+            await cmd.DisposeAsync().ConfigureAwait(false);
+        }
     }
 
     /// <inheritdoc />

@@ -4,7 +4,10 @@ namespace HbOps.Engine.Hosts;
 /// <summary>A command started on a host: its standard streams and its exit.</summary>
 public interface IRunningCommand : IAsyncDisposable
 {
-    /// <summary>Writes to the command's standard input; dispose it to send EOF.</summary>
+    /// <summary>
+    /// Writes to the command's standard input; dispose it to send EOF. Over SSH (SSH.NET) EOF is only sent when something
+    /// was written, so a command that reads its input must be given at least one byte.
+    /// </summary>
     Stream StandardInput { get; }
 
     /// <summary>The command's standard output.</summary>

@@ -41,6 +41,7 @@ public sealed class RestoreEngine(ICommandHost dockerHost, IHbReporter? reporter
         string? socketDirectory = null;
         Task<CommandResult>? restoreRun = null;
         Task<PsqlSession>? smokeSession = null;
+        Task<IPendingTextFile>? record = null;
         try
         {
             // 1. The artefact must be what was recorded before anything reads it. Creating the sandbox does not read it,
@@ -228,6 +229,9 @@ public sealed class RestoreEngine(ICommandHost dockerHost, IHbReporter? reporter
                 }
                 return result.FailureReasons.Count == 0;
             }).ConfigureAwait(false);
+
+            // The record's writer starts now: its SSH channel opens while the sandbox is torn down.
+            record = BeginRecordAsync(result);
         }
         finally
         {
@@ -277,7 +281,7 @@ public sealed class RestoreEngine(ICommandHost dockerHost, IHbReporter? reporter
         result.Result = result.FailureReasons.Count > 0 ? HbRestoreOutcome.Failed
             : result.RestoreExitCode != 0 || result.NoteCount > 0 ? HbRestoreOutcome.PassedWithNotes
             : HbRestoreOutcome.Passed;
-        await WriteRecordAsync(result, ct).ConfigureAwait(false);
+        await WriteRecordAsync(result, record!, ct).ConfigureAwait(false);
         return result;
     }
 
@@ -285,15 +289,19 @@ public sealed class RestoreEngine(ICommandHost dockerHost, IHbReporter? reporter
     public const string RecordInfix = ".restore-";
 
     // The result is kept beside the artefact so preflight checks can later prove the latest backup was restore-tested.
-    private async Task WriteRecordAsync(HbRestoreTestResult result, CancellationToken ct)
+    private static string RecordPath(HbRestoreTestResult result) =>
+        result.Artefact.Path + RecordInfix + result.StartedUtc.ToString("yyyyMMdd'T'HHmmss'Z'", CultureInfo.InvariantCulture) + ".yml";
+
+    private Task<IPendingTextFile> BeginRecordAsync(HbRestoreTestResult result) =>
+        HostFiles.ForArtefact(dockerHost, result.Artefact).BeginWriteTextAtomicAsync(RecordPath(result), CancellationToken.None);
+
+    private async Task WriteRecordAsync(HbRestoreTestResult result, Task<IPendingTextFile> pending, CancellationToken ct)
     {
-        var a = result.Artefact;
-        var files = HostFiles.ForArtefact(dockerHost, a);
-        var path = a.Path + RecordInfix + result.StartedUtc.ToString("yyyyMMdd'T'HHmmss'Z'", CultureInfo.InvariantCulture) + ".yml";
         try
         {
-            result.RecordPath = path;
-            await files.WriteTextAtomicAsync(path, Records.HbYaml.Serialize(Records.RecordCopies.WithArtefactReference(result)), ct).ConfigureAwait(false);
+            result.RecordPath = RecordPath(result);
+            await using var file = await pending.ConfigureAwait(false);
+            await file.CommitAsync(Records.HbYaml.Serialize(Records.RecordCopies.WithArtefactReference(result)), ct).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is HbOpsException or IOException or UnauthorizedAccessException)
         {
