@@ -53,10 +53,14 @@ public sealed class RestoreEngine(ICommandHost dockerHost, IHbReporter? reporter
             var restoreArgs = new List<string> { "pg_restore", "-U", artefact.User, "-d", artefact.Database, "--no-owner", "--no-privileges", "--clean", "--if-exists",
                 "-j", request.Jobs.ToString(CultureInfo.InvariantCulture), SandboxManager.ArtefactMount + "/" + artefact.FileName };
             result.RestoreCommand = string.Join(' ', restoreArgs.Select(ShellQuote.Quote));
-            var sweep = request.SweepExpired ? SweepAsync(sandboxes, ct) : Task.CompletedTask;
             using var creationCts = CancellationTokenSource.CreateLinkedTokenSource(ct);
             var needsUpload = HostFiles.IsLocal(artefact) && dockerHost.Host.Kind != HbHostKind.Local;
+            // The sweep starts once the image was probed, so the probe (first on the critical path) has the engine
+            // connection to itself and the sweep reuses it instead of opening another.
+            var probed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            if (needsUpload) probed.TrySetResult();
             Task? creation = needsUpload ? null : CreateSandboxAsync(HostFolder(artefact), creationCts.Token);
+            var sweep = request.SweepExpired ? SweepAsync(sandboxes, probed.Task, ct) : Task.CompletedTask;
             try
             {
                 var artefactFolder = await Phase(result, "VerifyChecksum", 1, async () =>
@@ -76,7 +80,11 @@ public sealed class RestoreEngine(ICommandHost dockerHost, IHbReporter? reporter
                     return onHost.Folder;
                 }).ConfigureAwait(false);
                 checksumVerified.TrySetResult();
-                creation ??= CreateSandboxAsync(artefactFolder, creationCts.Token);
+                if (creation is null)
+                {
+                    probed.TrySetResult();
+                    creation = CreateSandboxAsync(artefactFolder, creationCts.Token);
+                }
                 await creation.ConfigureAwait(false);
             }
             finally
@@ -94,7 +102,9 @@ public sealed class RestoreEngine(ICommandHost dockerHost, IHbReporter? reporter
                 // 2. Sandbox of the same major (never lower), isolated, ready. Readiness is awaited by the pg_restore
                 //    command itself: one docker exec waits inside the container until the server accepts connections
                 //    and then becomes pg_restore, started once the checksum matched (it reads the artefact).
-                var major = await sandboxes.ProbeImageMajorAsync(image, token).ConfigureAwait(false);
+                int major;
+                try { major = await sandboxes.ProbeImageMajorAsync(image, token).ConfigureAwait(false); }
+                finally { probed.TrySetResult(); }
                 if (major < artefact.ServerMajor)
                 {
                     throw new HbOpsException(HbErrorIds.SandboxMajorTooLow, HbErrorCategory.InvalidArgument,
@@ -310,8 +320,9 @@ public sealed class RestoreEngine(ICommandHost dockerHost, IHbReporter? reporter
         }
     }
 
-    private async Task SweepAsync(SandboxManager sandboxes, CancellationToken ct)
+    private async Task SweepAsync(SandboxManager sandboxes, Task after, CancellationToken ct)
     {
+        await after.WaitAsync(ct).ConfigureAwait(false);
         foreach (var old in (await sandboxes.ListAsync(ct).ConfigureAwait(false)).Where(s => s.Expired))
         {
             _report.Verbose($"Sweeping expired sandbox '{old.Name}' (expired {old.ExpiresUtc:u}).");
