@@ -145,6 +145,8 @@ public sealed class BackupEngine(ICommandHost dockerHost, IHbReporter? reporter 
             artefact.DumpCommand = string.Join(' ', dumpArgs.Select(ShellQuote.Quote));
             var dumpArgv = ObservedDumpArgv(request.Container, DockerCli.ExecArgv(request.Container, dumpArgs, env: new Dictionary<string, string> { ["PGAPPNAME"] = appName }));
             _report.Verbose($"Dumping: docker exec {request.Container} {artefact.DumpCommand} -> {artefact.Path}.partial");
+            // The run folder is made only now (the host-side dump command makes its own).
+            if (request.LocalDestination) await files.EnsureWritableDirectoryAsync(runFolder, ct).ConfigureAwait(false);
             dumpStarted = true;
 
             (var sha, var size, var stderr, after) = request.LocalDestination
@@ -394,14 +396,6 @@ public sealed class BackupEngine(ICommandHost dockerHost, IHbReporter? reporter 
         long written = 0;
         try
         {
-            try
-            {
-                Directory.CreateDirectory(System.IO.Path.GetDirectoryName(partial)!);
-            }
-            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
-            {
-                throw LocalHostFiles.NotWritable(System.IO.Path.GetDirectoryName(partial)!, ex.Message, ex);
-            }
             await using var file = new FileStream(partial, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1, useAsync: true);
             await using var sink = new HashingStream(file, hasher);
             r = await dockerHost.RunToStreamAsync(dumpArgv, sink, n =>

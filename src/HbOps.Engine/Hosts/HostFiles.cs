@@ -280,7 +280,7 @@ public sealed class ShellHostFiles(ICommandHost host) : IHostFiles
     {
         var r = await Sh("test -f \"$1\" || exit 3; cat -- \"$1\"", null, [path], ct).ConfigureAwait(false);
         if (r.ExitCode == 3) return null;
-        if (!r.Succeeded) throw new HbOpsException(HbErrorIds.ArtefactNotFound, HbErrorCategory.ObjectNotFound, $"Cannot read '{path}': {r.StandardError.Trim()}", path);
+        if (!r.Succeeded) throw CannotRead(path, r);
         return r.StandardOutput;
     }
 
@@ -314,8 +314,7 @@ public sealed class ShellHostFiles(ICommandHost host) : IHostFiles
         if (!r.Succeeded || lines.Length < 2 || !long.TryParse(lines[0].Trim(), NumberStyles.Integer, CultureInfo.InvariantCulture, out var size) ||
             ParseSha256(lines[1]) is not { } sha)
         {
-            throw new HbOpsException(HbErrorIds.ArtefactNotFound, HbErrorCategory.ObjectNotFound,
-                $"Cannot read '{path}' on {host.Host}: {Redaction.Redact(r.StandardError.Trim())}", path);
+            throw CannotRead(path, r);
         }
         return new FileChecksum(size, sha, lines.Length > 2 ? lines[2] : "");
     }
@@ -348,13 +347,12 @@ public sealed class ShellHostFiles(ICommandHost host) : IHostFiles
     public async Task<string> Sha256Async(string path, CancellationToken ct)
     {
         var r = await Sh(Sha256Function + "\nhbops_sha256 < \"$1\"", null, [path], ct).ConfigureAwait(false);
-        if (!r.Succeeded || ParseSha256(r.StandardOutput) is not { } sha)
-        {
-            throw new HbOpsException(HbErrorIds.ArtefactNotFound, HbErrorCategory.ObjectNotFound,
-                $"Cannot read '{path}' on {host.Host}: {Redaction.Redact(r.StandardError.Trim())}", path);
-        }
+        if (!r.Succeeded || ParseSha256(r.StandardOutput) is not { } sha) throw CannotRead(path, r);
         return sha;
     }
+
+    private HbOpsException CannotRead(string path, CommandResult r) =>
+        new(HbErrorIds.ArtefactNotFound, HbErrorCategory.ObjectNotFound, $"Cannot read '{path}' on {host.Host}: {Redaction.Redact(r.StandardError.Trim())}", path);
 
     private const string FinalizeScript = """
         set -e

@@ -40,6 +40,7 @@ public sealed class RestoreEngine(ICommandHost dockerHost, IHbReporter? reporter
         string? uploadFolder = null;
         string? socketDirectory = null;
         Task<CommandResult>? restoreRun = null;
+        ISqlEndpoint? sandboxSql = null;
         Task<PsqlSession>? smokeSession = null;
         Task<IPendingTextFile>? record = null;
         try
@@ -132,18 +133,19 @@ public sealed class RestoreEngine(ICommandHost dockerHost, IHbReporter? reporter
                     restoreRun = sandboxes.RunWhenReadyAsync(sandbox, restoreArgs, request.ReadyTimeout, () => ready.TrySetResult(), token);
                     await Task.WhenAny(ready.Task, restoreRun).ConfigureAwait(false);
                     if (!ready.Task.IsCompleted) await restoreRun.ConfigureAwait(false); // never ready: SandboxStartFailed
-                    if (socketDirectory is null)
-                    {
-                        // Remote smoke tests go through psql in docker exec: its session opens while pg_restore runs.
-                        var endpoint = new PgEndpoint(_docker, sandbox.Name, sandbox.User, sandbox.Database);
-                        smokeSession = Task.Run(() => PsqlSession.StartAsync(endpoint, PgEndpoint.ApplicationNamePrefix, ct), ct);
-                    }
+                    sandboxSql = socketDirectory is not null
+                        ? new NpgsqlEndpoint(socketDirectory, sandbox.User, sandbox.Database)
+                        : new PgEndpoint(_docker, sandbox.Name, sandbox.User, sandbox.Database);
+                    sandbox.SqlRoute = sandboxSql.Route;
+                    // Remote smoke tests go through psql in docker exec: its session opens while pg_restore runs.
+                    if (sandboxSql is PgEndpoint viaPsql) smokeSession = Task.Run(() => PsqlSession.StartAsync(viaPsql, PgEndpoint.ApplicationNamePrefix, ct), ct);
                     return true;
                 }).ConfigureAwait(false);
             }
 
             // 3. pg_restore (already running), every message classified.
             var sb = sandbox!;
+            var pg = sandboxSql!;
             await Phase(result, "Restore", 3, async () =>
             {
                 var r = await restoreRun!.ConfigureAwait(false);
@@ -160,10 +162,6 @@ public sealed class RestoreEngine(ICommandHost dockerHost, IHbReporter? reporter
             }).ConfigureAwait(false);
 
             // 4. Smoke tests in the sandbox.
-            ISqlEndpoint pg = socketDirectory is not null
-                ? new NpgsqlEndpoint(socketDirectory, sb.User, sb.Database)
-                : new PgEndpoint(_docker, sb.Name, sb.User, sb.Database);
-            sb.SqlRoute = pg.Route;
             await Phase(result, "SmokeTests", 4, async () =>
             {
                 async Task<JsonDocument> SmokeJsonAsync(string sql)
