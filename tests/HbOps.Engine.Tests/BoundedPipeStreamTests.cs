@@ -89,4 +89,25 @@ public class BoundedPipeStreamTests
         pipe.Write(new byte[] { 1 });
         Assert.Equal(1, await pipe.ReadAsync(new byte[4]));
     }
+
+    [Fact]
+    public async Task A_growing_pipe_never_holds_the_producer_and_keeps_the_bytes_in_order()
+    {
+        var data = RandomNumberGenerator.GetBytes(5 * 1024 * 1024 + 5);
+        var pipe = BoundedPipeStream.Growing(1024);
+        // Part of it read before the rest is written, so the ring has wrapped when it grows.
+        pipe.Write(data, 0, 700);
+        var head = new byte[300];
+        Assert.Equal(300, await pipe.ReadAsync(head));
+        for (var i = 700; i < data.Length; i += 40_000) pipe.Write(data, i, Math.Min(40_000, data.Length - i));
+        pipe.Dispose();
+        var received = new MemoryStream();
+        received.Write(head);
+        var buffer = new byte[64 * 1024];
+        int read;
+        while ((read = await pipe.ReadAsync(buffer)) > 0) received.Write(buffer, 0, read);
+        Assert.Equal(SHA256.HashData(data), SHA256.HashData(received.ToArray()));
+        Assert.Equal(0, pipe.ProducerWaits);
+        Assert.Equal(data.Length - 300, pipe.PeakBuffered);
+    }
 }

@@ -25,7 +25,7 @@ public sealed class EngineApiTests : IAsyncLifetime
 
     public async Task DisposeAsync()
     {
-        TestEnvironment.Sh($"docker rm -f {Container} >/dev/null 2>&1; docker image rm -f hbops-test/postgres:15-nomajor-{_suffix} hbops-test/postgres:15-claims14-{_suffix} >/dev/null 2>&1; true");
+        TestEnvironment.Sh($"docker rm -fv {Container} >/dev/null 2>&1; docker image rm -f hbops-test/postgres:15-nomajor-{_suffix} hbops-test/postgres:15-claims14-{_suffix} >/dev/null 2>&1; true");
         await _ssh.DisposeAsync();
     }
 
@@ -64,12 +64,12 @@ public sealed class EngineApiTests : IAsyncLifetime
 
         // The declared major is what the image says (here a lie, to show it is read).
         var claims14 = $"hbops-test/postgres:15-claims14-{_suffix}";
-        TestEnvironment.Sh($"c=$(docker create postgres:15) && docker commit --change 'ENV PG_MAJOR=14' $c {claims14} >/dev/null && docker rm $c >/dev/null");
+        TestEnvironment.Sh($"c=$(docker create postgres:15) && docker commit --change 'ENV PG_MAJOR=14' $c {claims14} >/dev/null && docker rm -v $c >/dev/null");
         Assert.Equal(14, await sandboxes.ProbeImageMajorAsync(claims14, CancellationToken.None));
 
         // Without a usable PG_MAJOR, pg_restore --version in a throwaway container tells.
         var noMajor = $"hbops-test/postgres:15-nomajor-{_suffix}";
-        TestEnvironment.Sh($"c=$(docker create postgres:15) && docker commit --change 'ENV PG_MAJOR=' $c {noMajor} >/dev/null && docker rm $c >/dev/null");
+        TestEnvironment.Sh($"c=$(docker create postgres:15) && docker commit --change 'ENV PG_MAJOR=' $c {noMajor} >/dev/null && docker rm -v $c >/dev/null");
         Assert.Equal(15, await sandboxes.ProbeImageMajorAsync(noMajor, CancellationToken.None));
         Assert.Equal("", TestEnvironment.Sh("docker ps -aq --filter label=hbops.probe=true").Trim());
 

@@ -152,6 +152,33 @@ public class SshStreamingTests
     }
 
     [Fact]
+    public async Task Given_many_commands_waiting_for_output_When_read_together_Then_their_streams_are_thread_free_pipes()
+    {
+        // Each command's stdout and stderr are read asynchronously while it sleeps: twice as many pending reads as
+        // commands. SSH.NET's own pipes have no asynchronous read (each pending read would hold a thread-pool thread,
+        // and work queued meanwhile would wait for the pool to grow); HbOps' pipes wait without a thread.
+        await using var host = await new TestEnvironment().ConnectAsync();
+        const int commands = 16;
+        var sw = System.Diagnostics.Stopwatch.StartNew();
+        var runs = Enumerable.Range(0, commands)
+            .Select(i => host.RunAsync(new[] { "sh", "-c", $"sleep 1; echo out{i}; echo err{i} >&2" }, CancellationToken.None)).ToList();
+        var results = await Task.WhenAll(runs);
+        var elapsed = sw.Elapsed;
+        for (var i = 0; i < commands; i++)
+        {
+            Assert.Equal($"out{i}\n", results[i].StandardOutput);
+            Assert.Equal($"err{i}\n", results[i].StandardError);
+        }
+        await using (var probe = await host.StartAsync(new[] { "true" }, CancellationToken.None))
+        {
+            Assert.IsType<BoundedPipeStream>(probe.StandardOutput);
+            Assert.IsType<BoundedPipeStream>(probe.StandardError);
+            Assert.True(((BoundedPipeStream)probe.StandardOutput).Capacity > BoundedPipeStream.DefaultCapacity, "an ordinary command's stdout must not hold the connection when unread");
+        }
+        Assert.True(elapsed < TimeSpan.FromSeconds(8), $"{commands} one-second commands took {elapsed.TotalSeconds:n1} s");
+    }
+
+    [Fact]
     public async Task Given_a_full_pipe_When_the_reader_leaves_early_Then_the_connection_stays_usable()
     {
         await using var host = await new TestEnvironment().ConnectAsync();

@@ -55,4 +55,23 @@ Describe 'Remove-HbSandbox' {
         "$($x.Status)" | Should -Be 'AlreadyGone'
         $x.Verified | Should -BeTrue
     }
+
+    Context 'an image that declares more volumes than the data directory' {
+        BeforeAll {
+            $script:extraImage = "hbops-test/postgres:15-extravol-$([guid]::NewGuid().ToString('N').Substring(0, 6))"
+            $c = docker create $TestEnv.Image
+            docker commit --change 'VOLUME /hbops-extra' $c $extraImage | Out-Null
+            docker rm -v $c | Out-Null
+            $script:x = Invoke-HbBackup @Ssh @Prod -Destination $TestEnv.BackupRoot -Tag extravol -RowCounts None | Test-HbRestore -Image $extraImage -KeepSandbox
+            $script:anonymous = docker inspect -f '{{range .Mounts}}{{if eq .Destination "/hbops-extra"}}{{.Name}}{{end}}{{end}}' $x.Sandbox.Name
+        }
+        AfterAll {
+            docker image rm -f $extraImage | Out-Null
+        }
+        It 'removes the anonymous volume with the container' {
+            $anonymous | Should -Match '^[0-9a-f]{64}$'
+            ($x | Remove-HbSandbox -Confirm:$false).Verified | Should -BeTrue
+            docker volume ls -q --filter "name=^$anonymous$" | Should -BeNullOrEmpty
+        }
+    }
 }

@@ -9,9 +9,13 @@ $script:Ssh = @{ SshHost = $script:TestEnv.SshAlias; SshConfigPath = $script:Tes
 $script:Prod = @{ Container = $script:TestEnv.Container; Database = $script:TestEnv.Database; User = $script:TestEnv.User }
 $script:PwshPath = Join-Path $PSHOME 'pwsh'
 
+# Unused (dangling) volumes that existed before this test file: anything new among them is a leak.
+$script:DanglingVolumesBefore = @(docker volume ls -q --filter dangling=true)
+
 function Get-HbLeftovers {
-    # Every container and volume an HbOps sandbox could leave behind.
-    @(docker ps -aq --filter 'label=hbops.sandbox=true') + @(docker volume ls -q --filter 'label=hbops.sandbox=true') | Where-Object { $_ }
+    # Every container and volume an HbOps sandbox could leave behind, and anonymous volumes left by removed containers.
+    @(docker ps -aq --filter 'label=hbops.sandbox=true') + @(docker volume ls -q --filter 'label=hbops.sandbox=true') +
+    @(docker volume ls -q --filter dangling=true | Where-Object { $_ -notin $script:DanglingVolumesBefore }) | Where-Object { $_ }
 }
 
 # Starts a cmdlet pipeline in a second runspace so a test can interrupt it (Stop() = Ctrl+C) or break things under it.

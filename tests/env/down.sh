@@ -5,7 +5,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 need_root
 if docker_ready; then
   for label in "$HBOPS_ENV_LABEL" "hbops.sandbox=true"; do
-    ids="$(docker ps -aq --filter "label=$label")"; [ -z "$ids" ] || docker rm -f $ids >/dev/null
+    ids="$(docker ps -aq --filter "label=$label")"; [ -z "$ids" ] || docker rm -fv $ids >/dev/null
     vols="$(docker volume ls -q --filter "label=$label")"; [ -z "$vols" ] || docker volume rm $vols >/dev/null
   done
   [ "${1:-}" = "--purge" ] && docker image rm -f "$HBOPS_PG_IMAGE" hbops-test/postgres:15-nofdw >/dev/null 2>&1 || true

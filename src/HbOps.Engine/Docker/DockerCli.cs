@@ -171,7 +171,7 @@ public sealed class DockerCli(ICommandHost host) : IDockerGateway
     /// <inheritdoc />
     public async Task RemoveContainerAsync(string name, CancellationToken ct)
     {
-        var r = await RunAsync(new[] { "docker", "rm", "-f", "--", name }, ct).ConfigureAwait(false);
+        var r = await RunAsync(new[] { "docker", "rm", "-f", "-v", "--", name }, ct).ConfigureAwait(false);
         if (!r.Succeeded && !r.StandardError.Contains("No such", StringComparison.OrdinalIgnoreCase)) throw Failed("rm " + name, r);
     }
 

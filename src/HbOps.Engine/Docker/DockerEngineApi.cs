@@ -144,7 +144,7 @@ public sealed class DockerEngineApi : IDockerGateway
 
     /// <inheritdoc />
     public Task RemoveContainerAsync(string name, CancellationToken ct) =>
-        Call(() => _client.Containers.RemoveContainerAsync(name, new ContainerRemoveParameters { Force = true }, ct), notFoundIsNull: true);
+        Call(() => _client.Containers.RemoveContainerAsync(name, new ContainerRemoveParameters { Force = true, RemoveVolumes = true }, ct), notFoundIsNull: true);
 
     /// <inheritdoc />
     public Task RemoveVolumeAsync(string name, CancellationToken ct) =>

@@ -5,8 +5,11 @@ using Microsoft.Extensions.Logging;
 
 namespace HbOps.Engine.Docker;
 
-/// <summary>How the Engine API client opens a connection to the engine (a duplex byte stream).</summary>
-public sealed record EngineConnectOptions(Func<CancellationToken, ValueTask<Stream>> Connect)
+/// <summary>
+/// How the Engine API client opens a connection to the engine (a duplex byte stream), and how many it may hold open at
+/// once (concurrent requests beyond that wait for a free connection).
+/// </summary>
+public sealed record EngineConnectOptions(Func<CancellationToken, ValueTask<Stream>> Connect, int MaxConnections = 4)
 {
     /// <summary>The local engine's unix socket.</summary>
     public static EngineConnectOptions UnixSocket(string path) => new(async ct =>
@@ -24,11 +27,17 @@ public sealed record EngineConnectOptions(Func<CancellationToken, ValueTask<Stre
         }
     });
 
-    /// <summary>A remote engine through <c>docker system dial-stdio</c> on an exec channel of an SSH connection, as the docker CLI does for ssh:// hosts.</summary>
+    /// <summary>
+    /// A remote engine through <c>docker system dial-stdio</c> on an exec channel of an SSH connection, as the docker CLI
+    /// does for ssh:// hosts. One connection: dialling another costs an SSH channel, the login shell's start-up and a
+    /// docker CLI process on the host (0.1-0.3 s of its CPU), while a request on the open connection takes milliseconds,
+    /// so concurrent requests queue on it.
+    /// </summary>
     public static EngineConnectOptions SshDialStdio(ICommandHost host)
     {
         ArgumentNullException.ThrowIfNull(host);
-        return new(async ct => new PooledEngineHandlerFactory.DialStdioStream(await host.StartAsync(new[] { "docker", "system", "dial-stdio" }, ct).ConfigureAwait(false)));
+        return new(async ct => new PooledEngineHandlerFactory.DialStdioStream(await host.StartAsync(new[] { "docker", "system", "dial-stdio" }, ct).ConfigureAwait(false)),
+            MaxConnections: 1);
     }
 }
 
@@ -63,7 +72,7 @@ public sealed class PooledEngineHandlerFactory : IDockerHandlerFactory<EngineCon
             UseProxy = false,
             UseCookies = false,
             AllowAutoRedirect = false,
-            MaxConnectionsPerServer = 4,
+            MaxConnectionsPerServer = transportOptions.MaxConnections,
             PooledConnectionIdleTimeout = IdleTimeout,
             ConnectCallback = (_, ct) => transportOptions.Connect(ct),
         };

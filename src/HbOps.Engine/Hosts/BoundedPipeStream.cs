@@ -1,22 +1,28 @@
 namespace HbOps.Engine.Hosts;
 
 /// <summary>
-/// A one-producer, one-consumer byte pipe of fixed capacity. The producer blocks while the pipe is full, so a consumer
-/// that falls behind holds the sender back instead of the pipe growing.
+/// A one-producer, one-consumer byte pipe with a limit. The producer blocks while the pipe holds the limit, so a consumer
+/// that falls behind holds the sender back instead of the pipe growing past it. Reads are truly asynchronous: a waiting
+/// <see cref="ReadAsync(Memory{byte}, CancellationToken)"/> holds no thread.
 /// </summary>
 /// <remarks>
 /// SSH.NET opens every channel with a 2 GiB receive window and hands each received packet to the command's output
-/// stream from its message-loop thread; its own pipe grows without limit when the reader is slower than the network
-/// (a local disk slower than the link, or a busy CPU), so a streamed dump could end up in memory. With this pipe as the
-/// output stream the message loop waits instead, the socket is no longer read, and TCP flow control stops the remote
-/// side: memory stays bounded by <see cref="Capacity"/>. The reader must keep reading, or call <see cref="Abandon"/>
-/// (the producer then discards), since nothing else on that SSH connection is received while the producer waits.
-/// Disposing marks the producer's end (end of stream for the reader once the buffered bytes are read).
+/// streams from its message-loop thread. Its own pipe has two problems for HbOps: it grows without limit when the reader
+/// is slower than the network (a local disk slower than the link, or a busy CPU), so a streamed dump could end up in
+/// memory; and it has no asynchronous read, so every awaited read of a command's stdout or stderr blocks a thread-pool
+/// thread until data comes. A few commands waiting at once (a restore, a psql session, the Engine API connection) then
+/// use up the pool of a small machine, and everything else waits for the pool to add threads (about one per half
+/// second). With this pipe as the output streams the reads wait without a thread, and with a limit the message loop
+/// waits instead of the pipe growing: the socket is no longer read and TCP flow control stops the remote side. The
+/// reader must keep reading, or call <see cref="Abandon"/> (the producer then discards), since nothing else on that SSH
+/// connection is received while the producer waits. Disposing marks the producer's end (end of stream for the reader
+/// once the buffered bytes are read).
 /// </remarks>
 public sealed class BoundedPipeStream : Stream
 {
     private readonly object _sync = new();
-    private readonly byte[] _ring;
+    private byte[] _ring;
+    private readonly int _limit;
     private int _head;
     private int _count;
     private bool _completed;
@@ -33,19 +39,31 @@ public sealed class BoundedPipeStream : Stream
     /// stream ended): a slow producer's small packets then reach the reader in few large reads.
     /// </summary>
     public BoundedPipeStream(int capacity = DefaultCapacity, int batchBytes = 0, TimeSpan batchDelay = default)
+        : this(capacity, capacity, batchBytes, batchDelay)
     {
-        ArgumentOutOfRangeException.ThrowIfLessThan(capacity, 1);
-        ArgumentOutOfRangeException.ThrowIfGreaterThan(batchBytes, capacity);
-        _ring = new byte[capacity];
+    }
+
+    private BoundedPipeStream(int initial, int limit, int batchBytes, TimeSpan batchDelay)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(limit, 1);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(batchBytes, limit);
+        _ring = new byte[Math.Min(initial, limit)];
+        _limit = limit;
         _batchBytes = Math.Max(1, batchBytes);
         _batchDelay = batchDelay;
     }
 
+    /// <summary>
+    /// A pipe that grows as needed and never holds the producer back (what SSH.NET's own pipe does), with the
+    /// thread-free asynchronous reads: for the output of ordinary commands, which their readers consume whole.
+    /// </summary>
+    public static BoundedPipeStream Growing(int initialCapacity = 16 * 1024) => new(Math.Max(1, initialCapacity), Array.MaxLength, 0, default);
+
     /// <summary>Default capacity (1 MiB).</summary>
     public const int DefaultCapacity = 1 << 20;
 
-    /// <summary>Most bytes the pipe can hold.</summary>
-    public int Capacity => _ring.Length;
+    /// <summary>Most bytes the pipe can hold (its limit).</summary>
+    public int Capacity => _limit;
 
     /// <summary>The most bytes held at any time so far.</summary>
     public int PeakBuffered { get; private set; }
@@ -78,6 +96,7 @@ public sealed class BoundedPipeStream : Stream
                 // Never throw at the producer (an exception on SSH.NET's message loop ends the whole connection):
                 // bytes written after the end or after the reader left are dropped.
                 var waited = false;
+                if (_count == _ring.Length && _ring.Length < _limit && !_abandoned && !_completed) Grow(buffer.Length);
                 while (_count == _ring.Length && !_abandoned && !_completed)
                 {
                     if (!waited) ProducerWaits++;
@@ -152,6 +171,18 @@ public sealed class BoundedPipeStream : Stream
     /// <inheritdoc />
     public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
         ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
+
+    // Called with the lock held: a larger ring (at least room for `more` bytes, at most the limit), contents in order.
+    private void Grow(int more)
+    {
+        var size = (int)Math.Min(_limit, Math.Max((long)_ring.Length * 2, (long)_count + more));
+        var bigger = new byte[size];
+        var first = Math.Min(_count, _ring.Length - _head);
+        _ring.AsSpan(_head, first).CopyTo(bigger);
+        _ring.AsSpan(0, _count - first).CopyTo(bigger.AsSpan(first));
+        _ring = bigger;
+        _head = 0;
+    }
 
     // Called with the lock held.
     private int Take(Span<byte> buffer)

@@ -135,31 +135,45 @@ public sealed class SshCommandHost : ICommandHost
     }
 
     /// <inheritdoc />
+    /// <remarks>
+    /// The command's stdout and stderr are <see cref="BoundedPipeStream.Growing"/> pipes (set before it starts): SSH.NET's
+    /// own pipes have no asynchronous read, so each awaited read would block a thread-pool thread until data comes.
+    /// </remarks>
     public Task<IRunningCommand> StartAsync(IReadOnlyList<string> argv, CancellationToken ct) => Start(argv, bounded: false);
 
     /// <inheritdoc />
     /// <remarks>
-    /// SSH.NET advertises a 2 GiB channel window and never holds the sender back, so its own output pipe would grow
-    /// with everything the reader has not consumed yet. The command's output stream is replaced by a
-    /// <see cref="BoundedPipeStream"/> before it starts: SSH.NET's message loop then waits while the pipe is full and TCP
-    /// flow control stops the remote side.
+    /// SSH.NET advertises a 2 GiB channel window and never holds the sender back, so an output pipe that grows would
+    /// take everything the reader has not consumed yet. The command's stdout is a 1 MiB <see cref="BoundedPipeStream"/>
+    /// (set before it starts): SSH.NET's message loop then waits while the pipe is full and TCP flow control stops the
+    /// remote side.
     /// </remarks>
     public Task<IRunningCommand> StartStreamingAsync(IReadOnlyList<string> argv, CancellationToken ct) => Start(argv, bounded: true);
 
-    // SshCommand.OutputStream has a private setter; the stream is only read by SSH.NET through that property.
+    // SshCommand's output streams have private setters; SSH.NET itself only reaches them through these properties.
     private static readonly System.Reflection.PropertyInfo OutputStreamProperty =
         typeof(SshCommand).GetProperty(nameof(SshCommand.OutputStream)) ?? throw new MissingMemberException(nameof(SshCommand), nameof(SshCommand.OutputStream));
+    private static readonly System.Reflection.PropertyInfo ErrorStreamProperty =
+        typeof(SshCommand).GetProperty(nameof(SshCommand.ExtendedOutputStream)) ?? throw new MissingMemberException(nameof(SshCommand), nameof(SshCommand.ExtendedOutputStream));
 
-    /// <summary>Gives <paramref name="cmd"/> a bounded output pipe (before it is executed).</summary>
-    internal static BoundedPipeStream UseBoundedOutput(SshCommand cmd, int capacity = BoundedPipeStream.DefaultCapacity)
+    /// <summary>Gives <paramref name="cmd"/> (before it is executed) its output pipes: stdout bounded or growing, stderr growing.</summary>
+    internal static BoundedPipeStream UseOwnPipes(SshCommand cmd, bool bounded)
     {
         // A dump arrives as many small packets at the pace of pg_dump's compression; handing them to the reader in
         // batches of 128 KiB (or every 20 ms) saves most of the per-packet wake-ups, hashing and file-write calls.
-        var pipe = new BoundedPipeStream(capacity, batchBytes: 128 * 1024, batchDelay: TimeSpan.FromMilliseconds(20));
-        var old = cmd.OutputStream;
-        OutputStreamProperty.SetValue(cmd, pipe);
-        old.Dispose();
-        return pipe;
+        var stdout = bounded
+            ? new BoundedPipeStream(BoundedPipeStream.DefaultCapacity, batchBytes: 128 * 1024, batchDelay: TimeSpan.FromMilliseconds(20))
+            : BoundedPipeStream.Growing();
+        Replace(OutputStreamProperty, stdout);
+        Replace(ErrorStreamProperty, BoundedPipeStream.Growing(1024));
+        return stdout;
+
+        void Replace(System.Reflection.PropertyInfo property, Stream pipe)
+        {
+            var old = (Stream?)property.GetValue(cmd);
+            property.SetValue(cmd, pipe);
+            old?.Dispose();
+        }
     }
 
     private Task<IRunningCommand> Start(IReadOnlyList<string> argv, bool bounded)
@@ -170,7 +184,7 @@ public sealed class SshCommandHost : ICommandHost
                 $"The SSH connection to {Host} is closed.", Host.ToString());
         }
         var cmd = _client.CreateCommand(ShellQuote.Join(argv));
-        if (bounded) UseBoundedOutput(cmd);
+        UseOwnPipes(cmd, bounded);
         var cts = new CancellationTokenSource();
         var exec = cmd.ExecuteAsync(cts.Token);
         var stdin = cmd.CreateInputStream();
@@ -221,8 +235,9 @@ public sealed class SshCommandHost : ICommandHost
 
         public async ValueTask DisposeAsync()
         {
-            // A bounded output pipe nobody reads any more must not hold SSH.NET's message loop (and the connection) up.
+            // An output pipe nobody reads any more must not hold SSH.NET's message loop (and the connection) up.
             (cmd.OutputStream as BoundedPipeStream)?.Abandon();
+            (cmd.ExtendedOutputStream as BoundedPipeStream)?.Abandon();
             if (!exec.IsCompleted)
             {
                 await KillAsync().ConfigureAwait(false);
