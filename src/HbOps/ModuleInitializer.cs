@@ -8,14 +8,15 @@ namespace HbOps;
 /// <summary>
 /// Loads HbOps.Engine and every third-party assembly (SSH.NET, Docker.DotNet, Npgsql, YamlDotNet, ...)
 /// from the module's Dependencies folder into a private AssemblyLoadContext, so other modules in the
-/// same session can use other versions of those libraries without conflict.
+/// same session can use other versions of those libraries without conflict. On .NET 10 or later
+/// (PowerShell 7.6+) the set built for .NET 10 (Dependencies/net10.0, precompiled) is used when present.
 /// </summary>
 public sealed class ModuleInitializer : IModuleAssemblyInitializer, IModuleAssemblyCleanup
 {
     private const string EngineAssemblyName = "HbOps.Engine";
 
-    private static readonly string DependencyDirectory = Path.Combine(
-        Path.GetDirectoryName(typeof(ModuleInitializer).Assembly.Location)!, "Dependencies");
+    private static readonly string DependencyDirectory = HbOpsLoadContext.SelectDirectory(
+        Path.Combine(Path.GetDirectoryName(typeof(ModuleInitializer).Assembly.Location)!, "Dependencies"), Environment.Version);
 
     private static readonly HbOpsLoadContext LoadContext = new(DependencyDirectory);
 
@@ -33,6 +34,15 @@ public sealed class ModuleInitializer : IModuleAssemblyInitializer, IModuleAssem
 /// <summary>The private load context for the engine and its dependencies.</summary>
 internal sealed class HbOpsLoadContext(string dependencyDirectory) : AssemblyLoadContext("HbOps.Engine")
 {
+    /// <summary>The build for the running runtime: Dependencies/net10.0 on .NET 10 or later when it exists, else Dependencies.</summary>
+    internal static string SelectDirectory(string dependencies, Version runtime)
+    {
+        var net10 = Path.Combine(dependencies, "net10.0");
+        return runtime.Major >= 10 && File.Exists(Path.Combine(net10, EngineFile)) ? net10 : dependencies;
+    }
+
+    private const string EngineFile = "HbOps.Engine.dll";
+
     /// <summary>Loads an assembly from the Dependencies folder if it is there; otherwise defers to the default context.</summary>
     protected override Assembly? Load(AssemblyName assemblyName)
     {

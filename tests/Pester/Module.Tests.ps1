@@ -29,6 +29,22 @@ Describe 'HbOps module' {
         Join-Path $ModulePath 'Dependencies/System.Management.Automation.dll' | Should -Not -Exist
     }
 
+    It 'ships a .NET 8 set and a precompiled .NET 10 set, and loads the .NET 10 set on .NET 10' {
+        function Test-ReadyToRun([string] $path) {
+            $stream = [IO.File]::OpenRead($path)
+            try { ([System.Reflection.PortableExecutable.PEReader]::new($stream)).PEHeaders.CorHeader.ManagedNativeHeaderDirectory.Size -gt 0 }
+            finally { $stream.Dispose() }
+        }
+        foreach ($dll in 'HbOps.Engine.dll', 'Renci.SshNet.dll', 'BouncyCastle.Cryptography.dll', 'Docker.DotNet.dll', 'Npgsql.dll', 'YamlDotNet.dll') {
+            Test-ReadyToRun (Join-Path $ModulePath "Dependencies/net10.0/$dll") | Should -BeTrue -Because "$dll is precompiled for .NET 10"
+            Test-ReadyToRun (Join-Path $ModulePath "Dependencies/$dll") | Should -BeFalse -Because "the .NET 8 $dll is plain IL (runs anywhere)"
+        }
+        [Environment]::Version.Major | Should -BeGreaterOrEqual 10
+        $null = Get-HbBackup -Path $TestDrive -Local
+        $engine = [AppDomain]::CurrentDomain.GetAssemblies() | Where-Object { $_.GetName().Name -eq 'HbOps.Engine' }
+        $engine.Location | Should -Be (Join-Path $ModulePath 'Dependencies/net10.0/HbOps.Engine.dll' | Resolve-Path).Path
+    }
+
     It 'loads its own YamlDotNet in a private load context even when another YamlDotNet is already loaded' {
         $older = Join-Path ([Environment]::GetFolderPath('UserProfile')) '.nuget/packages/yamldotnet/11.2.1/lib/netstandard2.1/YamlDotNet.dll'
         if ($env:NUGET_PACKAGES) { $older = Join-Path $env:NUGET_PACKAGES 'yamldotnet/11.2.1/lib/netstandard2.1/YamlDotNet.dll' }
