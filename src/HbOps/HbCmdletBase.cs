@@ -28,6 +28,8 @@ public abstract class HbCmdletBase : PSCmdlet, IDisposable
         ArgumentNullException.ThrowIfNull(work);
         using var reporter = new QueueReporter();
         var task = Task.Run(() => work(reporter, _cts.Token));
+        // The pump below wakes at once when the work ends (not at its next wait timeout).
+        _ = task.ContinueWith(_ => reporter.Complete(), CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
         try
         {
             while (!task.IsCompleted)
@@ -100,14 +102,35 @@ public abstract class HbCmdletBase : PSCmdlet, IDisposable
         _disposed = true;
     }
 
-    // Engine threads post here; the pipeline thread drains and writes.
+    // Engine threads post here; the pipeline thread drains and writes. Completed when the work ends: the drain then
+    // returns as soon as the queue is empty, and anything posted later (by a side task) is dropped.
     private sealed class QueueReporter : IHbReporter, IDisposable
     {
         private readonly BlockingCollection<(char Kind, object Payload)> _queue = new();
+        private readonly object _sync = new();
+        private bool _complete;
 
-        public void Verbose(string message) => _queue.Add(('v', message));
-        public void Warning(string message) => _queue.Add(('w', message));
-        public void Progress(HbProgress progress) => _queue.Add(('p', progress));
+        public void Verbose(string message) => Post('v', message);
+        public void Warning(string message) => Post('w', message);
+        public void Progress(HbProgress progress) => Post('p', progress);
+
+        public void Complete()
+        {
+            lock (_sync)
+            {
+                if (_complete) return;
+                _complete = true;
+                _queue.CompleteAdding();
+            }
+        }
+
+        private void Post(char kind, object payload)
+        {
+            lock (_sync)
+            {
+                if (!_complete) _queue.Add((kind, payload));
+            }
+        }
 
         public void Drain(Cmdlet cmdlet, TimeSpan wait)
         {
@@ -130,6 +153,10 @@ public abstract class HbCmdletBase : PSCmdlet, IDisposable
             }
         }
 
-        public void Dispose() => _queue.Dispose();
+        public void Dispose()
+        {
+            Complete();
+            _queue.Dispose();
+        }
     }
 }

@@ -45,6 +45,15 @@ Describe 'HbOps module' {
         $engine.Location | Should -Be (Join-Path $ModulePath 'Dependencies/net10.0/HbOps.Engine.dll' | Resolve-Path).Path
     }
 
+    It 'returns as soon as the engine work ends (the message pump does not wait out its poll interval)' {
+        # The pipeline thread pumps the engine's messages with a 100 ms wait; when the work ends it must wake at once.
+        # Ten quick calls took over a second when each waited out the interval.
+        $null = Get-HbBackup -Path $TestDrive -Local
+        $sw = [Diagnostics.Stopwatch]::StartNew()
+        foreach ($i in 1..10) { $null = Get-HbBackup -Path $TestDrive -Local }
+        $sw.Elapsed.TotalMilliseconds | Should -BeLessThan 500
+    }
+
     It 'loads its own YamlDotNet in a private load context even when another YamlDotNet is already loaded' {
         $older = Join-Path ([Environment]::GetFolderPath('UserProfile')) '.nuget/packages/yamldotnet/11.2.1/lib/netstandard2.1/YamlDotNet.dll'
         if ($env:NUGET_PACKAGES) { $older = Join-Path $env:NUGET_PACKAGES 'yamldotnet/11.2.1/lib/netstandard2.1/YamlDotNet.dll' }
