@@ -15,6 +15,7 @@
         'Test-HbRestore'
         'Compare-HbRowCounts'
         'Remove-HbSandbox'
+        'New-HbSandbox'
         'Get-HbSandbox'
         'Get-HbBackup'
         'Test-HbBackup'

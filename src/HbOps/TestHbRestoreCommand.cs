@@ -34,31 +34,8 @@ namespace HbOps;
 /// </example>
 [Cmdlet(VerbsDiagnostic.Test, "HbRestore", DefaultParameterSetName = ArtefactSet, SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Low)]
 [OutputType(typeof(HbRestoreTestResult))]
-public sealed class TestHbRestoreCommand : HbHostCmdletBase
+public sealed class TestHbRestoreCommand : HbSandboxCmdletBase
 {
-    private const string ArtefactSet = "Artefact";
-    private const string PathSet = "Path";
-
-    /// <summary>The artefact to restore (from Invoke-HbBackup or Get-HbBackup).</summary>
-    [Parameter(Mandatory = true, ValueFromPipeline = true, ParameterSetName = ArtefactSet)]
-    [ValidateNotNull]
-    public HbBackupArtefact? Artefact { get; set; }
-
-    /// <summary>Path of a dump whose manifest (&lt;dump&gt;.manifest.yml) sits beside it; on the docker host when -SshHost/-HostName is given.</summary>
-    [Parameter(Mandatory = true, ParameterSetName = PathSet)]
-    [ValidateNotNullOrEmpty]
-    public string? Path { get; set; }
-
-    /// <summary>Sandbox image (default postgres:&lt;artefact major&gt;). A lower major than the source is refused.</summary>
-    [Parameter]
-    [ValidateNotNullOrEmpty]
-    public string? Image { get; set; }
-
-    /// <summary>Exact sandbox name; an existing container or volume of that name is never reused.</summary>
-    [Parameter]
-    [ValidateNotNullOrEmpty]
-    public string? SandboxName { get; set; }
-
     /// <summary>Parallel pg_restore jobs.</summary>
     [Parameter]
     [ValidateRange(1, 64)]
@@ -78,44 +55,25 @@ public sealed class TestHbRestoreCommand : HbHostCmdletBase
     [ValidateRange(0.0, 1.0)]
     public double EstimateTolerance { get; set; } = 0.1;
 
-    /// <summary>Minutes a kept sandbox lives before Get-HbSandbox -Expired lists it for sweeping.</summary>
-    [Parameter]
-    [ValidateRange(1, 10080)]
-    public int TimeToLiveMinutes { get; set; } = 120;
-
-    /// <summary>
-    /// Sandbox server settings over the defaults (postgres -c name=value). The throwaway sandbox runs by default with
-    /// fsync, synchronous_commit and full_page_writes off, wal_level minimal, autovacuum off, max_wal_size 4GB,
-    /// checkpoint_timeout 30min and maintenance_work_mem 128MB: faster restores, same restored data. A value replaces
-    /// or adds a setting, an empty value removes one (e.g. @{ fsync = 'on'; full_page_writes = 'on' } for a durable sandbox).
-    /// The settings used are recorded on the sandbox.
-    /// </summary>
-    [Parameter]
-    [ValidateNotNull]
-    public Hashtable ServerSetting { get; set; } = new();
-
     /// <inheritdoc />
     protected override void ProcessRecord()
     {
         try
         {
             var assertions = Assertion.Select(ToAssertion).ToList();
-            var settings = SandboxSettings.Merge(ServerSetting.Cast<DictionaryEntry>().Select(e =>
-                new KeyValuePair<string, string?>(Convert.ToString(e.Key, CultureInfo.InvariantCulture) ?? "", e.Value is null ? null : Convert.ToString(e.Value, CultureInfo.InvariantCulture))));
             var request = new RestoreRequest
             {
-                ServerSettings = settings,
+                ServerSettings = MergedServerSettings(),
                 Image = Image, SandboxName = SandboxName, Jobs = Jobs, KeepSandbox = KeepSandbox, Assertions = assertions,
                 EstimateTolerance = EstimateTolerance, SandboxTimeToLive = TimeSpan.FromMinutes(TimeToLiveMinutes),
             };
-            var what = Artefact?.Path ?? Path;
-            if (!ShouldProcess($"{what} into a new sandbox{(KeepSandbox ? " (kept)" : "")}", "Restore-test"))
+            if (!ShouldProcess($"{ArtefactDescription} into a new sandbox{(KeepSandbox ? " (kept)" : "")}", "Restore-test"))
             {
                 return;
             }
             var result = RunEngine(async (reporter, ct) =>
             {
-                var artefact = Artefact ?? await LoadFromPathAsync(ct).ConfigureAwait(false);
+                var artefact = await ResolveArtefactAsync(ct).ConfigureAwait(false);
                 var host = await ConnectAsync(artefact.Host, ct).ConfigureAwait(false);
                 return await new RestoreEngine(host, reporter).RunAsync(artefact, request, ct).ConfigureAwait(false);
             });
@@ -125,14 +83,6 @@ public sealed class TestHbRestoreCommand : HbHostCmdletBase
         {
             WriteHbError(ex, (object?)Artefact ?? Path);
         }
-    }
-
-    private async Task<HbBackupArtefact> LoadFromPathAsync(CancellationToken ct)
-    {
-        var host = ResolveHostFromParameters();
-        var local = host.Kind == HbHostKind.Local;
-        var catalog = new ArtefactCatalog(await ConnectAsync(host, ct).ConfigureAwait(false), filesAreLocal: local);
-        return await catalog.ReadAsync(HostPath(Path!, local), ct).ConfigureAwait(false);
     }
 
     private static HbAssertion ToAssertion(Hashtable h)

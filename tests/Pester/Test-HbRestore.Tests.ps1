@@ -157,12 +157,7 @@ Describe 'Test-HbRestore' {
         }
 
         It 'Ctrl+C mid-restore leaves no container or volume' {
-            $job = Start-HbBackground { param($a) $a | Test-HbRestore } @(, $artefact)
-            $deadline = (Get-Date).AddSeconds(60)
-            while (-not (docker ps -q --filter 'label=hbops.sandbox=true') -and (Get-Date) -lt $deadline) { Start-Sleep -Milliseconds 100 }
-            docker ps -q --filter 'label=hbops.sandbox=true' | Should -Not -BeNullOrEmpty -Because 'the sandbox must exist before we interrupt'
-            $job.PowerShell.Stop()
-            $job.PowerShell.Dispose()
+            Stop-HbOnceSandboxExists { param($a) $a | Test-HbRestore } @(, $artefact) | Should -BeTrue -Because 'the sandbox must exist before we interrupt'
             Get-HbLeftovers | Should -BeNullOrEmpty
         }
 

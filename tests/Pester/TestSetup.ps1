@@ -28,6 +28,19 @@ function Start-HbBackground {
     [pscustomobject]@{ PowerShell = $ps; Handle = $ps.BeginInvoke() }
 }
 
+# Runs a sandbox-making pipeline in the background and interrupts it (Ctrl+C) as soon as its sandbox container exists;
+# returns whether the sandbox appeared before the interruption.
+function Stop-HbOnceSandboxExists {
+    param([scriptblock] $Script, [object[]] $Arguments)
+    $job = Start-HbBackground $Script $Arguments
+    $deadline = (Get-Date).AddSeconds(60)
+    while (-not (docker ps -q --filter 'label=hbops.sandbox=true') -and (Get-Date) -lt $deadline) { Start-Sleep -Milliseconds 50 }
+    $appeared = [bool](docker ps -q --filter 'label=hbops.sandbox=true')
+    $job.PowerShell.Stop()
+    $job.PowerShell.Dispose()
+    $appeared
+}
+
 function Wait-HbFile {
     param([string] $Directory, [string] $Filter, [int] $TimeoutSeconds = 30)
     $deadline = (Get-Date).AddSeconds($TimeoutSeconds)

@@ -27,7 +27,7 @@ StrictModes no
 PidFile $SSH_DIR/sshd.pid
 MaxSessions 64
 MaxStartups 64:30:128
-LogLevel ERROR
+LogLevel INFO
 CFG
 /usr/sbin/sshd -f "$SSH_DIR/sshd_config" -E "$SSH_DIR/sshd.log"
 echo "$PORT" >"$SSH_DIR/port"

@@ -69,15 +69,7 @@ public sealed class RestoreEngine(ICommandHost dockerHost, IHbReporter? reporter
                     var onHost = await EnsureArtefactOnHostAsync(artefact, runId, ct).ConfigureAwait(false);
                     uploadFolder = onHost.Uploaded ? onHost.Folder : null;
                     result.ObservedSha256 = onHost.Sha256;
-                    result.ChecksumVerified = string.Equals(result.ObservedSha256, artefact.Sha256, StringComparison.OrdinalIgnoreCase)
-                        && onHost.SumsLineMatches;
-                    if (!result.ChecksumVerified)
-                    {
-                        throw new HbOpsException(HbErrorIds.ChecksumMismatch, HbErrorCategory.InvalidData,
-                            $"Refusing to restore '{artefact.Path}': its SHA-256 is {result.ObservedSha256} but the manifest records {artefact.Sha256}" +
-                            (onHost.SumsLineMatches ? "." : " (or SHA256SUMS does not list it with that hash)."), artefact.Path,
-                            "The artefact was altered or corrupted; make a new backup.");
-                    }
+                    RequireChecksum(artefact, onHost, result);
                     return onHost.Folder;
                 }).ConfigureAwait(false);
                 checksumVerified.TrySetResult();
@@ -104,28 +96,12 @@ public sealed class RestoreEngine(ICommandHost dockerHost, IHbReporter? reporter
                 //    command itself: one docker exec waits inside the container until the server accepts connections
                 //    and then becomes pg_restore, started once the checksum matched (it reads the artefact).
                 int major;
-                try { major = await sandboxes.ProbeImageMajorAsync(image, token).ConfigureAwait(false); }
+                try { major = await ProbeMajorAsync(sandboxes, image, artefact, token).ConfigureAwait(false); }
                 finally { probed.TrySetResult(); }
-                if (major < artefact.ServerMajor)
-                {
-                    throw new HbOpsException(HbErrorIds.SandboxMajorTooLow, HbErrorCategory.InvalidArgument,
-                        $"Image '{image}' has PostgreSQL {major}, lower than the artefact's server major {artefact.ServerMajor}; a restore test there proves nothing.",
-                        image, $"Use -Image postgres:{artefact.ServerMajor} (or newer).");
-                }
                 await Phase(result, "CreateSandbox", 2, async () =>
                 {
-                    if (dockerHost.Host.Kind == HbHostKind.Local)
-                    {
-                        // Local engine: the server's socket directory is bind-mounted here so Npgsql can reach it without a TCP port.
-                        socketDirectory = Directory.CreateTempSubdirectory("hbops-sock-").FullName;
-                        if (!OperatingSystem.IsWindows()) File.SetUnixFileMode(socketDirectory, (UnixFileMode)0x1FF);
-                    }
-                    sandbox = await sandboxes.CreateAsync(new SandboxSpec
-                    {
-                        SocketDirectory = socketDirectory, ServerSettings = request.ServerSettings,
-                        Tag = artefact.Tag.Length > 0 ? artefact.Tag : "hbops", Name = request.SandboxName, Image = image, ImageMajor = major,
-                        Database = artefact.Database, User = artefact.User, ArtefactFolder = artefactFolder, TimeToLive = request.SandboxTimeToLive, RunId = runId,
-                    }, token).ConfigureAwait(false);
+                    socketDirectory = NewSocketDirectory();
+                    sandbox = await sandboxes.CreateAsync(Spec(artefact, request, image, major, artefactFolder, socketDirectory, uploadFolder, runId), token).ConfigureAwait(false);
                     result.Sandbox = sandbox;
                     await checksumVerified.Task.WaitAsync(token).ConfigureAwait(false);
                     var ready = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -133,10 +109,7 @@ public sealed class RestoreEngine(ICommandHost dockerHost, IHbReporter? reporter
                     restoreRun = sandboxes.RunWhenReadyAsync(sandbox, restoreArgs, request.ReadyTimeout, () => ready.TrySetResult(), token);
                     await Task.WhenAny(ready.Task, restoreRun).ConfigureAwait(false);
                     if (!ready.Task.IsCompleted) await restoreRun.ConfigureAwait(false); // never ready: SandboxStartFailed
-                    sandboxSql = socketDirectory is not null
-                        ? new NpgsqlEndpoint(socketDirectory, sandbox.User, sandbox.Database)
-                        : new PgEndpoint(_docker, sandbox.Name, sandbox.User, sandbox.Database);
-                    sandbox.SqlRoute = sandboxSql.Route;
+                    sandboxSql = SqlEndpoint(sandbox);
                     // Remote smoke tests go through psql in docker exec: its session opens while pg_restore runs.
                     if (sandboxSql is PgEndpoint viaPsql) smokeSession = Task.Run(() => PsqlSession.StartAsync(viaPsql, PgEndpoint.ApplicationNamePrefix, ct), ct);
                     return true;
@@ -277,12 +250,9 @@ public sealed class RestoreEngine(ICommandHost dockerHost, IHbReporter? reporter
                 try { await restoreRun.WaitAsync(TimeSpan.FromSeconds(30), CancellationToken.None).ConfigureAwait(false); }
                 catch (Exception) when (!restoreRun.IsCompletedSuccessfully) { }
             }
-            if (uploadFolder is not null) await RemoveUploadAsync(uploadFolder).ConfigureAwait(false);
-            if (socketDirectory is not null && !request.KeepSandbox)
-            {
-                try { Directory.Delete(socketDirectory, recursive: true); }
-                catch (Exception ex) when (ex is IOException or UnauthorizedAccessException) { _report.Warning($"Could not remove '{socketDirectory}': {ex.Message}"); }
-            }
+            // A kept sandbox keeps its uploaded copy (it is mounted); Remove-HbSandbox removes it with the sandbox.
+            if (uploadFolder is not null && !(request.KeepSandbox && sandbox is not null)) await RemoveScratchAsync(uploadFolder).ConfigureAwait(false);
+            if (socketDirectory is not null && !request.KeepSandbox) DeleteLocalFolder(socketDirectory);
             _report.Progress(new HbProgress(ProgressId, Activity, "done", 100, Completed: true));
         }
         result.DurationSeconds = Math.Round(total.Elapsed.TotalSeconds, 3);
@@ -352,6 +322,107 @@ public sealed class RestoreEngine(ICommandHost dockerHost, IHbReporter? reporter
         }
     }
 
+    /// <summary>
+    /// Creates a sandbox for an artefact without restoring it (New-HbSandbox): the artefact's checksum is verified, the
+    /// image's major must not be lower than the artefact's server, the artefact folder is mounted read-only (a local
+    /// artefact for a remote engine is uploaded first), isolation is verified by inspection, and the call returns once
+    /// <c>pg_isready -h 127.0.0.1</c> succeeds inside it. Whatever was made is removed again if any step fails or is
+    /// cancelled. Remove it with <see cref="SandboxManager.RemoveAsync"/> (which also removes the uploaded copy).
+    /// </summary>
+    public async Task<HbSandbox> CreateSandboxAsync(HbBackupArtefact artefact, RestoreRequest request, CancellationToken ct)
+    {
+        ArgumentNullException.ThrowIfNull(artefact);
+        ArgumentNullException.ThrowIfNull(request);
+        var runId = Convert.ToHexString(RandomNumberGenerator.GetBytes(3)).ToLowerInvariant();
+        var image = request.Image ?? $"postgres:{artefact.ServerMajor}";
+        var sandboxes = new SandboxManager(dockerHost, _report);
+        string? uploadFolder = null;
+        string? socketDirectory = null;
+        HbSandbox? sandbox = null;
+        try
+        {
+            var probe = ProbeMajorAsync(sandboxes, image, artefact, ct);
+            var onHost = await EnsureArtefactOnHostAsync(artefact, runId, ct).ConfigureAwait(false);
+            uploadFolder = onHost.Uploaded ? onHost.Folder : null;
+            RequireChecksum(artefact, onHost, null);
+            var major = await probe.ConfigureAwait(false);
+            socketDirectory = NewSocketDirectory();
+            sandbox = await sandboxes.CreateAsync(Spec(artefact, request, image, major, onHost.Folder, socketDirectory, uploadFolder, runId), ct).ConfigureAwait(false);
+            _report.Verbose($"Waiting until the server in '{sandbox.Name}' accepts connections (pg_isready -h 127.0.0.1).");
+            await sandboxes.WaitReadyAsync(sandbox, request.ReadyTimeout, ct).ConfigureAwait(false);
+            SqlEndpoint(sandbox);
+            return sandbox;
+        }
+        catch (Exception)
+        {
+            // Failed or interrupted: nothing may stay behind (the container, its volume, the uploaded copy, the socket folder).
+            using var cleanup = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+            if (sandbox is not null) await sandboxes.RemoveAsync(sandbox.Name, cleanup.Token, sandbox.VolumeName).ConfigureAwait(false);
+            if (uploadFolder is not null) await RemoveScratchAsync(uploadFolder).ConfigureAwait(false);
+            if (socketDirectory is not null) DeleteLocalFolder(socketDirectory);
+            throw;
+        }
+    }
+
+    // The restore may only read an artefact whose SHA-256 is the recorded one (and listed so in SHA256SUMS).
+    private static void RequireChecksum(HbBackupArtefact artefact, ArtefactOnHost onHost, HbRestoreTestResult? result)
+    {
+        var ok = string.Equals(onHost.Sha256, artefact.Sha256, StringComparison.OrdinalIgnoreCase) && onHost.SumsLineMatches;
+        if (result is not null) result.ChecksumVerified = ok;
+        if (ok) return;
+        throw new HbOpsException(HbErrorIds.ChecksumMismatch, HbErrorCategory.InvalidData,
+            $"Refusing to restore '{artefact.Path}': its SHA-256 is {onHost.Sha256} but the manifest records {artefact.Sha256}" +
+            (onHost.SumsLineMatches ? "." : " (or SHA256SUMS does not list it with that hash)."), artefact.Path,
+            "The artefact was altered or corrupted; make a new backup.");
+    }
+
+    // A sandbox of a lower major than the artefact's server proves nothing.
+    private static async Task<int> ProbeMajorAsync(SandboxManager sandboxes, string image, HbBackupArtefact artefact, CancellationToken ct)
+    {
+        var major = await sandboxes.ProbeImageMajorAsync(image, ct).ConfigureAwait(false);
+        if (major < artefact.ServerMajor)
+        {
+            throw new HbOpsException(HbErrorIds.SandboxMajorTooLow, HbErrorCategory.InvalidArgument,
+                $"Image '{image}' has PostgreSQL {major}, lower than the artefact's server major {artefact.ServerMajor}; a restore test there proves nothing.",
+                image, $"Use -Image postgres:{artefact.ServerMajor} (or newer).");
+        }
+        return major;
+    }
+
+    // Local engine: the server's socket directory is bind-mounted here so Npgsql can reach it without a TCP port.
+    private string? NewSocketDirectory()
+    {
+        if (dockerHost.Host.Kind != HbHostKind.Local) return null;
+        var dir = Directory.CreateTempSubdirectory("hbops-sock-").FullName;
+        if (!OperatingSystem.IsWindows()) File.SetUnixFileMode(dir, (UnixFileMode)0x1FF);
+        return dir;
+    }
+
+    private void DeleteLocalFolder(string folder)
+    {
+        try { if (Directory.Exists(folder)) Directory.Delete(folder, recursive: true); }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException) { _report.Warning($"Could not remove '{folder}': {ex.Message}"); }
+    }
+
+    private static SandboxSpec Spec(HbBackupArtefact artefact, RestoreRequest request, string image, int major, string artefactFolder,
+        string? socketDirectory, string? uploadFolder, string runId) => new()
+    {
+        SocketDirectory = socketDirectory, ServerSettings = request.ServerSettings,
+        Tag = artefact.Tag.Length > 0 ? artefact.Tag : "hbops", Name = request.SandboxName, Image = image, ImageMajor = major,
+        Database = artefact.Database, User = artefact.User, ArtefactFolder = artefactFolder, TimeToLive = request.SandboxTimeToLive, RunId = runId,
+        ScratchFolder = uploadFolder ?? socketDirectory,
+    };
+
+    // How HbOps reaches the sandbox's server: Npgsql over the bind-mounted socket locally, psql through docker exec remotely.
+    private ISqlEndpoint SqlEndpoint(HbSandbox sandbox)
+    {
+        ISqlEndpoint sql = sandbox.SocketDirectory is { Length: > 0 } dir
+            ? new NpgsqlEndpoint(dir, sandbox.User, sandbox.Database)
+            : new PgEndpoint(_docker, sandbox.Name, sandbox.User, sandbox.Database);
+        sandbox.SqlRoute = sql.Route;
+        return sql;
+    }
+
     // The folder the sandbox mounts when the artefact is already where the engine runs.
     private static string HostFolder(HbBackupArtefact artefact) =>
         HostFiles.IsLocal(artefact) ? System.IO.Path.GetDirectoryName(artefact.Path)! : artefact.RunFolder;
@@ -385,7 +456,7 @@ public sealed class RestoreEngine(ICommandHost dockerHost, IHbReporter? reporter
         return new ArtefactOnHost(remoteFolder, sha, sumsMatch && remoteSha == sha, true);
     }
 
-    private async Task RemoveUploadAsync(string folder)
+    private async Task RemoveScratchAsync(string folder)
     {
         using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(30));
         try

@@ -35,6 +35,11 @@ public sealed class SandboxSpec
     public string? SocketDirectory { get; init; }
     /// <summary>Server settings (<c>postgres -c</c>); see <see cref="SandboxSettings"/>.</summary>
     public IReadOnlyDictionary<string, string> ServerSettings { get; init; } = SandboxSettings.Defaults;
+    /// <summary>
+    /// A folder HbOps made on the docker host for this sandbox (the uploaded artefact copy, or the socket directory of a
+    /// local engine), removed with the sandbox; null: none. Only HbOps' own folder names are accepted.
+    /// </summary>
+    public string? ScratchFolder { get; init; }
 }
 
 /// <summary>
@@ -54,6 +59,14 @@ public sealed partial class SandboxManager(ICommandHost host, IHbReporter? repor
 
     [GeneratedRegex(@"\(PostgreSQL\)\s+(\d+)")]
     private static partial Regex VersionRegex();
+
+    // The label naming a folder HbOps made for the sandbox on its docker host, and the only names such a folder may have
+    // (an upload under /tmp, or a socket directory in this machine's temp folder): a label edited by hand can never make
+    // the removal delete anything else.
+    private const string ScratchLabel = "hbops.scratch-folder";
+
+    [GeneratedRegex(@"^/tmp/hbops-(upload|sock)-[A-Za-z0-9_.]{1,32}$")]
+    private static partial Regex ScratchFolderRegex();
 
     /// <summary>
     /// The PostgreSQL major of an image: from its <c>PG_MAJOR</c> variable (set by the official postgres images) when it
@@ -111,6 +124,11 @@ public sealed partial class SandboxManager(ICommandHost host, IHbReporter? repor
             ["hbops.expires"] = sandbox.ExpiresUtc.ToString("o", CultureInfo.InvariantCulture),
             ["hbops.database"] = spec.Database, ["hbops.user"] = spec.User, ["hbops.image-major"] = spec.ImageMajor.ToString(CultureInfo.InvariantCulture),
         };
+        if (spec.ScratchFolder is not null)
+        {
+            if (!ScratchFolderRegex().IsMatch(spec.ScratchFolder)) throw HbOpsException.Invalid($"'{spec.ScratchFolder}' is not an HbOps scratch folder.", spec.ScratchFolder);
+            labels[ScratchLabel] = spec.ScratchFolder;
+        }
         sandbox.EngineTransport = _engine.Transport;
         sandbox.SocketDirectory = spec.SocketDirectory ?? "";
         sandbox.ServerSettings = spec.ServerSettings.Select(kv => $"{kv.Key}={kv.Value}").ToList();
@@ -272,6 +290,11 @@ public sealed partial class SandboxManager(ICommandHost host, IHbReporter? repor
         {
             if (container is not null) await _engine.RemoveContainerAsync(name, ct).ConfigureAwait(false);
             if (vol is not null) await _engine.RemoveVolumeAsync(volume, ct).ConfigureAwait(false);
+            if (container?.Labels.TryGetValue(ScratchLabel, out var scratch) == true && ScratchFolderRegex().IsMatch(scratch))
+            {
+                var r = await host.RunAsync(new[] { "rm", "-rf", "--", scratch }, ct).ConfigureAwait(false);
+                if (!r.Succeeded) errors.Add($"Could not remove {scratch}: {Redaction.Redact(r.StandardError.Trim())}");
+            }
         }
         catch (HbOpsException ex)
         {

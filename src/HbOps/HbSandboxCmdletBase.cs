@@ -1,0 +1,75 @@
+using System.Collections;
+using System.Globalization;
+using System.Management.Automation;
+using HbOps.Engine.Backup;
+using HbOps.Engine.Sandbox;
+using HbOps.Model;
+
+namespace HbOps;
+
+/// <summary>
+/// Base of the cmdlets that make a sandbox for an artefact (Test-HbRestore, New-HbSandbox): the artefact from the
+/// pipeline or by path, and how the sandbox is made.
+/// </summary>
+public abstract class HbSandboxCmdletBase : HbHostCmdletBase
+{
+    /// <summary>Parameter set of an artefact object.</summary>
+    protected const string ArtefactSet = "Artefact";
+
+    /// <summary>Parameter set of a dump path.</summary>
+    protected const string PathSet = "Path";
+
+    /// <summary>The artefact (from Invoke-HbBackup or Get-HbBackup).</summary>
+    [Parameter(Mandatory = true, ValueFromPipeline = true, ParameterSetName = ArtefactSet)]
+    [ValidateNotNull]
+    public HbBackupArtefact? Artefact { get; set; }
+
+    /// <summary>Path of a dump whose manifest (&lt;dump&gt;.manifest.yml) sits beside it; on the docker host when -SshHost/-HostName is given.</summary>
+    [Parameter(Mandatory = true, ParameterSetName = PathSet)]
+    [ValidateNotNullOrEmpty]
+    public string? Path { get; set; }
+
+    /// <summary>Sandbox image (default postgres:&lt;artefact major&gt;). A lower major than the source is refused.</summary>
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string? Image { get; set; }
+
+    /// <summary>Exact sandbox name; an existing container or volume of that name is never reused.</summary>
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string? SandboxName { get; set; }
+
+    /// <summary>Minutes a kept sandbox lives before Get-HbSandbox -Expired lists it for sweeping.</summary>
+    [Parameter]
+    [ValidateRange(1, 10080)]
+    public int TimeToLiveMinutes { get; set; } = 120;
+
+    /// <summary>
+    /// Sandbox server settings over the defaults (postgres -c name=value). The throwaway sandbox runs by default with
+    /// fsync, synchronous_commit and full_page_writes off, wal_level minimal, autovacuum off, max_wal_size 4GB,
+    /// checkpoint_timeout 30min and maintenance_work_mem 128MB: faster restores, same restored data. A value replaces
+    /// or adds a setting, an empty value removes one (e.g. @{ fsync = 'on'; full_page_writes = 'on' } for a durable sandbox).
+    /// The settings used are recorded on the sandbox.
+    /// </summary>
+    [Parameter]
+    [ValidateNotNull]
+    public Hashtable ServerSetting { get; set; } = new();
+
+    /// <summary>The defaults with -ServerSetting applied (names and values checked).</summary>
+    protected IReadOnlyDictionary<string, string> MergedServerSettings() =>
+        SandboxSettings.Merge(ServerSetting.Cast<DictionaryEntry>().Select(e => new KeyValuePair<string, string?>(
+            Convert.ToString(e.Key, CultureInfo.InvariantCulture) ?? "", e.Value is null ? null : Convert.ToString(e.Value, CultureInfo.InvariantCulture))));
+
+    /// <summary>What the command works on, for ShouldProcess and error targets.</summary>
+    protected string? ArtefactDescription => Artefact?.Path ?? Path;
+
+    /// <summary>The artefact from the pipeline, or read from -Path (with its manifest) on the host named by the SSH parameters.</summary>
+    protected async Task<HbBackupArtefact> ResolveArtefactAsync(CancellationToken ct)
+    {
+        if (Artefact is not null) return Artefact;
+        var host = ResolveHostFromParameters();
+        var local = host.Kind == HbHostKind.Local;
+        var catalog = new ArtefactCatalog(await ConnectAsync(host, ct).ConfigureAwait(false), filesAreLocal: local);
+        return await catalog.ReadAsync(HostPath(Path!, local), ct).ConfigureAwait(false);
+    }
+}
