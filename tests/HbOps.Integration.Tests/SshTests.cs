@@ -223,6 +223,110 @@ public class ShellHostFilesTests
     }
 
     [Fact]
+    public async Task A_pending_write_a_finalize_and_a_psql_session_never_exit_before_their_input_ends()
+    {
+        // A command that exits while its end-of-file is still on the way lets SSH.NET send that end-of-file after the
+        // channel closed, and OpenSSH then drops the whole connection. Here the end-of-file is held back for a while:
+        // the commands must still be running when it is sent, and finish their work after it.
+        await using var inner = await new TestEnvironment().ConnectAsync();
+        var host = new SlowEofHost(inner, TimeSpan.FromMilliseconds(700));
+        var files = new ShellHostFiles(host);
+        var dir = Directory.CreateTempSubdirectory("hbops-eof").FullName;
+
+        await using (var pending = await files.BeginWriteTextAtomicAsync(Path.Combine(dir, "record.yml"), CancellationToken.None))
+        {
+            await pending.CommitAsync("result: Passed\n", CancellationToken.None);
+        }
+        Assert.Equal("result: Passed\n", File.ReadAllText(Path.Combine(dir, "record.yml")));
+
+        File.WriteAllText(Path.Combine(dir, "a.dump.partial"), "dump");
+        await files.FinalizeArtefactAsync(Path.Combine(dir, "SHA256SUMS"), "abc  a.dump", Path.Combine(dir, "a.dump.partial"), Path.Combine(dir, "a.dump"),
+            Path.Combine(dir, "a.dump.manifest.yml"), "sha256: abc\n", CancellationToken.None);
+        Assert.Equal("sha256: abc\n", File.ReadAllText(Path.Combine(dir, "a.dump.manifest.yml")));
+
+        var env = new TestEnvironment();
+        var session = await HbOps.Engine.Postgres.PsqlSession.StartAsync(
+            new HbOps.Engine.Postgres.PgEndpoint(new HbOps.Engine.Docker.DockerCli(host), env.Container, env.User, env.Database), "hbops-test", CancellationToken.None);
+        Assert.Equal("1\n", await session.ExecuteAsync("SELECT 1;", CancellationToken.None));
+        await session.DisposeAsync();
+
+        Assert.Equal(3, host.Commands.Count);
+        Assert.All(host.Commands, c => Assert.True(c.ExitedAfterEof, $"exited {c.ExitedAt:O}, end-of-file sent {c.EofSentAt:O}"));
+        Assert.Equal("still here\n", (await inner.RunAsync(new[] { "echo", "still here" }, CancellationToken.None)).StandardOutput);
+        Directory.Delete(dir, true);
+    }
+
+    // Delays every command's end-of-file and records when each command exited relative to it.
+    private sealed class SlowEofHost(ICommandHost inner, TimeSpan delay) : ICommandHost
+    {
+        public List<SlowEofCommand> Commands { get; } = new();
+        public HbOps.Model.HbHost Host => inner.Host;
+
+        public async Task<IRunningCommand> StartAsync(IReadOnlyList<string> argv, CancellationToken ct)
+        {
+            var c = new SlowEofCommand(await inner.StartAsync(argv, ct), delay);
+            lock (Commands) Commands.Add(c);
+            return c;
+        }
+
+        public ValueTask DisposeAsync() => ValueTask.CompletedTask;
+    }
+
+    private sealed class SlowEofCommand : IRunningCommand
+    {
+        private readonly IRunningCommand _inner;
+        private readonly SlowEofStream _stdin;
+
+        public SlowEofCommand(IRunningCommand inner, TimeSpan delay)
+        {
+            _inner = inner;
+            _stdin = new SlowEofStream(inner.StandardInput, delay, this);
+            _ = inner.WaitForExitAsync(CancellationToken.None).ContinueWith(_ => ExitedAt = DateTime.UtcNow, TaskScheduler.Default);
+        }
+
+        public DateTime? EofSentAt { get; set; }
+        public DateTime? ExitedAt { get; private set; }
+        public bool ExitedAfterEof => EofSentAt is { } eof && ExitedAt is { } exit && exit >= eof;
+        public Stream StandardInput => _stdin;
+        public Stream StandardOutput => _inner.StandardOutput;
+        public Stream StandardError => _inner.StandardError;
+        public Task<int> WaitForExitAsync(CancellationToken ct) => _inner.WaitForExitAsync(ct);
+        public Task KillAsync() => _inner.KillAsync();
+        public ValueTask DisposeAsync() => _inner.DisposeAsync();
+    }
+
+    private sealed class SlowEofStream(Stream inner, TimeSpan delay, SlowEofCommand owner) : Stream
+    {
+        public override bool CanRead => false;
+        public override bool CanSeek => false;
+        public override bool CanWrite => true;
+        public override long Length => throw new NotSupportedException();
+        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+        public override void Flush() => inner.Flush();
+        public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+        public override void SetLength(long value) => throw new NotSupportedException();
+        public override void Write(byte[] buffer, int offset, int count) => inner.Write(buffer, offset, count);
+        public override async ValueTask DisposeAsync()
+        {
+            await Task.Delay(delay);
+            owner.EofSentAt ??= DateTime.UtcNow;
+            await inner.DisposeAsync();
+            await base.DisposeAsync();
+        }
+        protected override void Dispose(bool disposing)
+        {
+            if (disposing && owner.EofSentAt is null)
+            {
+                Thread.Sleep(delay);
+                owner.EofSentAt = DateTime.UtcNow;
+                inner.Dispose();
+            }
+            base.Dispose(disposing);
+        }
+    }
+
+    [Fact]
     public async Task A_pending_write_opened_early_writes_exactly_the_committed_text_and_nothing_when_abandoned()
     {
         await using var host = await new TestEnvironment().ConnectAsync();

@@ -71,8 +71,12 @@ public sealed partial class ArtefactCatalog(ICommandHost host, bool filesAreLoca
         CommandResult r;
         if (_files is LocalHostFiles)
         {
+            // pg_restore --list stops reading after the TOC; the rest of the stream is read to its end so the command
+            // never exits while its input is still arriving (see HostFiles' scripts).
+            var drained = new List<string> { "sh", "-c", "\"$@\"; rc=$?; cat > /dev/null; exit $rc", "hbops-list" };
+            drained.AddRange(list);
             await using var input = File.OpenRead(artefact.Path);
-            r = await host.RunFromStreamAsync(list, input, ct).ConfigureAwait(false);
+            r = await host.RunFromStreamAsync(drained, input, ct).ConfigureAwait(false);
         }
         else
         {

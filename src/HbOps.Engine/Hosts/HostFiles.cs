@@ -222,13 +222,15 @@ public sealed class ShellHostFiles(ICommandHost host) : IHostFiles
     }
 
     // Reads the content's length in bytes on the first line, then exactly that many bytes into a temporary file, and
-    // renames it into place. Anything else (end of input before a length, a short content) writes nothing.
+    // renames it into place. Anything else (end of input before a length, a short content) writes nothing. It always
+    // reads its input to the end before exiting: SSH.NET may send the end-of-file after a channel that closed meanwhile,
+    // and OpenSSH drops the whole connection for that.
     private const string PendingWriteScript = """
         IFS= read -r n || exit 3
-        case $n in ''|*[!0-9]*) exit 3;; esac
+        case $n in ''|*[!0-9]*) cat > /dev/null; exit 3;; esac
         tmp="$1.tmp.$$"
-        if head -c "$n" > "$tmp" && [ "$(wc -c < "$tmp")" -eq "$n" ] && mv -f -- "$tmp" "$1"; then exit 0; fi
-        rm -f -- "$tmp"; exit 1
+        if head -c "$n" > "$tmp" && [ "$(wc -c < "$tmp")" -eq "$n" ] && mv -f -- "$tmp" "$1"; then cat > /dev/null; exit 0; fi
+        rm -f -- "$tmp"; cat > /dev/null; exit 1
         """;
 
     /// <inheritdoc />
@@ -354,15 +356,18 @@ public sealed class ShellHostFiles(ICommandHost host) : IHostFiles
     private HbOpsException CannotRead(string path, CommandResult r) =>
         new(HbErrorIds.ArtefactNotFound, HbErrorCategory.ObjectNotFound, $"Cannot read '{path}' on {host.Host}: {Redaction.Redact(r.StandardError.Trim())}", path);
 
+    // The manifest arrives on stdin and is read (to the end) first, whatever happens next: the command never exits
+    // before its input ended (see PendingWriteScript).
     private const string FinalizeScript = """
+        sums=$1; line=$2; partial=$3; final=$4; manifest=$5; tmp="$manifest.tmp.$$"
+        if ! cat > "$tmp"; then cat > /dev/null; rm -f -- "$tmp"; exit 1; fi
         set -e
-        sums=$1; line=$2; partial=$3; final=$4; manifest=$5
+        trap 'rm -f -- "$tmp" "$sums.tmp.$$"' EXIT
         { if [ -s "$sums" ]; then cat -- "$sums"; [ -z "$(tail -c 1 -- "$sums")" ] || echo; fi; printf '%s\n' "$line"; } > "$sums.tmp.$$"
         mv -f -- "$sums.tmp.$$" "$sums"
         test ! -e "$final"
         mv -- "$partial" "$final"
-        cat > "$manifest.tmp.$$"
-        mv -f -- "$manifest.tmp.$$" "$manifest"
+        mv -f -- "$tmp" "$manifest"
         """;
 
     /// <inheritdoc />

@@ -58,11 +58,15 @@ public sealed class PsqlSession : IAsyncDisposable
     }
 
     /// <summary>Ends the session (rolls back anything open) and waits for psql to exit.</summary>
+    /// <remarks>
+    /// psql ends at the end of its input, not at <c>\q</c>: a command that exits while its end-of-file is on the way
+    /// lets SSH.NET send that end-of-file after the channel closed, and OpenSSH drops the whole connection for it.
+    /// </remarks>
     public async ValueTask DisposeAsync()
     {
         try
         {
-            await _cmd.StandardInput.WriteAsync("ROLLBACK;\n\\q\n"u8.ToArray()).ConfigureAwait(false);
+            await _cmd.StandardInput.WriteAsync("ROLLBACK;\n"u8.ToArray()).ConfigureAwait(false);
             await _cmd.StandardInput.DisposeAsync().ConfigureAwait(false);
             using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(10));
             await _cmd.WaitForExitAsync(cts.Token).ConfigureAwait(false);
