@@ -251,6 +251,7 @@ public class ShellHostFilesTests
         await session.DisposeAsync();
 
         Assert.Equal(3, host.Commands.Count);
+        await Task.WhenAll(host.Commands.Select(c => c.Exited)).WaitAsync(TimeSpan.FromSeconds(10));
         Assert.All(host.Commands, c => Assert.True(c.ExitedAfterEof, $"exited {c.ExitedAt:O}, end-of-file sent {c.EofSentAt:O}"));
         Assert.Equal("still here\n", (await inner.RunAsync(new[] { "echo", "still here" }, CancellationToken.None)).StandardOutput);
         Directory.Delete(dir, true);
@@ -281,9 +282,10 @@ public class ShellHostFilesTests
         {
             _inner = inner;
             _stdin = new SlowEofStream(inner.StandardInput, delay, this);
-            _ = inner.WaitForExitAsync(CancellationToken.None).ContinueWith(_ => ExitedAt = DateTime.UtcNow, TaskScheduler.Default);
+            Exited = inner.WaitForExitAsync(CancellationToken.None).ContinueWith(_ => ExitedAt = DateTime.UtcNow, TaskScheduler.Default);
         }
 
+        public Task Exited { get; }
         public DateTime? EofSentAt { get; set; }
         public DateTime? ExitedAt { get; private set; }
         public bool ExitedAfterEof => EofSentAt is { } eof && ExitedAt is { } exit && exit >= eof;
