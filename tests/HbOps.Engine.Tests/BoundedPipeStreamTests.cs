@@ -63,6 +63,17 @@ public class BoundedPipeStreamTests
     }
 
     [Fact]
+    public async Task Abandon_ends_a_waiting_asynchronous_read()
+    {
+        var pipe = BoundedPipeStream.Growing();
+        var pending = pipe.ReadAsync(new byte[10]).AsTask();
+        await Task.Delay(50);
+        Assert.False(pending.IsCompleted);
+        pipe.Abandon();
+        Assert.Equal(0, await pending.WaitAsync(TimeSpan.FromSeconds(5)));
+    }
+
+    [Fact]
     public async Task Disposing_is_the_end_of_stream_after_the_buffered_bytes_and_later_writes_are_dropped()
     {
         var pipe = new BoundedPipeStream(16);

@@ -74,12 +74,16 @@ public sealed class BoundedPipeStream : Stream
     /// <summary>The reader is gone: buffered and later bytes are discarded and the producer never waits again.</summary>
     public void Abandon()
     {
+        TaskCompletionSource? wake;
         lock (_sync)
         {
             _abandoned = true;
             _count = 0;
             Monitor.PulseAll(_sync);
+            wake = _dataWaiter;
+            _dataWaiter = null;
         }
+        wake?.TrySetResult();
     }
 
     /// <inheritdoc />

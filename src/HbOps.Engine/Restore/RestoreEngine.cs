@@ -339,9 +339,10 @@ public sealed class RestoreEngine(ICommandHost dockerHost, IHbReporter? reporter
         string? uploadFolder = null;
         string? socketDirectory = null;
         HbSandbox? sandbox = null;
+        Task<int>? probe = null;
         try
         {
-            var probe = ProbeMajorAsync(sandboxes, image, artefact, ct);
+            probe = ProbeMajorAsync(sandboxes, image, artefact, ct);
             var onHost = await EnsureArtefactOnHostAsync(artefact, runId, ct).ConfigureAwait(false);
             uploadFolder = onHost.Uploaded ? onHost.Folder : null;
             RequireChecksum(artefact, onHost, null);
@@ -356,6 +357,11 @@ public sealed class RestoreEngine(ICommandHost dockerHost, IHbReporter? reporter
         catch (Exception)
         {
             // Failed or interrupted: nothing may stay behind (the container, its volume, the uploaded copy, the socket folder).
+            if (probe is not null)
+            {
+                try { await probe.ConfigureAwait(false); }
+                catch (Exception) when (!probe.IsCompletedSuccessfully) { /* the first failure is the one reported */ }
+            }
             using var cleanup = new CancellationTokenSource(TimeSpan.FromSeconds(60));
             if (sandbox is not null) await sandboxes.RemoveAsync(sandbox.Name, cleanup.Token, sandbox.VolumeName).ConfigureAwait(false);
             if (uploadFolder is not null) await RemoveScratchAsync(uploadFolder).ConfigureAwait(false);
