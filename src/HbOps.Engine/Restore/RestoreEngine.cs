@@ -33,7 +33,7 @@ public sealed class RestoreEngine(ICommandHost dockerHost, IHbReporter? reporter
         ArgumentNullException.ThrowIfNull(request);
         if (request.Jobs is < 1 or > 64) throw HbOpsException.Invalid("-Jobs must be between 1 and 64.", request.Jobs);
         var total = Stopwatch.StartNew();
-        var runId = Convert.ToHexString(RandomNumberGenerator.GetBytes(3)).ToLowerInvariant();
+        var runId = NewRunId();
         var result = new HbRestoreTestResult { Artefact = artefact, StartedUtc = DateTime.UtcNow, Jobs = request.Jobs };
         var sandboxes = new SandboxManager(dockerHost, _report);
         HbSandbox? sandbox = null;
@@ -49,7 +49,7 @@ public sealed class RestoreEngine(ICommandHost dockerHost, IHbReporter? reporter
             //    so when the artefact's folder is already on the docker host the sandbox is made (and its server
             //    initialised) while the checksum is verified; a mismatch cancels it and tears it down. The sweep of
             //    expired sandboxes runs alongside. A local artefact for a remote engine is uploaded first.
-            var image = request.Image ?? $"postgres:{artefact.ServerMajor}";
+            var image = ImageFor(artefact, request);
             var checksumVerified = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
             var restoreArgs = new List<string> { "pg_restore", "-U", artefact.User, "-d", artefact.Database, "--no-owner", "--no-privileges", "--clean", "--if-exists",
                 "-j", request.Jobs.ToString(CultureInfo.InvariantCulture), SandboxManager.ArtefactMount + "/" + artefact.FileName };
@@ -251,7 +251,7 @@ public sealed class RestoreEngine(ICommandHost dockerHost, IHbReporter? reporter
                 catch (Exception) when (!restoreRun.IsCompletedSuccessfully) { }
             }
             // A kept sandbox keeps its uploaded copy (it is mounted); Remove-HbSandbox removes it with the sandbox.
-            if (uploadFolder is not null && !(request.KeepSandbox && sandbox is not null)) await RemoveScratchAsync(uploadFolder).ConfigureAwait(false);
+            if (uploadFolder is not null && !(request.KeepSandbox && sandbox is not null)) await RemoveScratchAsync(sandboxes, uploadFolder).ConfigureAwait(false);
             if (socketDirectory is not null && !request.KeepSandbox) DeleteLocalFolder(socketDirectory);
             _report.Progress(new HbProgress(ProgressId, Activity, "done", 100, Completed: true));
         }
@@ -333,8 +333,8 @@ public sealed class RestoreEngine(ICommandHost dockerHost, IHbReporter? reporter
     {
         ArgumentNullException.ThrowIfNull(artefact);
         ArgumentNullException.ThrowIfNull(request);
-        var runId = Convert.ToHexString(RandomNumberGenerator.GetBytes(3)).ToLowerInvariant();
-        var image = request.Image ?? $"postgres:{artefact.ServerMajor}";
+        var runId = NewRunId();
+        var image = ImageFor(artefact, request);
         var sandboxes = new SandboxManager(dockerHost, _report);
         string? uploadFolder = null;
         string? socketDirectory = null;
@@ -364,11 +364,16 @@ public sealed class RestoreEngine(ICommandHost dockerHost, IHbReporter? reporter
             }
             using var cleanup = new CancellationTokenSource(TimeSpan.FromSeconds(60));
             if (sandbox is not null) await sandboxes.RemoveAsync(sandbox.Name, cleanup.Token, sandbox.VolumeName).ConfigureAwait(false);
-            if (uploadFolder is not null) await RemoveScratchAsync(uploadFolder).ConfigureAwait(false);
+            if (uploadFolder is not null) await RemoveScratchAsync(sandboxes, uploadFolder).ConfigureAwait(false);
             if (socketDirectory is not null) DeleteLocalFolder(socketDirectory);
             throw;
         }
     }
+
+    private static string NewRunId() => Convert.ToHexString(RandomNumberGenerator.GetBytes(3)).ToLowerInvariant();
+
+    // Same major as the artefact's server unless the caller names an image.
+    private static string ImageFor(HbBackupArtefact artefact, RestoreRequest request) => request.Image ?? $"postgres:{artefact.ServerMajor}";
 
     // The restore may only read an artefact whose SHA-256 is the recorded one (and listed so in SHA256SUMS).
     private static void RequireChecksum(HbBackupArtefact artefact, ArtefactOnHost onHost, HbRestoreTestResult? result)
@@ -462,12 +467,12 @@ public sealed class RestoreEngine(ICommandHost dockerHost, IHbReporter? reporter
         return new ArtefactOnHost(remoteFolder, sha, sumsMatch && remoteSha == sha, true);
     }
 
-    private async Task RemoveScratchAsync(string folder)
+    private async Task RemoveScratchAsync(SandboxManager sandboxes, string folder)
     {
         using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(30));
         try
         {
-            await dockerHost.RunAsync(new[] { "rm", "-rf", "--", folder }, cts.Token).ConfigureAwait(false);
+            if (await sandboxes.RemoveScratchFolderAsync(folder, cts.Token).ConfigureAwait(false) is { } error) _report.Warning(error);
         }
         catch (Exception ex) when (ex is HbOpsException or IOException or OperationCanceledException or JsonException)
         {

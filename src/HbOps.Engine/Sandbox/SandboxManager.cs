@@ -185,24 +185,8 @@ public sealed partial class SandboxManager(ICommandHost host, IHbReporter? repor
     }
 
     /// <summary>Waits until PostgreSQL accepts TCP connections on the container's own loopback (the init server does not).</summary>
-    public async Task WaitReadyAsync(HbSandbox sandbox, TimeSpan timeout, CancellationToken ct)
-    {
-        ArgumentNullException.ThrowIfNull(sandbox);
-        var deadline = DateTime.UtcNow + timeout;
-        var probe = new[] { "pg_isready", "-q", "-h", "127.0.0.1", "-U", sandbox.User };
-        while (true)
-        {
-            ct.ThrowIfCancellationRequested();
-            var exit = await _engine.ExecAsync(sandbox.Name, probe, ct).ConfigureAwait(false);
-            if (exit == 0) return;
-            var info = await _engine.InspectContainerAsync(sandbox.Name, ct).ConfigureAwait(false);
-            if (info is null || !info.Running || DateTime.UtcNow > deadline)
-            {
-                throw await NotReadyAsync(sandbox, info is { Running: true } ? "timed out" : "container stopped", null, ct).ConfigureAwait(false);
-            }
-            await Task.Delay(100, ct).ConfigureAwait(false);
-        }
-    }
+    public Task WaitReadyAsync(HbSandbox sandbox, TimeSpan timeout, CancellationToken ct) =>
+        RunWhenReadyAsync(sandbox, new[] { "true" }, timeout, () => { }, ct);
 
     // The sandbox's server never became ready: say why (timed out or stopped), with the end of its log (redacted).
     private async Task<HbOpsException> NotReadyAsync(HbSandbox sandbox, string why, string? detail, CancellationToken ct)
@@ -290,10 +274,9 @@ public sealed partial class SandboxManager(ICommandHost host, IHbReporter? repor
         {
             if (container is not null) await _engine.RemoveContainerAsync(name, ct).ConfigureAwait(false);
             if (vol is not null) await _engine.RemoveVolumeAsync(volume, ct).ConfigureAwait(false);
-            if (container?.Labels.TryGetValue(ScratchLabel, out var scratch) == true && ScratchFolderRegex().IsMatch(scratch))
+            if (container?.Labels.TryGetValue(ScratchLabel, out var scratch) == true && await RemoveScratchFolderAsync(scratch, ct).ConfigureAwait(false) is { } error)
             {
-                var r = await host.RunAsync(new[] { "rm", "-rf", "--", scratch }, ct).ConfigureAwait(false);
-                if (!r.Succeeded) errors.Add($"Could not remove {scratch}: {Redaction.Redact(r.StandardError.Trim())}");
+                errors.Add(error);
             }
         }
         catch (HbOpsException ex)
@@ -312,6 +295,17 @@ public sealed partial class SandboxManager(ICommandHost host, IHbReporter? repor
             : $"still present: containers={removal.ContainersRemaining}, volumes={removal.VolumesRemaining}. {string.Join(" ", errors)}";
         _report.Verbose($"Teardown of '{name}': {removal.Status} ({removal.Message}).");
         return removal;
+    }
+
+    /// <summary>
+    /// Removes a folder HbOps made on the docker host for a sandbox (an upload or a socket directory); only HbOps' own
+    /// folder names are touched. Returns why it failed, or null.
+    /// </summary>
+    public async Task<string?> RemoveScratchFolderAsync(string folder, CancellationToken ct)
+    {
+        if (!ScratchFolderRegex().IsMatch(folder)) return $"'{folder}' is not an HbOps scratch folder; left alone.";
+        var r = await host.RunAsync(new[] { "rm", "-rf", "--", folder }, ct).ConfigureAwait(false);
+        return r.Succeeded ? null : $"Could not remove {folder}: {Redaction.Redact(r.StandardError.Trim())}";
     }
 
     /// <summary>Lists sandboxes on the host by label (containers, plus volumes whose container is gone).</summary>
