@@ -48,6 +48,8 @@ public sealed class HbSandbox
     public string SqlRoute { get; set; } = "";
     /// <summary>Whether the container was running at the last observation.</summary>
     public bool Running { get; set; }
+    /// <summary>How the sandbox's cluster was initialised (HbOps' own initdb, or the image's entrypoint).</summary>
+    public HbSandboxInitialization Initialization { get; set; }
     /// <summary>Server settings the sandbox was started with (<c>name=value</c>, passed as <c>postgres -c</c>).</summary>
     public List<string> ServerSettings { get; set; } = new();
     /// <summary>The sandbox server's version as it reported itself (<c>SHOW server_version</c>), once queried.</summary>
@@ -57,6 +59,22 @@ public sealed class HbSandbox
 
     /// <inheritdoc />
     public override string ToString() => Name;
+}
+
+/// <summary>How a sandbox's database cluster is initialised.</summary>
+public enum HbSandboxInitialization
+{
+    /// <summary>
+    /// HbOps runs the image's <c>initdb</c> itself (UTF8, the image's locale, password authentication over TCP),
+    /// creates the database in single-user mode and starts the server: a vanilla cluster without the entrypoint's
+    /// temporary server start and stop.
+    /// </summary>
+    Direct,
+    /// <summary>
+    /// The image's own entrypoint (<c>POSTGRES_USER</c>/<c>POSTGRES_DB</c>/<c>POSTGRES_PASSWORD</c>): for images whose
+    /// entrypoint adds something the restore needs, such as extensions or preloaded libraries.
+    /// </summary>
+    ImageEntrypoint,
 }
 
 /// <summary>Outcome of removing one sandbox.</summary>

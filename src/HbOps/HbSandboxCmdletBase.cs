@@ -55,6 +55,15 @@ public abstract class HbSandboxCmdletBase : HbHostCmdletBase
     [ValidateNotNull]
     public Hashtable ServerSetting { get; set; } = new();
 
+    /// <summary>
+    /// How the sandbox's cluster is initialised. Direct (default): HbOps runs the image's initdb itself (UTF8, the
+    /// image's locale), creates the database in single-user mode and starts the server — a vanilla cluster, without
+    /// the entrypoint's temporary server. ImageEntrypoint: the image's own entrypoint, for images whose initialisation
+    /// adds something the restore needs (extensions, preloaded libraries, init scripts). Recorded on the sandbox.
+    /// </summary>
+    [Parameter]
+    public HbSandboxInitialization Initialization { get; set; } = HbSandboxInitialization.Direct;
+
     /// <summary>The defaults with -ServerSetting applied (names and values checked).</summary>
     protected IReadOnlyDictionary<string, string> MergedServerSettings() =>
         SandboxSettings.Merge(ServerSetting.Cast<DictionaryEntry>().Select(e => new KeyValuePair<string, string?>(

@@ -42,7 +42,7 @@ public sealed class NewHbSandboxCommand : HbSandboxCmdletBase
         {
             var request = new RestoreRequest
             {
-                ServerSettings = MergedServerSettings(), Image = Image, SandboxName = SandboxName,
+                ServerSettings = MergedServerSettings(), Initialization = Initialization, Image = Image, SandboxName = SandboxName,
                 SandboxTimeToLive = TimeSpan.FromMinutes(TimeToLiveMinutes), ReadyTimeout = TimeSpan.FromSeconds(ReadyTimeoutSeconds),
             };
             if (!ShouldProcess($"a sandbox for {ArtefactDescription}", "Create sandbox"))

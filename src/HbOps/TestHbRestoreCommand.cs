@@ -63,7 +63,7 @@ public sealed class TestHbRestoreCommand : HbSandboxCmdletBase
             var assertions = Assertion.Select(ToAssertion).ToList();
             var request = new RestoreRequest
             {
-                ServerSettings = MergedServerSettings(),
+                ServerSettings = MergedServerSettings(), Initialization = Initialization,
                 Image = Image, SandboxName = SandboxName, Jobs = Jobs, KeepSandbox = KeepSandbox, Assertions = assertions,
                 EstimateTolerance = EstimateTolerance, SandboxTimeToLive = TimeSpan.FromMinutes(TimeToLiveMinutes),
             };

@@ -78,6 +78,45 @@ public sealed class EngineApiTests : IAsyncLifetime
         Assert.Contains("not present", ex.Message, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task A_direct_sandbox_is_initdbs_cluster_with_the_database_renamed_even_for_a_name_that_needs_quoting()
+    {
+        var sandboxes = new SandboxManager(_ssh);
+        var name = $"hbops-apitest-direct-{_suffix}";
+        const string database = "Hb-Ops.Mixed$1";
+        var sb = await sandboxes.CreateAsync(new SandboxSpec
+        {
+            Name = name, Image = "postgres:15", ImageMajor = 15, Database = database, User = "hb_owner", RunId = _suffix,
+            Initialization = HbSandboxInitialization.Direct, ServerSettings = SandboxSettings.Merge(null),
+        }, CancellationToken.None);
+        try
+        {
+            Assert.Equal(HbSandboxInitialization.Direct, sb.Initialization);
+            Assert.True(sb.IsolationVerified);
+            await sandboxes.WaitReadyAsync(sb, TimeSpan.FromSeconds(60), CancellationToken.None);
+            var q = (string sql) => TestEnvironment.Sh($"docker exec {name} psql -U hb_owner -d '{database}' -Atc \"{sql}\"").Trim();
+            Assert.Equal($"{database}|UTF8|", q("SELECT current_database(), pg_encoding_to_char(encoding), coalesce(shobj_description(oid, 'pg_database'), '') FROM pg_database WHERE datname = current_database()"));
+            Assert.Equal($"{database},template0,template1", q("SELECT string_agg(datname, ',' ORDER BY datname) FROM pg_database"));
+            Assert.Equal("off|minimal", q("SELECT current_setting('fsync') || '|' || current_setting('wal_level')"));
+            // TCP needs the password (which nobody was shown); the server process does not carry it in its environment.
+            var tcp = TestEnvironment.Sh($"docker exec {name} psql -h 127.0.0.1 -U hb_owner -d '{database}' -w -c 'SELECT 1' 2>&1; echo exit=$?");
+            Assert.Contains("password", tcp, StringComparison.Ordinal);
+            Assert.DoesNotContain("exit=0", tcp, StringComparison.Ordinal);
+            Assert.Equal("postgres", TestEnvironment.Sh($"docker exec {name} cat /proc/1/comm").Trim());
+            var environ = TestEnvironment.Sh($"docker exec -u postgres {name} sh -c 'tr \"\\0\" \"\\n\" < /proc/1/environ'");
+            Assert.Contains("POSTGRES_USER=hb_owner", environ, StringComparison.Ordinal);
+            Assert.DoesNotContain("POSTGRES_PASSWORD", environ, StringComparison.Ordinal);
+            // Listed with the way it was made.
+            var listed = (await sandboxes.ListAsync(CancellationToken.None)).Single(s => s.Name == name);
+            Assert.Equal(HbSandboxInitialization.Direct, listed.Initialization);
+        }
+        finally
+        {
+            var removal = await sandboxes.RemoveAsync(name, CancellationToken.None);
+            Assert.True(removal.Verified);
+        }
+    }
+
     // Counts the dial-stdio channels the Engine API client opens.
     private sealed class CountingHost(ICommandHost inner) : ICommandHost
     {

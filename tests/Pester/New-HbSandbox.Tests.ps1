@@ -63,6 +63,15 @@ Describe 'New-HbSandbox' {
             $listed | Should -Not -BeNullOrEmpty
             $listed.Database | Should -Be $artefact.Database
             $listed.Expired | Should -BeFalse
+            "$($listed.Initialization)" | Should -Be 'Direct'
+        }
+        It 'holds initdb''s cluster (UTF8) with its first database renamed to the artefact''s, started directly' {
+            "$($sb.Initialization)" | Should -Be 'Direct'
+            docker exec $sb.Name psql -U $sb.User -d $sb.Database -Atc "SELECT string_agg(datname || ':' || pg_encoding_to_char(encoding), ',' ORDER BY datname) FROM pg_database" |
+                Should -Be "$($artefact.Database):UTF8,template0:UTF8,template1:UTF8"
+            docker exec $sb.Name cat /proc/1/comm | Should -Be 'postgres'
+            # no temporary initialisation server: the log starts with the one server start-up
+            @(docker logs $sb.Name 2>&1 | Select-String 'database system is ready to accept connections').Count | Should -Be 1
         }
         It 'never shows the sandbox password' {
             ($sb | ConvertTo-Json -Depth 5) | Should -Not -Match 'POSTGRES_PASSWORD'
@@ -87,6 +96,21 @@ Describe 'New-HbSandbox' {
             ($sb | Remove-HbSandbox -Confirm:$false).Verified | Should -BeTrue
             $upload | Should -Not -Exist
             Remove-Item -Recurse -Force $dir
+        }
+    }
+
+    Context 'With the image''s entrypoint' {
+        It 'lets the image initialise the cluster (POSTGRES_DB beside the postgres database) and records it' {
+            $sb = $artefact | New-HbSandbox -Initialization ImageEntrypoint
+            try {
+                "$($sb.Initialization)" | Should -Be 'ImageEntrypoint'
+                $sb.IsolationVerified | Should -BeTrue
+                docker exec $sb.Name psql -U $sb.User -d $sb.Database -Atc "SELECT string_agg(datname, ',' ORDER BY datname) FROM pg_database" |
+                    Should -Be ((@($artefact.Database, 'postgres', 'template0', 'template1') | Sort-Object) -join ',')
+                docker inspect -f '{{json .Config.Entrypoint}}' $sb.Name | Should -Be (docker image inspect -f '{{json .Config.Entrypoint}}' $TestEnv.Image)
+                "$((Get-HbSandbox @Ssh | Where-Object Name -eq $sb.Name).Initialization)" | Should -Be 'ImageEntrypoint'
+            }
+            finally { ($sb | Remove-HbSandbox -Confirm:$false).Verified | Should -BeTrue }
         }
     }
 

@@ -49,9 +49,20 @@ Describe 'Test-HbRestore' {
             $err | Should -Not -BeNullOrEmpty
             $err.FullyQualifiedErrorId | Should -Be 'SandboxStartFailed,HbOps.TestHbRestoreCommand'
             $err.Exception.Message | Should -Match 'did not become ready \(container stopped\)'
-            # the end of the sandbox's log: pg_ctl could not start the image's initialisation server
-            $err.Exception.Message | Should -Match 'could not start server'
+            # the end of the sandbox's log: the server refused the setting while the database was being made
+            $err.Exception.Message | Should -Match 'unrecognized configuration parameter "hbops_no_such_setting"'
             Get-HbLeftovers | Should -BeNullOrEmpty
+        }
+        It 'passes the same way when the image''s entrypoint initialises the sandbox' {
+            $r = $artefact | Test-HbRestore -Initialization ImageEntrypoint
+            "$($r.Result)" | Should -Be 'PassedWithNotes'
+            "$($r.Sandbox.Initialization)" | Should -Be 'ImageEntrypoint'
+            $notes = @($r.Messages | Where-Object { "$($_.Severity)" -eq 'NonFatal' })
+            $notes.Count | Should -Be 1
+            $notes[0].Rule | Should -Be 'MissingRoleUserMapping'
+            $r.FatalCount | Should -Be 0
+            $r.RowCountMismatches | Should -Be 0
+            $r.TeardownVerified | Should -BeTrue
         }
     }
 

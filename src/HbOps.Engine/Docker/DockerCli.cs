@@ -161,7 +161,10 @@ public sealed class DockerCli(ICommandHost host) : IDockerGateway
         foreach (var e in spec.Env) { run.Add("-e"); run.Add(e); }
         foreach (var n in names) { run.Add("-e"); run.Add(n); }
         foreach (var m in spec.Mounts) { run.Add("--mount"); run.Add($"type={m.Type},source={m.Source},target={m.Target}{(m.ReadOnly ? ",readonly" : "")}"); }
+        // docker run takes the entrypoint's executable as an option; its arguments go before the command.
+        if (spec.Entrypoint is { Count: > 0 } entrypoint) { run.Add("--entrypoint"); run.Add(entrypoint[0]); }
         run.Add(spec.Image);
+        if (spec.Entrypoint is { Count: > 1 }) run.AddRange(spec.Entrypoint.Skip(1));
         run.AddRange(spec.Command);
         var stdin = System.Text.Encoding.UTF8.GetBytes(string.Concat(spec.SecretEnv.Select(e => e.Split('=', 2)[1] + "\n")));
         var r = await RunAsync(run, ct, stdin).ConfigureAwait(false);

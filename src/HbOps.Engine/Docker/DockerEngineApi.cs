@@ -137,6 +137,7 @@ public sealed class DockerEngineApi : IDockerGateway
                 PortBindings = new Dictionary<string, IList<PortBinding>>(),
             },
         };
+        if (spec.Entrypoint is { Count: > 0 }) create.Entrypoint = spec.Entrypoint.ToList();
         if (spec.Command.Count > 0) create.Cmd = spec.Command.ToList();
         await Call(() => _client.Containers.CreateContainerAsync(create, ct)).ConfigureAwait(false);
         await Call(() => _client.Containers.StartContainerAsync(spec.Name, new ContainerStartParameters(), ct)).ConfigureAwait(false);

@@ -418,7 +418,7 @@ public sealed class RestoreEngine(ICommandHost dockerHost, IHbReporter? reporter
     private static SandboxSpec Spec(HbBackupArtefact artefact, RestoreRequest request, string image, int major, string artefactFolder,
         string? socketDirectory, string? uploadFolder, string runId) => new()
     {
-        SocketDirectory = socketDirectory, ServerSettings = request.ServerSettings,
+        SocketDirectory = socketDirectory, ServerSettings = request.ServerSettings, Initialization = request.Initialization,
         Tag = artefact.Tag.Length > 0 ? artefact.Tag : "hbops", Name = request.SandboxName, Image = image, ImageMajor = major,
         Database = artefact.Database, User = artefact.User, ArtefactFolder = artefactFolder, TimeToLive = request.SandboxTimeToLive, RunId = runId,
         ScratchFolder = uploadFolder ?? socketDirectory,

@@ -22,6 +22,8 @@ public sealed class RestoreRequest
     public TimeSpan ReadyTimeout { get; init; } = TimeSpan.FromSeconds(90);
     /// <summary>Sandbox server settings (<see cref="Sandbox.SandboxSettings.Merge"/> of the defaults and the caller's overrides).</summary>
     public IReadOnlyDictionary<string, string> ServerSettings { get; init; } = Sandbox.SandboxSettings.Defaults;
+    /// <summary>How the sandbox's cluster is initialised.</summary>
+    public HbSandboxInitialization Initialization { get; init; }
     /// <summary>Remove expired sandboxes of this host before starting.</summary>
     public bool SweepExpired { get; init; } = true;
 }

@@ -35,6 +35,8 @@ public sealed class SandboxSpec
     public string? SocketDirectory { get; init; }
     /// <summary>Server settings (<c>postgres -c</c>); see <see cref="SandboxSettings"/>.</summary>
     public IReadOnlyDictionary<string, string> ServerSettings { get; init; } = SandboxSettings.Defaults;
+    /// <summary>How the cluster is initialised; see <see cref="SandboxInit"/>.</summary>
+    public HbSandboxInitialization Initialization { get; init; }
     /// <summary>
     /// A folder HbOps made on the docker host for this sandbox (the uploaded artefact copy, or the socket directory of a
     /// local engine), removed with the sandbox; null: none. Only HbOps' own folder names are accepted.
@@ -53,7 +55,7 @@ public sealed partial class SandboxManager(ICommandHost host, IHbReporter? repor
     private readonly IDockerGateway _engine = gateway ?? DockerEngineApi.For(host);
     /// <summary>Where the artefact folder appears inside a sandbox.</summary>
     public const string ArtefactMount = "/hbops-artefact";
-    private const string DataDir = "/var/lib/postgresql/data";
+    private const string DataDir = SandboxInit.DataDir;
     private readonly DockerCli _docker = new(host);
     private readonly IHbReporter _report = reporter ?? NullReporter.Instance;
 
@@ -64,6 +66,9 @@ public sealed partial class SandboxManager(ICommandHost host, IHbReporter? repor
     // (an upload under /tmp, or a socket directory in this machine's temp folder): a label edited by hand can never make
     // the removal delete anything else.
     private const string ScratchLabel = "hbops.scratch-folder";
+
+    // How the cluster was initialised (absent on sandboxes of older HbOps versions: the image's entrypoint).
+    private const string InitializationLabel = "hbops.initialization";
 
     [GeneratedRegex(@"^/tmp/hbops-(upload|sock)-[A-Za-z0-9_.]{1,32}$")]
     private static partial Regex ScratchFolderRegex();
@@ -123,6 +128,7 @@ public sealed partial class SandboxManager(ICommandHost host, IHbReporter? repor
             ["hbops.created"] = created.ToString("o", CultureInfo.InvariantCulture),
             ["hbops.expires"] = sandbox.ExpiresUtc.ToString("o", CultureInfo.InvariantCulture),
             ["hbops.database"] = spec.Database, ["hbops.user"] = spec.User, ["hbops.image-major"] = spec.ImageMajor.ToString(CultureInfo.InvariantCulture),
+            [InitializationLabel] = spec.Initialization.ToString(),
         };
         if (spec.ScratchFolder is not null)
         {
@@ -132,8 +138,9 @@ public sealed partial class SandboxManager(ICommandHost host, IHbReporter? repor
         sandbox.EngineTransport = _engine.Transport;
         sandbox.SocketDirectory = spec.SocketDirectory ?? "";
         sandbox.ServerSettings = spec.ServerSettings.Select(kv => $"{kv.Key}={kv.Value}").ToList();
-        var env = new List<string> { $"POSTGRES_USER={spec.User}", $"POSTGRES_DB={spec.Database}" };
-        if (SandboxSettings.InitDbArgs(spec.ServerSettings) is { Length: > 0 } initdb) env.Add($"POSTGRES_INITDB_ARGS={initdb}");
+        sandbox.Initialization = spec.Initialization;
+        var env = SandboxInit.Environment(spec.Initialization, spec.User, spec.Database, spec.ServerSettings);
+        var entrypoint = SandboxInit.Entrypoint(spec.Initialization, spec.Database);
         await _engine.CreateVolumeAsync(volume, labels, ct).ConfigureAwait(false);
 
         // A random password the sandbox never needs to show: it travels as a secret variable only.
@@ -141,11 +148,11 @@ public sealed partial class SandboxManager(ICommandHost host, IHbReporter? repor
         var mounts = new List<MountSpec> { new("volume", volume, DataDir, false) };
         if (spec.ArtefactFolder is not null) mounts.Add(new MountSpec("bind", spec.ArtefactFolder, ArtefactMount, true));
         if (spec.SocketDirectory is not null) mounts.Add(new MountSpec("bind", spec.SocketDirectory, SocketMount, false));
-        _report.Verbose($"Creating sandbox '{name}' via {_engine.Transport} (image {spec.Image}, volume {volume}, network none, no published port).");
+        _report.Verbose($"Creating sandbox '{name}' via {_engine.Transport} (image {spec.Image}, volume {volume}, network none, no published port, initialisation {spec.Initialization}).");
         try
         {
             await _engine.RunContainerAsync(new SandboxContainerSpec(name, spec.Image, labels,
-                env, new[] { $"POSTGRES_PASSWORD={password}" }, mounts, SandboxSettings.ToCommand(spec.ServerSettings)), ct).ConfigureAwait(false);
+                env, new[] { $"POSTGRES_PASSWORD={password}" }, mounts, SandboxSettings.ToCommand(spec.ServerSettings), entrypoint), ct).ConfigureAwait(false);
             await ObserveAsync(sandbox, spec.ArtefactFolder, ct).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is HbOpsException or OperationCanceledException)
@@ -349,6 +356,8 @@ public sealed partial class SandboxManager(ICommandHost host, IHbReporter? repor
             Name = name, VolumeName = L("hbops.volume") is { Length: > 0 } v ? v : name + "-data", Host = host.Host, RunId = L("hbops.run-id"),
             CreatedUtc = Parse(L("hbops.created")), ExpiresUtc = Parse(L("hbops.expires")), Database = L("hbops.database"), User = L("hbops.user"),
             ImageMajor = int.TryParse(L("hbops.image-major"), CultureInfo.InvariantCulture, out var m) ? m : 0,
+            Initialization = Enum.TryParse<HbSandboxInitialization>(L(InitializationLabel), out var init) && Enum.IsDefined(init)
+                ? init : HbSandboxInitialization.ImageEntrypoint,
         };
     }
 

@@ -1,0 +1,80 @@
+using HbOps.Engine.Docker;
+using HbOps.Engine.Errors;
+using HbOps.Engine.Sandbox;
+using HbOps.Model;
+using Xunit;
+
+namespace HbOps.Engine.Tests;
+
+public class SandboxInitTests
+{
+    [Fact]
+    public void Direct_replaces_the_entrypoint_with_the_init_script_and_renames_initdbs_database()
+    {
+        var ep = SandboxInit.Entrypoint(HbSandboxInitialization.Direct, "directus");
+        Assert.NotNull(ep);
+        Assert.Equal(new[] { "sh", "-c" }, ep!.Take(2));
+        Assert.Equal("hbops-init", ep[3]);
+        Assert.Equal("ALTER DATABASE postgres RENAME TO \"directus\"\nCOMMENT ON DATABASE \"directus\" IS NULL", ep[5]);
+        // The password reaches initdb through a file only, and the server no longer sees it.
+        Assert.Contains("--pwfile=", ep[4], StringComparison.Ordinal);
+        Assert.Contains("unset POSTGRES_PASSWORD", ep[4], StringComparison.Ordinal);
+        Assert.DoesNotContain("--pwfile", ep[2], StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void The_image_entrypoint_mode_keeps_the_images_entrypoint()
+    {
+        Assert.Null(SandboxInit.Entrypoint(HbSandboxInitialization.ImageEntrypoint, "directus"));
+    }
+
+    [Fact]
+    public void Database_names_are_quoted_and_postgres_needs_no_statement()
+    {
+        Assert.Equal("", SandboxInit.DatabaseSql("postgres"));
+        Assert.Equal("ALTER DATABASE postgres RENAME TO \"Hb-Ops.Mixed$1\"\nCOMMENT ON DATABASE \"Hb-Ops.Mixed$1\" IS NULL",
+            SandboxInit.DatabaseSql("Hb-Ops.Mixed$1"));
+    }
+
+    [Theory]
+    [InlineData("a\"b")]
+    [InlineData("a\nDROP DATABASE template1")]
+    [InlineData("")]
+    public void A_database_name_that_is_not_a_plain_identifier_is_refused(string name)
+    {
+        var ex = Assert.Throws<HbOpsException>(() => SandboxInit.Entrypoint(HbSandboxInitialization.Direct, name));
+        Assert.Equal(HbErrorIds.InvalidArgument, ex.ErrorId);
+    }
+
+    [Fact]
+    public void Environment_names_the_data_directory_for_direct_and_the_database_for_the_entrypoint()
+    {
+        var settings = SandboxSettings.Merge(null);
+        var direct = SandboxInit.Environment(HbSandboxInitialization.Direct, "directus", "directus", settings);
+        Assert.Contains("POSTGRES_USER=directus", direct);
+        Assert.Contains("PGDATA=/var/lib/postgresql/data", direct);
+        Assert.Contains("POSTGRES_INITDB_ARGS=--no-sync", direct);
+        Assert.DoesNotContain(direct, e => e.StartsWith("POSTGRES_DB=", StringComparison.Ordinal));
+        Assert.DoesNotContain(direct, e => e.Contains("PASSWORD", StringComparison.Ordinal));
+
+        var image = SandboxInit.Environment(HbSandboxInitialization.ImageEntrypoint, "directus", "app", SandboxSettings.Merge(new[] { new KeyValuePair<string, string?>("fsync", "on") }));
+        Assert.Equal(new[] { "POSTGRES_USER=directus", "POSTGRES_DB=app" }, image);
+    }
+
+    [Fact]
+    public async Task The_docker_cli_passes_the_entrypoint_executable_as_an_option_and_its_arguments_before_the_command()
+    {
+        var host = new FakeCommandHost(_ => (0, "id\n", ""));
+        var spec = new SandboxContainerSpec("sb", "postgres:15", new Dictionary<string, string> { ["hbops.sandbox"] = "true" },
+            new[] { "POSTGRES_USER=u" }, new[] { "POSTGRES_PASSWORD=secret" }, Array.Empty<MountSpec>(),
+            new[] { "postgres", "-c", "fsync=off" }, new[] { "sh", "-c", "script", "hbops-init" });
+        await new DockerCli(host).RunContainerAsync(spec, CancellationToken.None);
+        var argv = host.Calls.Single();
+        var entry = argv.ToList().IndexOf("--entrypoint");
+        Assert.Equal("sh", argv[entry + 1]);
+        var image = argv.ToList().IndexOf("postgres:15");
+        Assert.True(entry < image);
+        Assert.Equal(new[] { "-c", "script", "hbops-init", "postgres", "-c", "fsync=off" }, argv.Skip(image + 1));
+        Assert.DoesNotContain(argv, a => a.Contains("secret", StringComparison.Ordinal));
+    }
+}
