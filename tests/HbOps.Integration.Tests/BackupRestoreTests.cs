@@ -166,6 +166,34 @@ public class BackupRestoreTests(BackupFixture f) : IClassFixture<BackupFixture>
     }
 
     [Fact]
+    public async Task Local_engine_socket_directory_is_reachable_by_this_account_only_and_removed_with_a_kept_sandbox()
+    {
+        await using var local = new LocalCommandHost();
+        var a = await new BackupEngine(local).RunAsync(new BackupRequest
+        {
+            Container = f.Env.Container, Database = f.Env.Database, User = f.Env.User, Destination = f.Env.BackupRoot, Tag = "localsock", RowCounts = RowCountMode.None,
+        }, CancellationToken.None);
+        var r = await new RestoreEngine(local).RunAsync(a, new RestoreRequest { KeepSandbox = true }, CancellationToken.None);
+        var socket = r.Sandbox.SocketDirectory;
+        var scratch = Path.GetDirectoryName(socket)!;
+        try
+        {
+            Assert.Equal(HbRestoreOutcome.PassedWithNotes, r.Result);
+            Assert.StartsWith("Npgsql over unix socket", r.Sandbox.SqlRoute, StringComparison.Ordinal);
+            Assert.Equal($"700 {Environment.UserName}", TestEnvironment.Sh($"stat -c '%a %U' {scratch}").Trim());
+            Assert.Equal("yes", TestEnvironment.Sh($"test -S {socket}/.s.PGSQL.5432 && echo yes").Trim());
+            // The sandbox server trusts its socket: another account of this machine must not even reach it.
+            Assert.Equal("no", TestEnvironment.Sh($"runuser -u nobody -- test -e {socket}/.s.PGSQL.5432 && echo yes || echo no").Trim());
+        }
+        finally
+        {
+            var removal = await new Engine.Sandbox.SandboxManager(local).RemoveAsync(r.Sandbox.Name, CancellationToken.None);
+            Assert.True(removal.Verified);
+        }
+        Assert.False(Directory.Exists(scratch));
+    }
+
+    [Fact]
     public async Task Local_destination_streams_back_with_the_same_checksum_it_records()
     {
         var dir = Directory.CreateTempSubdirectory("hbops-local").FullName;

@@ -252,7 +252,7 @@ public sealed class RestoreEngine(ICommandHost dockerHost, IHbReporter? reporter
             }
             // A kept sandbox keeps its uploaded copy (it is mounted); Remove-HbSandbox removes it with the sandbox.
             if (uploadFolder is not null && !(request.KeepSandbox && sandbox is not null)) await RemoveScratchAsync(sandboxes, uploadFolder).ConfigureAwait(false);
-            if (socketDirectory is not null && !request.KeepSandbox) DeleteLocalFolder(socketDirectory);
+            if (socketDirectory is not null && !request.KeepSandbox) DeleteLocalFolder(SocketScratchFolder(socketDirectory));
             _report.Progress(new HbProgress(ProgressId, Activity, "done", 100, Completed: true));
         }
         result.DurationSeconds = Math.Round(total.Elapsed.TotalSeconds, 3);
@@ -365,7 +365,7 @@ public sealed class RestoreEngine(ICommandHost dockerHost, IHbReporter? reporter
             using var cleanup = new CancellationTokenSource(TimeSpan.FromSeconds(60));
             if (sandbox is not null) await sandboxes.RemoveAsync(sandbox.Name, cleanup.Token, sandbox.VolumeName).ConfigureAwait(false);
             if (uploadFolder is not null) await RemoveScratchAsync(sandboxes, uploadFolder).ConfigureAwait(false);
-            if (socketDirectory is not null) DeleteLocalFolder(socketDirectory);
+            if (socketDirectory is not null) DeleteLocalFolder(SocketScratchFolder(socketDirectory));
             throw;
         }
     }
@@ -400,14 +400,26 @@ public sealed class RestoreEngine(ICommandHost dockerHost, IHbReporter? reporter
         return major;
     }
 
-    // Local engine: the server's socket directory is bind-mounted here so Npgsql can reach it without a TCP port.
+    // Local engine: the server's socket directory is bind-mounted so Npgsql can reach it without a TCP port. The sandbox
+    // server trusts connections on its socket, so the directory sits inside a folder only this user may enter (0700):
+    // no other account of this machine can reach the restored copy. The socket directory itself stays open (0777) for
+    // the container's postgres user, whatever its uid.
     private string? NewSocketDirectory()
     {
         if (dockerHost.Host.Kind != HbHostKind.Local) return null;
-        var dir = Directory.CreateTempSubdirectory("hbops-sock-").FullName;
-        if (!OperatingSystem.IsWindows()) File.SetUnixFileMode(dir, (UnixFileMode)0x1FF);
-        return dir;
+        var scratch = Directory.CreateTempSubdirectory("hbops-sock-").FullName;
+        var socket = System.IO.Path.Combine(scratch, "socket");
+        Directory.CreateDirectory(socket);
+        if (!OperatingSystem.IsWindows())
+        {
+            File.SetUnixFileMode(scratch, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+            File.SetUnixFileMode(socket, (UnixFileMode)0x1FF);
+        }
+        return socket;
     }
+
+    // The private folder holding a socket directory: what is removed with the sandbox.
+    private static string SocketScratchFolder(string socketDirectory) => System.IO.Path.GetDirectoryName(socketDirectory)!;
 
     private void DeleteLocalFolder(string folder)
     {
@@ -421,7 +433,7 @@ public sealed class RestoreEngine(ICommandHost dockerHost, IHbReporter? reporter
         SocketDirectory = socketDirectory, ServerSettings = request.ServerSettings, Initialization = request.Initialization,
         Tag = artefact.Tag.Length > 0 ? artefact.Tag : "hbops", Name = request.SandboxName, Image = image, ImageMajor = major,
         Database = artefact.Database, User = artefact.User, ArtefactFolder = artefactFolder, TimeToLive = request.SandboxTimeToLive, RunId = runId,
-        ScratchFolder = uploadFolder ?? socketDirectory,
+        ScratchFolder = uploadFolder ?? (socketDirectory is null ? null : SocketScratchFolder(socketDirectory)),
     };
 
     // How HbOps reaches the sandbox's server: Npgsql over the bind-mounted socket locally, psql through docker exec remotely.
