@@ -66,8 +66,8 @@ public enum HbSandboxInitialization
 {
     /// <summary>
     /// HbOps runs the image's <c>initdb</c> itself (UTF8, the image's locale, password authentication over TCP),
-    /// creates the database in single-user mode and starts the server: a vanilla cluster without the entrypoint's
-    /// temporary server start and stop.
+    /// renames initdb's first database to the restore's in single-user mode and starts the server: a vanilla cluster
+    /// without the entrypoint's temporary server start and stop.
     /// </summary>
     Direct,
     /// <summary>

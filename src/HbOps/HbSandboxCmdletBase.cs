@@ -57,8 +57,8 @@ public abstract class HbSandboxCmdletBase : HbHostCmdletBase
 
     /// <summary>
     /// How the sandbox's cluster is initialised. Direct (default): HbOps runs the image's initdb itself (UTF8, the
-    /// image's locale), creates the database in single-user mode and starts the server — a vanilla cluster, without
-    /// the entrypoint's temporary server. ImageEntrypoint: the image's own entrypoint, for images whose initialisation
+    /// image's locale), renames initdb's first database to the artefact's in single-user mode and starts the server — a
+    /// vanilla cluster, without the entrypoint's temporary server. ImageEntrypoint: the image's own entrypoint, for images whose initialisation
     /// adds something the restore needs (extensions, preloaded libraries, init scripts). Recorded on the sandbox.
     /// </summary>
     [Parameter]
