@@ -238,7 +238,7 @@ public sealed class RestoreEngine(ICommandHost dockerHost, IHbReporter? reporter
                     var sw = Stopwatch.StartNew();
                     using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(60));
                     _report.Progress(new HbProgress(ProgressId, Activity, "Teardown", 90));
-                    result.Teardown = await sandboxes.RemoveAsync(sandbox.Name, cts.Token, sandbox.VolumeName).ConfigureAwait(false);
+                    result.Teardown = await sandboxes.RemoveAsync(sandbox.Name, cts.Token, sandbox.VolumeName, ScratchFolder(uploadFolder, socketDirectory)).ConfigureAwait(false);
                     sandbox.Running = false;
                     result.Phases.Add(new HbPhaseTiming { Name = "Teardown", Seconds = Math.Round(sw.Elapsed.TotalSeconds, 3), Status = result.Teardown.Verified ? HbCheckStatus.Passed : HbCheckStatus.Failed });
                     if (!result.Teardown.Verified) result.FailureReasons.Add("Teardown could not be verified: " + result.Teardown.Message);
@@ -250,9 +250,9 @@ public sealed class RestoreEngine(ICommandHost dockerHost, IHbReporter? reporter
                 try { await restoreRun.WaitAsync(TimeSpan.FromSeconds(30), CancellationToken.None).ConfigureAwait(false); }
                 catch (Exception) when (!restoreRun.IsCompletedSuccessfully) { }
             }
-            // A kept sandbox keeps its uploaded copy (it is mounted); Remove-HbSandbox removes it with the sandbox.
-            if (uploadFolder is not null && !(request.KeepSandbox && sandbox is not null)) await RemoveScratchAsync(sandboxes, uploadFolder).ConfigureAwait(false);
-            if (socketDirectory is not null && !request.KeepSandbox) DeleteLocalFolder(SocketScratchFolder(socketDirectory));
+            // The sandbox's folder (upload or socket directory) went with its teardown, or stays with a kept sandbox
+            // (Remove-HbSandbox removes it); without a sandbox it is removed here.
+            if (sandbox is null) await RemoveScratchAsync(sandboxes, uploadFolder, socketDirectory).ConfigureAwait(false);
             _report.Progress(new HbProgress(ProgressId, Activity, "done", 100, Completed: true));
         }
         result.DurationSeconds = Math.Round(total.Elapsed.TotalSeconds, 3);
@@ -363,9 +363,8 @@ public sealed class RestoreEngine(ICommandHost dockerHost, IHbReporter? reporter
                 catch (Exception) when (!probe.IsCompletedSuccessfully) { /* the first failure is the one reported */ }
             }
             using var cleanup = new CancellationTokenSource(TimeSpan.FromSeconds(60));
-            if (sandbox is not null) await sandboxes.RemoveAsync(sandbox.Name, cleanup.Token, sandbox.VolumeName).ConfigureAwait(false);
-            if (uploadFolder is not null) await RemoveScratchAsync(sandboxes, uploadFolder).ConfigureAwait(false);
-            if (socketDirectory is not null) DeleteLocalFolder(SocketScratchFolder(socketDirectory));
+            if (sandbox is not null) await sandboxes.RemoveAsync(sandbox.Name, cleanup.Token, sandbox.VolumeName, ScratchFolder(uploadFolder, socketDirectory)).ConfigureAwait(false);
+            else await RemoveScratchAsync(sandboxes, uploadFolder, socketDirectory).ConfigureAwait(false);
             throw;
         }
     }
@@ -418,8 +417,10 @@ public sealed class RestoreEngine(ICommandHost dockerHost, IHbReporter? reporter
         return socket;
     }
 
-    // The private folder holding a socket directory: what is removed with the sandbox.
-    private static string SocketScratchFolder(string socketDirectory) => System.IO.Path.GetDirectoryName(socketDirectory)!;
+    // The folder HbOps made for a sandbox, removed with it: the uploaded copy's, or the private folder holding a local
+    // socket directory (null: none).
+    private static string? ScratchFolder(string? uploadFolder, string? socketDirectory) =>
+        uploadFolder ?? (socketDirectory is null ? null : System.IO.Path.GetDirectoryName(socketDirectory)!);
 
     private void DeleteLocalFolder(string folder)
     {
@@ -433,7 +434,7 @@ public sealed class RestoreEngine(ICommandHost dockerHost, IHbReporter? reporter
         SocketDirectory = socketDirectory, ServerSettings = request.ServerSettings, Initialization = request.Initialization,
         Tag = artefact.Tag.Length > 0 ? artefact.Tag : "hbops", Name = request.SandboxName, Image = image, ImageMajor = major,
         Database = artefact.Database, User = artefact.User, ArtefactFolder = artefactFolder, TimeToLive = request.SandboxTimeToLive, RunId = runId,
-        ScratchFolder = uploadFolder ?? (socketDirectory is null ? null : SocketScratchFolder(socketDirectory)),
+        ScratchFolder = ScratchFolder(uploadFolder, socketDirectory),
     };
 
     // How HbOps reaches the sandbox's server: Npgsql over the bind-mounted socket locally, psql through docker exec remotely.
@@ -479,16 +480,20 @@ public sealed class RestoreEngine(ICommandHost dockerHost, IHbReporter? reporter
         return new ArtefactOnHost(remoteFolder, sha, sumsMatch && remoteSha == sha, true);
     }
 
-    private async Task RemoveScratchAsync(SandboxManager sandboxes, string folder)
+    // Removes the folder made for a sandbox that does not exist (its creation failed or never came): the uploaded copy
+    // on the docker host, or the local socket folder.
+    private async Task RemoveScratchAsync(SandboxManager sandboxes, string? uploadFolder, string? socketDirectory)
     {
+        if (socketDirectory is not null) DeleteLocalFolder(ScratchFolder(null, socketDirectory)!);
+        if (uploadFolder is null) return;
         using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(30));
         try
         {
-            if (await sandboxes.RemoveScratchFolderAsync(folder, cts.Token).ConfigureAwait(false) is { } error) _report.Warning(error);
+            if (await sandboxes.RemoveScratchFolderAsync(uploadFolder, cts.Token).ConfigureAwait(false) is { } error) _report.Warning(error);
         }
         catch (Exception ex) when (ex is HbOpsException or IOException or OperationCanceledException or JsonException)
         {
-            _report.Warning($"Could not remove the uploaded copy at '{folder}': {ex.Message}");
+            _report.Warning($"Could not remove the uploaded copy at '{uploadFolder}': {ex.Message}");
         }
     }
 }

@@ -159,7 +159,7 @@ public sealed partial class SandboxManager(ICommandHost host, IHbReporter? repor
         {
             // Creation failed or was interrupted (Ctrl+C) after the volume existed: remove whatever was made.
             using var cleanup = new CancellationTokenSource(TimeSpan.FromSeconds(60));
-            await RemoveAsync(name, cleanup.Token, volume).ConfigureAwait(false);
+            await RemoveAsync(name, cleanup.Token, volume, spec.ScratchFolder).ConfigureAwait(false);
             throw;
         }
         return sandbox;
@@ -250,10 +250,11 @@ public sealed partial class SandboxManager(ICommandHost host, IHbReporter? repor
     }
 
     /// <summary>
-    /// Removes a sandbox's container and volume, then verifies both are gone. Refuses anything that
-    /// lacks the HbOps sandbox label, whatever its name.
+    /// Removes a sandbox's container and volume, then verifies both are gone, and removes the folder HbOps made for it
+    /// (named by the container's label, or by <paramref name="scratchFolder"/> when the container is gone). Refuses
+    /// anything that lacks the HbOps sandbox label, whatever its name.
     /// </summary>
-    public async Task<HbSandboxRemoval> RemoveAsync(string name, CancellationToken ct, string? volumeName = null)
+    public async Task<HbSandboxRemoval> RemoveAsync(string name, CancellationToken ct, string? volumeName = null, string? scratchFolder = null)
     {
         Validation.ContainerName(name, "Name");
         var removal = new HbSandboxRemoval { Name = name, Host = host.Host };
@@ -281,10 +282,8 @@ public sealed partial class SandboxManager(ICommandHost host, IHbReporter? repor
         {
             if (container is not null) await _engine.RemoveContainerAsync(name, ct).ConfigureAwait(false);
             if (vol is not null) await _engine.RemoveVolumeAsync(volume, ct).ConfigureAwait(false);
-            if (container?.Labels.TryGetValue(ScratchLabel, out var scratch) == true && await RemoveScratchFolderAsync(scratch, ct).ConfigureAwait(false) is { } error)
-            {
-                errors.Add(error);
-            }
+            var scratch = container?.Labels.TryGetValue(ScratchLabel, out var labelled) == true ? labelled : scratchFolder;
+            if (scratch is not null && await RemoveScratchFolderAsync(scratch, ct).ConfigureAwait(false) is { } error) errors.Add(error);
         }
         catch (HbOpsException ex)
         {
@@ -300,6 +299,8 @@ public sealed partial class SandboxManager(ICommandHost host, IHbReporter? repor
         removal.Message = removal.Verified
             ? $"container {name} and volume {volume}: 0 remaining"
             : $"still present: containers={removal.ContainersRemaining}, volumes={removal.VolumesRemaining}. {string.Join(" ", errors)}";
+        // Container and volume gone, but their folder could not be removed: said, not hidden.
+        if (removal.Verified && errors.Count > 0) _report.Warning(string.Join(" ", errors));
         _report.Verbose($"Teardown of '{name}': {removal.Status} ({removal.Message}).");
         return removal;
     }
