@@ -2,6 +2,7 @@ using System.Collections;
 using System.Globalization;
 using System.Management.Automation;
 using HbOps.Engine.Backup;
+using HbOps.Engine.Restore;
 using HbOps.Engine.Sandbox;
 using HbOps.Model;
 
@@ -72,8 +73,32 @@ public abstract class HbSandboxCmdletBase : HbHostCmdletBase
     /// <summary>What the command works on, for ShouldProcess and error targets.</summary>
     protected string? ArtefactDescription => Artefact?.Path ?? Path;
 
+    /// <summary>
+    /// The cmdlet's work for one artefact: builds the request (its checks report as errors too), asks ShouldProcess,
+    /// then resolves the artefact, connects to its docker host and writes what <paramref name="run"/> returns there.
+    /// </summary>
+    protected void RunForArtefact<T>(Func<RestoreRequest> request, string target, string action,
+        Func<RestoreEngine, HbBackupArtefact, RestoreRequest, CancellationToken, Task<T>> run)
+    {
+        try
+        {
+            var req = request();
+            if (!ShouldProcess(target, action)) return;
+            WriteObject(RunEngine(async (reporter, ct) =>
+            {
+                var artefact = await ResolveArtefactAsync(ct).ConfigureAwait(false);
+                var host = await ConnectAsync(artefact.Host, ct).ConfigureAwait(false);
+                return await run(new RestoreEngine(host, reporter), artefact, req, ct).ConfigureAwait(false);
+            }));
+        }
+        catch (Exception ex) when (ex is not PipelineStoppedException)
+        {
+            WriteHbError(ex, (object?)Artefact ?? Path);
+        }
+    }
+
     /// <summary>The artefact from the pipeline, or read from -Path (with its manifest) on the host named by the SSH parameters.</summary>
-    protected async Task<HbBackupArtefact> ResolveArtefactAsync(CancellationToken ct)
+    private async Task<HbBackupArtefact> ResolveArtefactAsync(CancellationToken ct)
     {
         if (Artefact is not null) return Artefact;
         var host = ResolveHostFromParameters();

@@ -36,30 +36,11 @@ public sealed class NewHbSandboxCommand : HbSandboxCmdletBase
     public int ReadyTimeoutSeconds { get; set; } = 90;
 
     /// <inheritdoc />
-    protected override void ProcessRecord()
-    {
-        try
+    protected override void ProcessRecord() => RunForArtefact(() => new RestoreRequest
         {
-            var request = new RestoreRequest
-            {
-                ServerSettings = MergedServerSettings(), Initialization = Initialization, Image = Image, SandboxName = SandboxName,
-                SandboxTimeToLive = TimeSpan.FromMinutes(TimeToLiveMinutes), ReadyTimeout = TimeSpan.FromSeconds(ReadyTimeoutSeconds),
-            };
-            if (!ShouldProcess($"a sandbox for {ArtefactDescription}", "Create sandbox"))
-            {
-                return;
-            }
-            var sandbox = RunEngine(async (reporter, ct) =>
-            {
-                var artefact = await ResolveArtefactAsync(ct).ConfigureAwait(false);
-                var host = await ConnectAsync(artefact.Host, ct).ConfigureAwait(false);
-                return await new RestoreEngine(host, reporter).CreateSandboxAsync(artefact, request, ct).ConfigureAwait(false);
-            });
-            WriteObject(sandbox);
-        }
-        catch (Exception ex) when (ex is not PipelineStoppedException)
-        {
-            WriteHbError(ex, (object?)Artefact ?? Path);
-        }
-    }
+            ServerSettings = MergedServerSettings(), Initialization = Initialization, Image = Image, SandboxName = SandboxName,
+            SandboxTimeToLive = TimeSpan.FromMinutes(TimeToLiveMinutes), ReadyTimeout = TimeSpan.FromSeconds(ReadyTimeoutSeconds),
+        },
+        $"a sandbox for {ArtefactDescription}", "Create sandbox",
+        (engine, artefact, request, ct) => engine.CreateSandboxAsync(artefact, request, ct));
 }

@@ -56,34 +56,14 @@ public sealed class TestHbRestoreCommand : HbSandboxCmdletBase
     public double EstimateTolerance { get; set; } = 0.1;
 
     /// <inheritdoc />
-    protected override void ProcessRecord()
-    {
-        try
+    protected override void ProcessRecord() => RunForArtefact(() => new RestoreRequest
         {
-            var assertions = Assertion.Select(ToAssertion).ToList();
-            var request = new RestoreRequest
-            {
-                ServerSettings = MergedServerSettings(), Initialization = Initialization,
-                Image = Image, SandboxName = SandboxName, Jobs = Jobs, KeepSandbox = KeepSandbox, Assertions = assertions,
-                EstimateTolerance = EstimateTolerance, SandboxTimeToLive = TimeSpan.FromMinutes(TimeToLiveMinutes),
-            };
-            if (!ShouldProcess($"{ArtefactDescription} into a new sandbox{(KeepSandbox ? " (kept)" : "")}", "Restore-test"))
-            {
-                return;
-            }
-            var result = RunEngine(async (reporter, ct) =>
-            {
-                var artefact = await ResolveArtefactAsync(ct).ConfigureAwait(false);
-                var host = await ConnectAsync(artefact.Host, ct).ConfigureAwait(false);
-                return await new RestoreEngine(host, reporter).RunAsync(artefact, request, ct).ConfigureAwait(false);
-            });
-            WriteObject(result);
-        }
-        catch (Exception ex) when (ex is not PipelineStoppedException)
-        {
-            WriteHbError(ex, (object?)Artefact ?? Path);
-        }
-    }
+            ServerSettings = MergedServerSettings(), Initialization = Initialization,
+            Image = Image, SandboxName = SandboxName, Jobs = Jobs, KeepSandbox = KeepSandbox, Assertions = Assertion.Select(ToAssertion).ToList(),
+            EstimateTolerance = EstimateTolerance, SandboxTimeToLive = TimeSpan.FromMinutes(TimeToLiveMinutes),
+        },
+        $"{ArtefactDescription} into a new sandbox{(KeepSandbox ? " (kept)" : "")}", "Restore-test",
+        (engine, artefact, request, ct) => engine.RunAsync(artefact, request, ct));
 
     private static HbAssertion ToAssertion(Hashtable h)
     {
