@@ -1,12 +1,6 @@
 BeforeAll {
     . (Join-Path $PSScriptRoot 'TestSetup.ps1')
     $script:artefact = Invoke-HbBackup @Ssh @Prod -Destination $TestEnv.BackupRoot -Tag newsandbox -RowCounts None
-    function Copy-Artefact([scriptblock] $Change) {
-        $clone = [HbOps.Model.HbBackupArtefact]::new()
-        foreach ($p in $artefact.PSObject.Properties | Where-Object { $_.IsSettable }) { $clone.($p.Name) = $p.Value }
-        & $Change $clone
-        $clone
-    }
 }
 
 AfterAll {
@@ -124,18 +118,13 @@ Describe 'New-HbSandbox' {
 
     Context 'Refusals (nothing is left behind)' {
         It 'refuses a corrupted artefact (one byte flipped)' {
-            $copy = Join-Path (Split-Path $artefact.Path) ('corrupt-' + $artefact.FileName)
-            Copy-Item $artefact.Path $copy
-            $bytes = [IO.File]::ReadAllBytes($copy)
-            $bytes[[int]($bytes.Length / 2)] = $bytes[[int]($bytes.Length / 2)] -bxor 0xFF
-            [IO.File]::WriteAllBytes($copy, $bytes)
-            $bad = Copy-Artefact { param($a) $a.Path = $copy; $a.FileName = Split-Path -Leaf $copy }
+            $bad = New-HbCorruptArtefact $artefact
             { $bad | New-HbSandbox -ErrorAction Stop } | Should -Throw -ErrorId 'ChecksumMismatch,HbOps.NewHbSandboxCommand'
             Get-HbLeftovers | Should -BeNullOrEmpty
-            Remove-Item $copy
+            Remove-Item $bad.Path
         }
         It 'refuses an image of a lower major than the artefact' {
-            $newer = Copy-Artefact { param($a) $a.ServerMajor = 16 }
+            $newer = Copy-HbArtefact $artefact { param($a) $a.ServerMajor = 16 }
             { $newer | New-HbSandbox -Image $TestEnv.Image -ErrorAction Stop } | Should -Throw -ErrorId 'SandboxMajorTooLow,HbOps.NewHbSandboxCommand'
             Get-HbLeftovers | Should -BeNullOrEmpty
         }

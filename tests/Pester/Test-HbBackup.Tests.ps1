@@ -29,9 +29,7 @@ Describe 'Test-HbBackup' {
         $bytes = [IO.File]::ReadAllBytes($copy)
         $bytes[100] = $bytes[100] -bxor 0x55
         [IO.File]::WriteAllBytes($copy, $bytes)
-        $bad = [HbOps.Model.HbBackupArtefact]::new()
-        foreach ($p in $a.PSObject.Properties | Where-Object { $_.IsSettable }) { $bad.($p.Name) = $p.Value }
-        $bad.Path = $copy
+        $bad = Copy-HbArtefact $a { param($x) $x.Path = $copy }
         $v = $bad | Test-HbBackup -ErrorVariable err -ErrorAction SilentlyContinue
         "$($v.Status)" | Should -Be 'Failed'
         $v.ChecksumMatches | Should -BeFalse
@@ -40,9 +38,7 @@ Describe 'Test-HbBackup' {
     }
 
     It 'reports a deleted dump as Missing' {
-        $gone = [HbOps.Model.HbBackupArtefact]::new()
-        foreach ($p in $a.PSObject.Properties | Where-Object { $_.IsSettable }) { $gone.($p.Name) = $p.Value }
-        $gone.Path = $a.Path + '.gone'
+        $gone = Copy-HbArtefact $a { param($x) $x.Path = $a.Path + '.gone' }
         "$(($gone | Test-HbBackup -ErrorAction SilentlyContinue).Status)" | Should -Be 'Missing'
     }
 }

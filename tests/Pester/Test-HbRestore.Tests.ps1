@@ -131,25 +131,14 @@ Describe 'Test-HbRestore' {
 
     Context 'Refusals' {
         It 'refuses a corrupted artefact (one byte flipped) before pg_restore reads it, leaving no sandbox' {
-            $copy = Join-Path (Split-Path $artefact.Path) ("corrupt-" + $artefact.FileName)
-            Copy-Item $artefact.Path $copy
-            $bytes = [IO.File]::ReadAllBytes($copy)
-            $bytes[[int]($bytes.Length / 2)] = $bytes[[int]($bytes.Length / 2)] -bxor 0xFF
-            [IO.File]::WriteAllBytes($copy, $bytes)
-            $bad = $artefact | Select-Object * -ExcludeProperty Path, FileName
-            $manifest = [HbOps.Model.HbBackupArtefact]::new()
-            foreach ($p in $artefact.PSObject.Properties | Where-Object { $_.IsSettable }) { $manifest.($p.Name) = $p.Value }
-            $manifest.Path = $copy
-            $manifest.FileName = Split-Path -Leaf $copy
-            { $manifest | Test-HbRestore -ErrorAction Stop } | Should -Throw -ErrorId 'ChecksumMismatch,HbOps.TestHbRestoreCommand'
+            $bad = New-HbCorruptArtefact $artefact
+            { $bad | Test-HbRestore -ErrorAction Stop } | Should -Throw -ErrorId 'ChecksumMismatch,HbOps.TestHbRestoreCommand'
             Get-HbLeftovers | Should -BeNullOrEmpty
-            Remove-Item $copy
+            Remove-Item $bad.Path
         }
 
         It 'refuses a sandbox image of a lower major' {
-            $old = [HbOps.Model.HbBackupArtefact]::new()
-            foreach ($p in $artefact.PSObject.Properties | Where-Object { $_.IsSettable }) { $old.($p.Name) = $p.Value }
-            $old.ServerMajor = 16
+            $old = Copy-HbArtefact $artefact { param($a) $a.ServerMajor = 16 }
             { $old | Test-HbRestore -Image postgres:15 -ErrorAction Stop } | Should -Throw -ErrorId 'SandboxMajorTooLow,HbOps.TestHbRestoreCommand'
             Get-HbLeftovers | Should -BeNullOrEmpty
         }

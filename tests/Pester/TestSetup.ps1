@@ -41,6 +41,27 @@ function Stop-HbOnceSandboxExists {
     $appeared
 }
 
+# A copy of an artefact object (its settable properties) changed by $Change, e.g. another path or server major.
+function Copy-HbArtefact {
+    param([HbOps.Model.HbBackupArtefact] $Artefact, [scriptblock] $Change)
+    $clone = [HbOps.Model.HbBackupArtefact]::new()
+    foreach ($p in $Artefact.PSObject.Properties | Where-Object { $_.IsSettable }) { $clone.($p.Name) = $p.Value }
+    & $Change $clone
+    $clone
+}
+
+# The artefact for a copy of its dump, beside it, with the middle byte flipped (the recorded SHA-256 no longer matches).
+function New-HbCorruptArtefact {
+    param([HbOps.Model.HbBackupArtefact] $Artefact)
+    $copy = Join-Path (Split-Path $Artefact.Path) ('corrupt-' + $Artefact.FileName)
+    Copy-Item $Artefact.Path $copy
+    $bytes = [IO.File]::ReadAllBytes($copy)
+    $middle = [int]($bytes.Length / 2)
+    $bytes[$middle] = $bytes[$middle] -bxor 0xFF
+    [IO.File]::WriteAllBytes($copy, $bytes)
+    Copy-HbArtefact $Artefact { param($a) $a.Path = $copy; $a.FileName = Split-Path -Leaf $copy }
+}
+
 function Wait-HbFile {
     param([string] $Directory, [string] $Filter, [int] $TimeoutSeconds = 30)
     $deadline = (Get-Date).AddSeconds($TimeoutSeconds)
