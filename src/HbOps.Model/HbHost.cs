@@ -42,6 +42,23 @@ public sealed class HbHost : IEquatable<HbHost>
     /// <summary>The ssh_config file the alias was resolved from, if any.</summary>
     public string? SshConfigPath { get; init; }
 
+    /// <summary>
+    /// Jump hosts to pass through, in order, as OpenSSH's ProxyJump gives them (<c>[user@]host[:port]</c>, comma-separated;
+    /// each hop may itself be an alias of the same ssh config). Null or empty for a direct connection.
+    /// </summary>
+    public string? ProxyJump { get; init; }
+
+    /// <summary>The name looked up in known_hosts instead of the host name and port (ssh_config HostKeyAlias).</summary>
+    public string? HostKeyAlias { get; init; }
+
+    /// <summary>Offer only the identity files (and agent keys matching them), as ssh_config IdentitiesOnly yes.</summary>
+    public bool IdentitiesOnly { get; init; }
+
+    /// <summary>
+    /// The ssh-agent socket to ask for keys (ssh_config IdentityAgent, else SSH_AUTH_SOCK); <c>none</c> disables the agent.
+    /// </summary>
+    public string? IdentityAgent { get; init; }
+
     /// <summary>Short display form, e.g. <c>contabo (root@127.0.0.1:2222)</c> or <c>local</c>.</summary>
     public override string ToString() => Kind == HbHostKind.Local
         ? "local"
