@@ -78,7 +78,7 @@ public class SshTests
     public async Task Given_an_encrypted_key_When_connecting_without_and_with_the_passphrase_Then_KeyFileInvalid_then_success()
     {
         var dir = Directory.CreateTempSubdirectory("hbops-key").FullName;
-        TestEnvironment.Sh($"ssh-keygen -q -t ed25519 -N 'correct horse' -f {dir}/locked && cat {dir}/locked.pub >> {_env.EnvDir}/ssh/authorized_keys");
+        TestEnvironment.Sh($"ssh-keygen -q -t ed25519 -N 'correct horse' -f {dir}/locked && cat {dir}/locked.pub >> {_env.AuthorizedKeysPath}");
         var host = AliasWith(identityFile: $"{dir}/locked");
         var ex = await Assert.ThrowsAsync<HbOpsException>(() => HostResolver.ConnectAsync(host, new SshConnectOptions(), CancellationToken.None));
         Assert.Equal(HbErrorIds.KeyFileInvalid, ex.ErrorId);

@@ -28,6 +28,11 @@ public sealed class TestEnvironment
         Database = r.GetProperty(nameof(Database)).GetString()!;
         User = r.GetProperty(nameof(User)).GetString()!;
         BackupRoot = r.GetProperty(nameof(BackupRoot)).GetString()!;
+        Operator = r.GetProperty(nameof(Operator)).GetString()!;
+        AuthorizedKeysPath = r.GetProperty(nameof(AuthorizedKeysPath)).GetString()!;
+        RootAlias = r.GetProperty(nameof(RootAlias)).GetString()!;
+        NoDockerAlias = r.GetProperty(nameof(NoDockerAlias)).GetString()!;
+        LockedAlias = r.GetProperty(nameof(LockedAlias)).GetString()!;
     }
 
     public string EnvDir { get; }
@@ -40,11 +45,21 @@ public sealed class TestEnvironment
     public string Database { get; }
     public string User { get; }
     public string BackupRoot { get; }
+    /// <summary>The non-root account the alias logs in as (docker group; its login shell prints on both streams).</summary>
+    public string Operator { get; }
+    /// <summary>The authorized_keys file the test sshd reads for every account.</summary>
+    public string AuthorizedKeysPath { get; }
+    /// <summary>Alias of the same host as root (environment set-up only).</summary>
+    public string RootAlias { get; }
+    /// <summary>Alias of an account outside the docker group.</summary>
+    public string NoDockerAlias { get; }
+    /// <summary>Alias of an account whose shell start-up prints and exits before any command.</summary>
+    public string LockedAlias { get; }
 
-    public HbHost ResolveAlias() => HostResolver.Resolve(new HostSpec { Alias = SshAlias, SshConfigPath = SshConfigPath });
+    public HbHost ResolveAlias(string? alias = null) => HostResolver.Resolve(new HostSpec { Alias = alias ?? SshAlias, SshConfigPath = SshConfigPath });
 
-    public async Task<ICommandHost> ConnectAsync(SshConnectOptions? options = null) =>
-        await HostResolver.ConnectAsync(ResolveAlias(), options ?? new SshConnectOptions(), CancellationToken.None);
+    public async Task<ICommandHost> ConnectAsync(SshConnectOptions? options = null, string? alias = null) =>
+        await HostResolver.ConnectAsync(ResolveAlias(alias), options ?? new SshConnectOptions(), CancellationToken.None);
 
     /// <summary>Runs a local command and returns stdout (throws on failure).</summary>
     public static string Sh(string script)

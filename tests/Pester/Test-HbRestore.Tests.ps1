@@ -121,6 +121,31 @@ Describe 'Test-HbRestore' {
         }
     }
 
+    Context 'A local artefact restored on this machine''s engine, with TMPDIR elsewhere than /tmp' {
+        It 'keeps the sandbox''s private socket folder under TMPDIR and removes it with the sandbox' {
+            $dir = Join-Path ([IO.Path]::GetTempPath()) ('hbops-lt-' + [guid]::NewGuid().ToString('N').Substring(0, 8))
+            $local = Invoke-HbBackup @Ssh @Prod -Destination $dir -Local -Tag tmpdir
+            $tmp = Join-Path '/var/tmp' ('hbops-tmpdir-' + [guid]::NewGuid().ToString('N').Substring(0, 8))
+            New-Item -ItemType Directory $tmp | Out-Null
+            $saved = $env:TMPDIR
+            try {
+                $env:TMPDIR = $tmp
+                $r = $local | Test-HbRestore -KeepSandbox
+                "$($r.Result)" | Should -Be 'PassedWithNotes'
+                $r.Sandbox.Host.Kind | Should -Be 'Local'
+                $r.Sandbox.SocketDirectory | Should -BeLike "$tmp/hbops-sock-*"
+                @(Get-ChildItem $tmp -Filter 'hbops-sock-*' -Directory).Count | Should -Be 1
+                $removal = $r.Sandbox | Remove-HbSandbox -Confirm:$false
+                $removal.Verified | Should -BeTrue
+                Get-ChildItem $tmp -Filter 'hbops-sock-*' -Directory | Should -BeNullOrEmpty
+            } finally {
+                $env:TMPDIR = $saved
+                Remove-Item -Recurse -Force $tmp, $dir -ErrorAction SilentlyContinue
+            }
+            Get-HbLeftovers | Should -BeNullOrEmpty
+        }
+    }
+
     Context 'By -Path on the host' {
         It 'reads the manifest beside the dump and restores it' {
             $r = Test-HbRestore @Ssh -Path $artefact.Path

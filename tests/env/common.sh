@@ -9,6 +9,10 @@ HBOPS_PROD_VOLUME="${HBOPS_PROD_VOLUME:-hbops-testenv-pgdata}"
 HBOPS_PROD_DB="${HBOPS_PROD_DB:-directus}"
 HBOPS_PROD_USER="${HBOPS_PROD_USER:-directus}"
 HBOPS_SSH_ALIAS="${HBOPS_SSH_ALIAS:-contabo}"
+# The account the tests reach the docker host as (non-root, docker group, noisy login shell), and one without docker.
+HBOPS_OPERATOR="${HBOPS_OPERATOR:-ops}"
+HBOPS_NODOCKER_USER="${HBOPS_NODOCKER_USER:-nodocker}"
+HBOPS_LOCKED_USER="${HBOPS_LOCKED_USER:-locked}"
 HBOPS_ENV_LABEL="hbops.testenv=true"
 ENV_SCRIPTS_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 

@@ -11,7 +11,6 @@ bash "$ENV_SCRIPTS_DIR/build-postgres-image.sh" 15 nofdw
 bash "$ENV_SCRIPTS_DIR/start-sshd.sh"
 bash "$ENV_SCRIPTS_DIR/start-production.sh"
 SSH_DIR="$HBOPS_ENV_DIR/ssh"
-mkdir -p "$HBOPS_ENV_DIR/backups"
 cat >"$HBOPS_ENV_DIR/hbops.yml" <<YML
 # HbOps targets for the local test environment.
 targets:
@@ -29,9 +28,14 @@ cat >"$HBOPS_ENV_DIR/env.json" <<JSON
 {
   "EnvDir": "$HBOPS_ENV_DIR",
   "SshAlias": "$HBOPS_SSH_ALIAS",
+  "Operator": "$HBOPS_OPERATOR",
+  "RootAlias": "$HBOPS_SSH_ALIAS-root",
+  "NoDockerAlias": "$HBOPS_SSH_ALIAS-nodocker",
+  "LockedAlias": "$HBOPS_SSH_ALIAS-locked",
   "SshConfigPath": "$SSH_DIR/config",
   "KnownHostsPath": "$SSH_DIR/known_hosts",
   "KeyFile": "$SSH_DIR/id_ed25519",
+  "AuthorizedKeysPath": "$HBOPS_ENV_DIR/authorized/authorized_keys",
   "SshPort": $(cat "$SSH_DIR/port"),
   "Container": "$HBOPS_PROD_CONTAINER",
   "Database": "$HBOPS_PROD_DB",

@@ -43,14 +43,33 @@ public sealed class DockerCli(ICommandHost host) : IDockerGateway
     public async Task<CommandResult> RunAsync(IReadOnlyList<string> argv, CancellationToken ct, byte[]? stdin = null)
     {
         var r = await CommandHost.RunAsync(argv, ct, stdin).ConfigureAwait(false);
-        if (r.ExitCode == 127 || r.StandardError.Contains("Cannot connect to the Docker daemon", StringComparison.Ordinal) ||
-            r.StandardError.Contains("docker: not found", StringComparison.Ordinal))
+        if (Unavailable(CommandHost.Host, r) is { } unavailable) throw unavailable;
+        return r;
+    }
+
+    /// <summary>
+    /// The DockerUnavailable error a docker CLI result shows, if any: the CLI missing, the engine not running, or the
+    /// account not allowed to use the engine's socket (not in the docker group).
+    /// </summary>
+    internal static HbOpsException? Unavailable(HbHost host, CommandResult r)
+    {
+        var stderr = r.StandardError;
+        if (stderr.Contains("permission denied", StringComparison.OrdinalIgnoreCase) &&
+            stderr.Contains("docker", StringComparison.OrdinalIgnoreCase) && stderr.Contains("sock", StringComparison.Ordinal))
         {
-            throw new HbOpsException(HbErrorIds.DockerUnavailable, HbErrorCategory.ResourceUnavailable,
-                $"Docker is not usable on {CommandHost.Host}: {Redaction.Redact(r.StandardError.Trim())}", CommandHost.Host.ToString(),
+            var who = host.Kind == HbHostKind.Local ? "This account" : $"The SSH account '{host.User}'";
+            return new HbOpsException(HbErrorIds.DockerUnavailable, HbErrorCategory.PermissionDenied,
+                $"{who} on {host} may not use the docker engine (permission denied on the docker socket): {Redaction.Redact(stderr.Trim())}",
+                host.ToString(), "Add the account to the docker group on that host (usermod -aG docker <user>; takes effect at the next login) or use an account that has docker access.");
+        }
+        if (r.ExitCode == 127 || stderr.Contains("Cannot connect to the Docker daemon", StringComparison.Ordinal) ||
+            stderr.Contains("docker: not found", StringComparison.Ordinal))
+        {
+            return new HbOpsException(HbErrorIds.DockerUnavailable, HbErrorCategory.ResourceUnavailable,
+                $"Docker is not usable on {host}: {Redaction.Redact(stderr.Trim())}", host.ToString(),
                 "Check that the docker CLI is installed and the engine is running on that host.");
         }
-        return r;
+        return null;
     }
 
     /// <summary>Inspects a container; null when it does not exist.</summary>

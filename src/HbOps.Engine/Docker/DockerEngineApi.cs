@@ -16,11 +16,13 @@ public sealed class DockerEngineApi : IDockerGateway
 {
     private static readonly ConditionalWeakTable<ICommandHost, DockerEngineApi> Cache = new();
     private readonly DockerClient _client;
+    private readonly ICommandHost _host;
 
-    private DockerEngineApi(DockerClient client, string transport)
+    private DockerEngineApi(DockerClient client, string transport, ICommandHost host)
     {
         _client = client;
         Transport = transport;
+        _host = host;
     }
 
     /// <inheritdoc />
@@ -34,8 +36,8 @@ public sealed class DockerEngineApi : IDockerGateway
     {
         ArgumentNullException.ThrowIfNull(host);
         return Cache.GetValue(host, h => h.Host.Kind == HbHostKind.Local
-            ? new DockerEngineApi(Build(EngineConnectOptions.UnixSocket(LocalSocket)), "engine-api:unix://" + LocalSocket)
-            : new DockerEngineApi(Build(EngineConnectOptions.SshDialStdio(h)), $"engine-api:ssh-dial-stdio:{h.Host}"));
+            ? new DockerEngineApi(Build(EngineConnectOptions.UnixSocket(LocalSocket)), "engine-api:unix://" + LocalSocket, h)
+            : new DockerEngineApi(Build(EngineConnectOptions.SshDialStdio(h)), $"engine-api:ssh-dial-stdio:{h.Host}", h));
 
         static DockerClient Build(EngineConnectOptions options) =>
             new DockerClientBuilder<EngineConnectOptions>(PooledEngineHandlerFactory.Instance, options).Build();
@@ -151,6 +153,24 @@ public sealed class DockerEngineApi : IDockerGateway
     public Task RemoveVolumeAsync(string name, CancellationToken ct) =>
         Call(() => _client.Volumes.RemoveAsync(name, null, ct), notFoundIsNull: true);
 
+    private async Task<HbOpsException?> DiagnoseAsync()
+    {
+        try
+        {
+            using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(20));
+            var r = await _host.RunAsync(new[] { "docker", "version", "--format", "{{.Server.Version}}" }, cts.Token).ConfigureAwait(false);
+            return DockerCli.Unavailable(_host.Host, r);
+        }
+        catch (HbOpsException ex)
+        {
+            return ex;
+        }
+        catch (Exception ex) when (ex is OperationCanceledException or IOException or InvalidOperationException)
+        {
+            return null;
+        }
+    }
+
     private static Dictionary<string, string> Labels(IDictionary<string, string>? labels) =>
         new(labels ?? new Dictionary<string, string>(), StringComparer.Ordinal);
 
@@ -172,8 +192,10 @@ public sealed class DockerEngineApi : IDockerGateway
             throw new HbOpsException(HbErrorIds.SandboxStartFailed, HbErrorCategory.OperationFailed,
                 $"Docker Engine API ({Transport}) answered {(int)ex.StatusCode}: {Util.Redaction.Redact(ex.ResponseBody?.Trim())}", Transport, null, ex);
         }
-        catch (Exception ex) when (ex is HttpRequestException or IOException or TimeoutException)
+        catch (Exception ex) when (ex is HttpRequestException or IOException or TimeoutException or UnauthorizedAccessException)
         {
+            // The transport only sees a stream that ended; the docker CLI says why (no permission, no engine, no CLI).
+            if (await DiagnoseAsync().ConfigureAwait(false) is { } reason) throw reason;
             throw new HbOpsException(HbErrorIds.DockerUnavailable, HbErrorCategory.ResourceUnavailable,
                 $"The Docker Engine API is not reachable ({Transport}): {ex.Message}", Transport, "Check that the docker engine runs on that host.", ex);
         }

@@ -63,6 +63,8 @@ public static class HbErrorIds
     public const string TargetNotFound = nameof(TargetNotFound);
     /// <summary>An artefact failed re-verification (checksum or readability).</summary>
     public const string ArtefactInvalid = nameof(ArtefactInvalid);
+    /// <summary>The SSH account's login shell printed text and the command never started (its start-of-output marker never came).</summary>
+    public const string RemoteShellOutput = nameof(RemoteShellOutput);
     /// <summary>An unexpected failure; the message carries the detail.</summary>
     public const string Unexpected = nameof(Unexpected);
 }

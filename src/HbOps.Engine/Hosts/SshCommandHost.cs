@@ -183,12 +183,16 @@ public sealed class SshCommandHost : ICommandHost
             throw new HbOpsException(HbErrorIds.SshConnectionLost, HbErrorCategory.ConnectionError,
                 $"The SSH connection to {Host} is closed.", Host.ToString());
         }
-        var cmd = _client.CreateCommand(ShellQuote.Join(argv));
+        // The login shell may print before the command starts: the command's output begins after its own marker.
+        var marker = ShellStartFilter.NewMarker();
+        var cmd = _client.CreateCommand(ShellStartFilter.Wrap(argv, marker));
         UseOwnPipes(cmd, bounded);
+        var stdout = ShellStartFilter.Filter(cmd.OutputStream, marker, Host.ToString(), "stdout");
+        var stderr = ShellStartFilter.Filter(cmd.ExtendedOutputStream, marker, Host.ToString(), "stderr");
         var cts = new CancellationTokenSource();
         var exec = cmd.ExecuteAsync(cts.Token);
         var stdin = cmd.CreateInputStream();
-        return Task.FromResult<IRunningCommand>(new SshRunningCommand(this, cmd, exec, stdin, cts));
+        return Task.FromResult<IRunningCommand>(new SshRunningCommand(this, cmd, exec, stdin, stdout, stderr, cts));
     }
 
     /// <inheritdoc />
@@ -199,12 +203,12 @@ public sealed class SshCommandHost : ICommandHost
         return ValueTask.CompletedTask;
     }
 
-    private sealed class SshRunningCommand(SshCommandHost owner, SshCommand cmd, Task exec, Stream stdin, CancellationTokenSource cts)
-        : IRunningCommand
+    private sealed class SshRunningCommand(SshCommandHost owner, SshCommand cmd, Task exec, Stream stdin, Stream stdout, Stream stderr,
+        CancellationTokenSource cts) : IRunningCommand
     {
         public Stream StandardInput => stdin;
-        public Stream StandardOutput => cmd.OutputStream;
-        public Stream StandardError => cmd.ExtendedOutputStream;
+        public Stream StandardOutput => stdout;
+        public Stream StandardError => stderr;
 
         public async Task<int> WaitForExitAsync(CancellationToken ct)
         {

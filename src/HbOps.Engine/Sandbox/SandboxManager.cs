@@ -70,8 +70,26 @@ public sealed partial class SandboxManager(ICommandHost host, IHbReporter? repor
     // How the cluster was initialised (absent on sandboxes of older HbOps versions: the image's entrypoint).
     private const string InitializationLabel = "hbops.initialization";
 
-    [GeneratedRegex(@"^/tmp/hbops-(upload|sock)-[A-Za-z0-9_.]{1,32}$")]
-    private static partial Regex ScratchFolderRegex();
+    [GeneratedRegex(@"^hbops-(upload|sock)-[A-Za-z0-9_.]{1,32}$")]
+    private static partial Regex ScratchFolderNameRegex();
+
+    /// <summary>
+    /// True for a folder HbOps may have made for a sandbox: an absolute path without <c>.</c>/<c>..</c> steps whose last
+    /// step is an HbOps scratch name, directly inside <c>/tmp</c> (uploads on a docker host) or inside this machine's
+    /// temp folder for a local sandbox (wherever TMPDIR points, e.g. <c>/var/tmp</c>).
+    /// </summary>
+    internal static bool IsScratchFolder(string folder, bool local, string? localTemp = null)
+    {
+        if (string.IsNullOrEmpty(folder) || folder[0] != '/' || folder.EndsWith('/')) return false;
+        var cut = folder.LastIndexOf('/');
+        var parent = cut == 0 ? "/" : folder[..cut];
+        if (!ScratchFolderNameRegex().IsMatch(folder[(cut + 1)..])) return false;
+        if (parent.Split('/').Any(step => step is "." or "..") || parent.Contains("//", StringComparison.Ordinal)) return false;
+        if (parent == "/tmp") return true;
+        if (!local) return false;
+        var temp = Path.TrimEndingDirectorySeparator(localTemp ?? Path.GetTempPath());
+        return temp.Length > 1 && string.Equals(parent, temp, StringComparison.Ordinal);
+    }
 
     /// <summary>
     /// The PostgreSQL major of an image: from its <c>PG_MAJOR</c> variable (set by the official postgres images) when it
@@ -132,7 +150,7 @@ public sealed partial class SandboxManager(ICommandHost host, IHbReporter? repor
         };
         if (spec.ScratchFolder is not null)
         {
-            if (!ScratchFolderRegex().IsMatch(spec.ScratchFolder)) throw HbOpsException.Invalid($"'{spec.ScratchFolder}' is not an HbOps scratch folder.", spec.ScratchFolder);
+            if (!IsScratchFolder(spec.ScratchFolder, host.Host.Kind == HbHostKind.Local)) throw HbOpsException.Invalid($"'{spec.ScratchFolder}' is not an HbOps scratch folder.", spec.ScratchFolder);
             labels[ScratchLabel] = spec.ScratchFolder;
         }
         sandbox.EngineTransport = _engine.Transport;
@@ -311,7 +329,7 @@ public sealed partial class SandboxManager(ICommandHost host, IHbReporter? repor
     /// </summary>
     public async Task<string?> RemoveScratchFolderAsync(string folder, CancellationToken ct)
     {
-        if (!ScratchFolderRegex().IsMatch(folder)) return $"'{folder}' is not an HbOps scratch folder; left alone.";
+        if (!IsScratchFolder(folder, host.Host.Kind == HbHostKind.Local)) return $"'{folder}' is not an HbOps scratch folder; left alone.";
         var r = await host.RunAsync(new[] { "rm", "-rf", "--", folder }, ct).ConfigureAwait(false);
         return r.Succeeded ? null : $"Could not remove {folder}: {Redaction.Redact(r.StandardError.Trim())}";
     }
