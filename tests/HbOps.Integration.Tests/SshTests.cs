@@ -137,7 +137,7 @@ public class SshStreamingTests
         await using var host = await new TestEnvironment().ConnectAsync();
         const long total = 96L << 20;
         await using var cmd = await host.StartStreamingAsync(new[] { "head", "-c", total.ToString(System.Globalization.CultureInfo.InvariantCulture), "/dev/zero" }, CancellationToken.None);
-        var pipe = Assert.IsType<BoundedPipeStream>(cmd.StandardOutput);
+        var pipe = Assert.IsType<BoundedPipeStream>(ShellStartFilter.Pipe(cmd.StandardOutput));
         await cmd.StandardInput.DisposeAsync();
         var sink = new SlowSink();
         var buffer = new byte[256 * 1024];
@@ -171,9 +171,9 @@ public class SshStreamingTests
         }
         await using (var probe = await host.StartAsync(new[] { "true" }, CancellationToken.None))
         {
-            Assert.IsType<BoundedPipeStream>(probe.StandardOutput);
-            Assert.IsType<BoundedPipeStream>(probe.StandardError);
-            Assert.True(((BoundedPipeStream)probe.StandardOutput).Capacity > BoundedPipeStream.DefaultCapacity, "an ordinary command's stdout must not hold the connection when unread");
+            Assert.IsType<BoundedPipeStream>(ShellStartFilter.Pipe(probe.StandardOutput));
+            Assert.IsType<BoundedPipeStream>(ShellStartFilter.Pipe(probe.StandardError));
+            Assert.True(((BoundedPipeStream)ShellStartFilter.Pipe(probe.StandardOutput)).Capacity > BoundedPipeStream.DefaultCapacity, "an ordinary command's stdout must not hold the connection when unread");
         }
         Assert.True(elapsed < TimeSpan.FromSeconds(8), $"{commands} one-second commands took {elapsed.TotalSeconds:n1} s");
     }
@@ -184,7 +184,7 @@ public class SshStreamingTests
         await using var host = await new TestEnvironment().ConnectAsync();
         await using (var cmd = await host.StartStreamingAsync(new[] { "head", "-c", "67108864", "/dev/zero" }, CancellationToken.None))
         {
-            var pipe = Assert.IsType<BoundedPipeStream>(cmd.StandardOutput);
+            var pipe = Assert.IsType<BoundedPipeStream>(ShellStartFilter.Pipe(cmd.StandardOutput));
             var buffer = new byte[1024];
             Assert.True(await cmd.StandardOutput.ReadAsync(buffer) > 0);
             // Let the pipe fill up so SSH.NET's message loop waits in it, then walk away.
@@ -204,7 +204,7 @@ public class ShellHostFilesTests
     public async Task The_host_and_local_checksums_of_one_file_agree_in_one_round_trip_and_a_missing_file_is_null()
     {
         await using var host = await new TestEnvironment().ConnectAsync();
-        var dir = Directory.CreateTempSubdirectory("hbops-sum").FullName;
+        var dir = TestEnvironment.NewOperatorFolder("hbops-sum");
         var file = Path.Combine(dir, "a b.dump");
         File.WriteAllBytes(file, System.Security.Cryptography.RandomNumberGenerator.GetBytes(3_000_001));
         var expected = Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(File.ReadAllBytes(file))).ToLowerInvariant();
@@ -231,7 +231,7 @@ public class ShellHostFilesTests
         await using var inner = await new TestEnvironment().ConnectAsync();
         var host = new SlowEofHost(inner, TimeSpan.FromMilliseconds(700));
         var files = new ShellHostFiles(host);
-        var dir = Directory.CreateTempSubdirectory("hbops-eof").FullName;
+        var dir = TestEnvironment.NewOperatorFolder("hbops-eof");
 
         await using (var pending = await files.BeginWriteTextAtomicAsync(Path.Combine(dir, "record.yml"), CancellationToken.None))
         {
@@ -333,7 +333,7 @@ public class ShellHostFilesTests
     {
         await using var host = await new TestEnvironment().ConnectAsync();
         var files = new ShellHostFiles(host);
-        var dir = Directory.CreateTempSubdirectory("hbops-pending").FullName;
+        var dir = TestEnvironment.NewOperatorFolder("hbops-pending");
         var path = Path.Combine(dir, "record.yml");
         var text = "result: Passed\nnote: 'ünïcødé — and no newline at the end'";
         await using (var pending = await files.BeginWriteTextAtomicAsync(path, CancellationToken.None))

@@ -61,6 +61,18 @@ public sealed class TestEnvironment
     public async Task<ICommandHost> ConnectAsync(SshConnectOptions? options = null, string? alias = null) =>
         await HostResolver.ConnectAsync(ResolveAlias(alias), options ?? new SshConnectOptions(), CancellationToken.None);
 
+    /// <summary>
+    /// A new folder under /tmp that the SSH operator account owns (0700): the docker host is this machine, so files the
+    /// test writes there locally and files HbOps writes there over SSH meet, as on a real host.
+    /// </summary>
+    public static string NewOperatorFolder(string prefix)
+    {
+        var env = new TestEnvironment();
+        var dir = Directory.CreateTempSubdirectory(prefix).FullName;
+        Sh($"chown {env.Operator}: '{dir}' && chmod 700 '{dir}'");
+        return dir;
+    }
+
     /// <summary>Runs a local command and returns stdout (throws on failure).</summary>
     public static string Sh(string script)
     {

@@ -36,6 +36,9 @@ internal static class ShellStartFilter
     internal static Stream Filter(Stream pipe, string marker, string host, string streamName) =>
         new MarkerSkippingStream(pipe, Encoding.ASCII.GetBytes(marker + "\n"), host, streamName);
 
+    /// <summary>The pipe under a filtered stream (the stream itself when it is not filtered).</summary>
+    internal static Stream Pipe(Stream stream) => stream is MarkerSkippingStream f ? f.Inner : stream;
+
     /// <summary>The error for a command whose marker never came although the shell printed something.</summary>
     internal static HbOpsException UnexpectedShellOutput(string host, string streamName, string preamble)
     {
@@ -51,6 +54,8 @@ internal static class ShellStartFilter
         private byte[]? _pending; // what followed the marker in the read that found it
         private int _pendingOffset;
         private bool _started;
+
+        public Stream Inner => inner;
 
         public override bool CanRead => true;
         public override bool CanSeek => false;
