@@ -63,7 +63,18 @@ public sealed class HbBackupArtefact
     public string PgDumpVersion { get; set; } = "";
     /// <summary>pg_dump format (custom).</summary>
     public string Format { get; set; } = "custom";
-    /// <summary>pg_dump -Z level.</summary>
+    /// <summary>
+    /// pg_dump's compression as <c>method:level</c> (<c>gzip:6</c>, <c>zstd:3</c>, <c>lz4:1</c>) or <c>none</c>. A manifest
+    /// written before the method was recorded reads as gzip at its <see cref="CompressionLevel"/> (none for 0): what
+    /// <c>pg_dump -Z level</c> meant.
+    /// </summary>
+    public string Compression
+    {
+        get => _compression.Length > 0 ? _compression : CompressionLevel == 0 ? "none" : $"gzip:{CompressionLevel}";
+        set => _compression = value ?? "";
+    }
+    private string _compression = "";
+    /// <summary>The compression level (0 with <c>none</c>).</summary>
     public int CompressionLevel { get; set; }
     /// <summary>pg_dump arguments as run inside the container (no secrets).</summary>
     public string DumpCommand { get; set; } = "";

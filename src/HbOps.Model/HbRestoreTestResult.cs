@@ -6,7 +6,7 @@ public enum HbRestoreOutcome
 {
     /// <summary>pg_restore exited 0 and every check passed.</summary>
     Passed,
-    /// <summary>Only known non-fatal messages; every check passed.</summary>
+    /// <summary>Only known non-fatal messages, or a note on how the test ran (see <see cref="HbRestoreTestResult.Notes"/>); every check passed.</summary>
     PassedWithNotes,
     /// <summary>A fatal message, a failed check, or a step that could not run.</summary>
     Failed,
@@ -96,7 +96,13 @@ public sealed class HbRestoreTestResult
     public List<HbRestoreMessage> Messages { get; set; } = new();
     /// <summary>Number of fatal messages.</summary>
     public int FatalCount => Messages.Count(m => m.Severity == HbMessageSeverity.Fatal);
-    /// <summary>Number of non-fatal notes.</summary>
+    /// <summary>
+    /// Facts that qualify what the test proves, e.g. that it restored into a newer PostgreSQL major than the artefact's
+    /// server (allowed; pg_restore reads older archives, but the artefact's own major was not tested). Any note makes a
+    /// pass <see cref="HbRestoreOutcome.PassedWithNotes"/>.
+    /// </summary>
+    public List<string> Notes { get; set; } = new();
+    /// <summary>Number of non-fatal pg_restore messages.</summary>
     public int NoteCount => Messages.Count(m => m.Severity == HbMessageSeverity.NonFatal);
     /// <summary>Tables restored, over all schemas.</summary>
     public int TableCount { get; set; }

@@ -65,3 +65,23 @@ public sealed class TargetCompleter : IArgumentCompleter
         }
     }
 }
+
+/// <summary>Completes -Compression with the usual pg_dump compression settings.</summary>
+public sealed class CompressionCompleter : IArgumentCompleter
+{
+    private static readonly (string Value, string Help)[] Choices =
+    {
+        ("gzip:6", "gzip level 6 (the default; every PostgreSQL)"),
+        ("gzip:9", "gzip level 9 (smallest gzip, slowest)"),
+        ("zstd:3", "Zstandard level 3 (PostgreSQL 16+)"),
+        ("zstd:19", "Zstandard level 19 (PostgreSQL 16+)"),
+        ("lz4:1", "LZ4 level 1, fastest (PostgreSQL 16+)"),
+        ("none", "no compression"),
+    };
+
+    /// <inheritdoc />
+    public IEnumerable<CompletionResult> CompleteArgument(string commandName, string parameterName, string wordToComplete,
+        CommandAst commandAst, IDictionary fakeBoundParameters) =>
+        Choices.Where(c => c.Value.StartsWith(wordToComplete ?? "", StringComparison.OrdinalIgnoreCase))
+            .Select(c => new CompletionResult(c.Value, c.Value, CompletionResultType.ParameterValue, c.Help));
+}

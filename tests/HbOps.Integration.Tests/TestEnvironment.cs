@@ -33,7 +33,14 @@ public sealed class TestEnvironment
         RootAlias = r.GetProperty(nameof(RootAlias)).GetString()!;
         NoDockerAlias = r.GetProperty(nameof(NoDockerAlias)).GetString()!;
         LockedAlias = r.GetProperty(nameof(LockedAlias)).GetString()!;
+        Image = r.GetProperty(nameof(Image)).GetString()!;
+        // Written by up.sh since the PostgreSQL 17 container exists; read lazily so an older env.json only fails the tests that need it.
+        _container17 = r.TryGetProperty(nameof(Container17), out var c17) ? c17.GetString() : null;
+        _image17 = r.TryGetProperty(nameof(Image17), out var i17) ? i17.GetString() : null;
     }
+
+    private readonly string? _container17;
+    private readonly string? _image17;
 
     public string EnvDir { get; }
     public string SshAlias { get; }
@@ -55,6 +62,15 @@ public sealed class TestEnvironment
     public string NoDockerAlias { get; }
     /// <summary>Alias of an account whose shell start-up prints and exits before any command.</summary>
     public string LockedAlias { get; }
+    /// <summary>The PostgreSQL 15 image of the production-like container.</summary>
+    public string Image { get; }
+    /// <summary>The production-like PostgreSQL 17 container.</summary>
+    public string Container17 => _container17 ?? throw Missing17();
+    /// <summary>The PostgreSQL 17 image.</summary>
+    public string Image17 => _image17 ?? throw Missing17();
+
+    private InvalidOperationException Missing17() =>
+        new($"{Path.Combine(EnvDir, "env.json")} has no Container17/Image17: bring the environment up again (bash tests/env/up.sh).");
 
     public HbHost ResolveAlias(string? alias = null) => HostResolver.Resolve(new HostSpec { Alias = alias ?? SshAlias, SshConfigPath = SshConfigPath });
 

@@ -7,8 +7,20 @@ Describe 'Invoke-HbBackup' {
         It 'requires -Database' {
             (Get-Command Invoke-HbBackup).Parameters['Database'].Attributes.Mandatory | Should -Contain $true
         }
-        It 'rejects a compression level outside 0..9' {
-            { Invoke-HbBackup -Database d -CompressionLevel 10 } | Should -Throw -ErrorId 'ParameterArgumentValidationError,HbOps.InvokeHbBackupCommand'
+        It 'rejects -Compression <Value> with InvalidArgument before connecting' -ForEach @(
+            @{ Value = 'gzip:10' }, @{ Value = 'zstd:23' }, @{ Value = 'lz4:0' }, @{ Value = 'none:1' }, @{ Value = 'brotli:3' }, @{ Value = 'zstd:3;true' }
+        ) {
+            { Invoke-HbBackup -SshHost no-such-alias -SshConfigPath $TestEnv.SshConfigPath -Database d -Compression $Value -ErrorAction Stop } |
+                Should -Throw -ErrorId 'InvalidArgument,HbOps.InvokeHbBackupCommand'
+        }
+        It 'still takes the former -CompressionLevel (0..9, a gzip level) and rejects 10 the same way' {
+            (Get-Command Invoke-HbBackup).Parameters['Compression'].Aliases | Should -Contain 'CompressionLevel'
+            { Invoke-HbBackup -SshHost no-such-alias -SshConfigPath $TestEnv.SshConfigPath -Database d -CompressionLevel 10 -ErrorAction Stop } |
+                Should -Throw -ErrorId 'InvalidArgument,HbOps.InvokeHbBackupCommand'
+        }
+        It 'completes -Compression with the usual methods' {
+            $line = 'Invoke-HbBackup -Compression z'
+            (TabExpansion2 -inputScript $line -cursorColumn $line.Length).CompletionMatches.CompletionText | Should -Contain 'zstd:3'
         }
         It 'rejects shell metacharacters in <Name> with InvalidArgument and runs nothing' -ForEach @(
             @{ Name = 'Container'; Params = @{ Container = 'postgres;touch /tmp/hbops-injected' } }
@@ -33,6 +45,7 @@ Describe 'Invoke-HbBackup' {
             $a | Should -BeOfType 'HbOps.Model.HbBackupArtefact'
             $a.Host.Alias | Should -Be $TestEnv.SshAlias
             $a.Format | Should -Be 'custom'
+            $a.Compression | Should -Be 'gzip:6'
             $a.CompressionLevel | Should -Be 6
             $a.Sha256 | Should -Match '^[0-9a-f]{64}$'
             $a.SizeBytes | Should -BeGreaterThan 10MB
@@ -50,12 +63,54 @@ Describe 'Invoke-HbBackup' {
             Get-ChildItem $a.RunFolder -Filter '*.partial*' | Should -BeNullOrEmpty
         }
 
-        It 'shows a default table view' {
+        It 'shows a default table view; the compression shows in the list view' {
             ($a | Format-Table | Out-String) | Should -Match 'SizeMiB'
+            ($a | Format-List | Out-String) | Should -Match 'Compression +: gzip:6'
         }
 
         It 'keeps secrets out of the object' {
             ($a | ConvertTo-Json -Depth 6) | Should -Not -Match 'fdw-mapping-secret|fixture-role-secret|PASSWORD='
+        }
+    }
+
+    Context 'Compression methods and PostgreSQL majors' {
+        It '-CompressionLevel 1 (the former parameter) is gzip:1' {
+            $a = Invoke-HbBackup @Ssh @Prod -Destination $TestEnv.BackupRoot -Tag level1 -CompressionLevel 1 -RowCounts None
+            $a.Compression | Should -Be 'gzip:1'
+            $a.DumpCommand | Should -Match ' -F c -Z 1$'
+        }
+
+        It '-Compression none on PostgreSQL 15 writes an uncompressed dump that restores' {
+            $a = Invoke-HbBackup @Ssh @Prod -Destination $TestEnv.BackupRoot -Tag none15 -Compression none
+            $a.Compression | Should -Be 'none'
+            $a.DumpCommand | Should -Match ' -F c -Z 0 '
+            (Get-Content -Raw $a.ManifestPath) | Should -Match '(?m)^compression: none$'
+            $r = $a | Test-HbRestore
+            "$($r.Result)" | Should -Be 'PassedWithNotes'
+            $r.Notes | Should -BeNullOrEmpty
+            "$($r.RowCountCheck)" | Should -Be 'Passed'
+        }
+
+        It '-Compression zstd:3 on PostgreSQL 15 -> CompressionUnsupported, nothing written' {
+            $dest = Join-Path $TestEnv.BackupRoot ('zstd15-' + [guid]::NewGuid().ToString('N').Substring(0, 6))
+            { Invoke-HbBackup @Ssh @Prod -Destination $dest -Tag zstd15 -Compression zstd:3 -ErrorAction Stop } |
+                Should -Throw -ErrorId 'CompressionUnsupported,HbOps.InvokeHbBackupCommand'
+            try { Invoke-HbBackup @Ssh @Prod -Destination $dest -Tag zstd15 -Compression zstd:3 -ErrorAction Stop } catch { $_.Exception.Message | Should -Match 'needs pg_dump 16 or later' }
+            $dest | Should -Not -Exist
+        }
+
+        It '-Compression <Value> on PostgreSQL 17 writes a dump that restores in postgres:17' -ForEach @(@{ Value = 'zstd:3' }, @{ Value = 'lz4:1' }) {
+            $a = Invoke-HbBackup @Ssh -Container $TestEnv.Container17 -Database $TestEnv.Database -User $TestEnv.User -Destination $TestEnv.BackupRoot -Tag "pg17" -Compression $Value
+            $a.ServerMajor | Should -Be 17
+            $a.Compression | Should -Be $Value
+            $a.DumpCommand | Should -Match " -F c -Z $Value "
+            $r = $a | Test-HbRestore
+            "$($r.Result)" | Should -Be 'PassedWithNotes'
+            $r.Sandbox.Image | Should -Be $TestEnv.Image17
+            $r.Sandbox.ServerVersion | Should -Match '^17\.'
+            $r.Notes | Should -BeNullOrEmpty
+            "$($r.RowCountCheck)" | Should -Be 'Passed'
+            $r.TeardownVerified | Should -BeTrue
         }
     }
 

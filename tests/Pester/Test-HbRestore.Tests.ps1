@@ -146,6 +146,30 @@ Describe 'Test-HbRestore' {
         }
     }
 
+    Context 'Across PostgreSQL majors' {
+        It 'restores a PostgreSQL 15 artefact into postgres:17 and notes the newer major' {
+            $r = $artefact | Test-HbRestore -Image $TestEnv.Image17
+            "$($r.Result)" | Should -Be 'PassedWithNotes'
+            $r.FailureReasons | Should -BeNullOrEmpty
+            $r.Notes | Should -HaveCount 1
+            $r.Notes[0] | Should -Match 'newer major.*PostgreSQL 17.*PostgreSQL 15\.'
+            $r.Sandbox.ServerVersion | Should -Match '^17\.'
+            "$($r.RowCountCheck)" | Should -Be 'Passed'
+            $r.TeardownVerified | Should -BeTrue
+        }
+
+        It 'refuses a PostgreSQL 17 artefact in postgres:15 before a container or volume exists' {
+            $a17 = Invoke-HbBackup @Ssh -Container $TestEnv.Container17 -Database $TestEnv.Database -User $TestEnv.User -Destination $TestEnv.BackupRoot -Tag restore17 -RowCounts None
+            $name = 'pg-restore-test-down-' + [guid]::NewGuid().ToString('N').Substring(0, 6)
+            $since = [DateTimeOffset]::UtcNow.AddSeconds(-1).ToUnixTimeSeconds()
+            { $a17 | Test-HbRestore -Image $TestEnv.Image -SandboxName $name -ErrorAction Stop } | Should -Throw -ErrorId 'SandboxMajorTooLow,HbOps.TestHbRestoreCommand'
+            # Every event about the sandbox's container or volume since the call: not created and removed again, never created.
+            $until = ([DateTimeOffset]::UtcNow.ToUnixTimeMilliseconds() / 1000).ToString('F3', [cultureinfo]::InvariantCulture)
+            docker events --since $since --until $until --filter "container=$name" --format '{{.Type}} {{.Action}}' | Should -BeNullOrEmpty
+            docker events --since $since --until $until --filter "volume=$name-data" --format '{{.Type}} {{.Action}}' | Should -BeNullOrEmpty
+        }
+    }
+
     Context 'By -Path on the host' {
         It 'reads the manifest beside the dump and restores it' {
             $r = Test-HbRestore @Ssh -Path $artefact.Path

@@ -8,7 +8,7 @@ if docker_ready; then
     ids="$(docker ps -aq --filter "label=$label")"; [ -z "$ids" ] || docker rm -fv $ids >/dev/null
     vols="$(docker volume ls -q --filter "label=$label")"; [ -z "$vols" ] || docker volume rm $vols >/dev/null
   done
-  [ "${1:-}" = "--purge" ] && docker image rm -f "$HBOPS_PG_IMAGE" hbops-test/postgres:15-nofdw >/dev/null 2>&1 || true
+  [ "${1:-}" = "--purge" ] && docker image rm -f "$HBOPS_PG_IMAGE" "$HBOPS_PG17_IMAGE" hbops-test/postgres:15-nofdw >/dev/null 2>&1 || true
 fi
 SSH_DIR="$HBOPS_ENV_DIR/ssh"
 if [ -f "$SSH_DIR/sshd.pid" ]; then kill "$(cat "$SSH_DIR/sshd.pid")" 2>/dev/null || true; rm -f "$SSH_DIR/sshd.pid"; fi

@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# Starts the production-like PostgreSQL container and seeds it from fixture.sql (once).
+# Starts a production-like PostgreSQL container and seeds it from fixture.sql (once).
+# Which one comes from the environment: HBOPS_PROD_CONTAINER, HBOPS_PROD_VOLUME, HBOPS_PG_IMAGE (defaults in common.sh:
+# postgres, its volume, postgres:15); up.sh starts the PostgreSQL 17 one with HBOPS_PROD17_* and HBOPS_PG17_IMAGE.
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 need_root
 C="$HBOPS_PROD_CONTAINER"

@@ -1,15 +1,18 @@
 #!/usr/bin/env bash
 # Brings the whole HbOps test environment up (idempotent): Docker engine without a bridge,
-# local postgres:15 image, sshd on loopback with an operator-style alias, production-like
-# container. Writes $HBOPS_ENV_DIR/env.json for tests and the demo.
+# local postgres:15 and postgres:17 images, sshd on loopback with an operator-style alias, production-like
+# containers (15 and 17). Writes $HBOPS_ENV_DIR/env.json for tests and the demo.
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 need_root
 apt_install docker.io openssh-server busybox-static postgresql-15 python3
 bash "$ENV_SCRIPTS_DIR/start-docker.sh"
 bash "$ENV_SCRIPTS_DIR/build-postgres-image.sh" 15
 bash "$ENV_SCRIPTS_DIR/build-postgres-image.sh" 15 nofdw
+bash "$ENV_SCRIPTS_DIR/build-postgres-debian-image.sh" 17 trixie
 bash "$ENV_SCRIPTS_DIR/start-sshd.sh"
 bash "$ENV_SCRIPTS_DIR/start-production.sh"
+HBOPS_PROD_CONTAINER="$HBOPS_PROD17_CONTAINER" HBOPS_PROD_VOLUME="$HBOPS_PROD17_VOLUME" HBOPS_PG_IMAGE="$HBOPS_PG17_IMAGE" \
+  bash "$ENV_SCRIPTS_DIR/start-production.sh"
 SSH_DIR="$HBOPS_ENV_DIR/ssh"
 cat >"$HBOPS_ENV_DIR/hbops.yml" <<YML
 # HbOps targets for the local test environment.
@@ -41,6 +44,8 @@ cat >"$HBOPS_ENV_DIR/env.json" <<JSON
   "Database": "$HBOPS_PROD_DB",
   "User": "$HBOPS_PROD_USER",
   "Image": "$HBOPS_PG_IMAGE",
+  "Container17": "$HBOPS_PROD17_CONTAINER",
+  "Image17": "$HBOPS_PG17_IMAGE",
   "BackupRoot": "$HBOPS_ENV_DIR/backups",
   "ConfigPath": "$HBOPS_ENV_DIR/hbops.yml"
 }

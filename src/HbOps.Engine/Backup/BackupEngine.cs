@@ -14,7 +14,8 @@ using HbOps.Model;
 namespace HbOps.Engine.Backup;
 
 /// <summary>
-/// Makes a backup the way the reference procedure does: <c>docker exec &lt;c&gt; pg_dump -F c -Z n</c>,
+/// Makes a backup the way the reference procedure does: <c>docker exec &lt;c&gt; pg_dump -F c -Z n</c> (or
+/// <c>-Z zstd:n</c> / <c>lz4:n</c>, see <see cref="DumpCompression"/>),
 /// streamed into a <c>.partial</c> file while SHA-256 is computed, renamed only after pg_dump exited 0
 /// and the checksum is in SHA256SUMS; row counts taken in the dump's own exported snapshot.
 /// Production is only read: pg_dump and read-only SQL.
@@ -34,6 +35,7 @@ public sealed class BackupEngine(ICommandHost dockerHost, IHbReporter? reporter 
     {
         ArgumentNullException.ThrowIfNull(request);
         Validate(request);
+        var compression = DumpCompression.Parse(request.Compression);
         var started = Stopwatch.StartNew();
         var timestamp = DateTime.UtcNow;
         var runId = Convert.ToHexString(RandomNumberGenerator.GetBytes(4)).ToLowerInvariant();
@@ -48,7 +50,8 @@ public sealed class BackupEngine(ICommandHost dockerHost, IHbReporter? reporter 
             User = request.User,
             Tag = request.Tag,
             TimestampUtc = timestamp,
-            CompressionLevel = request.CompressionLevel,
+            Compression = compression.ToString(),
+            CompressionLevel = compression.Level,
             SafetyFactor = request.SafetyFactor,
             Location = request.LocalDestination ? HbArtefactLocation.Local : HbArtefactLocation.Host,
         };
@@ -102,6 +105,8 @@ public sealed class BackupEngine(ICommandHost dockerHost, IHbReporter? reporter 
                 dumpVersion = r.StandardOutput.Trim();
             }
             artefact.PgDumpVersion = dumpVersion;
+            // lz4 and zstd need pg_dump 16: refused here, before the run folder or any file exists.
+            compression.RequireSupportedBy(dumpVersion, request.Container);
         }
         catch (Exception)
         {
@@ -140,7 +145,7 @@ public sealed class BackupEngine(ICommandHost dockerHost, IHbReporter? reporter 
                     $"An artefact already exists at '{artefact.Path}'.", artefact.Path, "Wait a second or use another -Tag.");
             }
             var countTask = session?.ExecuteAsync(RowCounter.BuildQuery(request.RowCounts, request.KeyTables), ct);
-            var dumpArgs = new List<string> { "pg_dump", "-U", request.User, "-d", request.Database, "-F", "c", "-Z", request.CompressionLevel.ToString(CultureInfo.InvariantCulture) };
+            var dumpArgs = new List<string> { "pg_dump", "-U", request.User, "-d", request.Database, "-F", "c", "-Z", compression.DumpArgument };
             if (snapshotId is not null) dumpArgs.Add("--snapshot=" + snapshotId);
             artefact.DumpCommand = string.Join(' ', dumpArgs.Select(ShellQuote.Quote));
             var dumpArgv = ObservedDumpArgv(request.Container, DockerCli.ExecArgv(request.Container, dumpArgs, env: new Dictionary<string, string> { ["PGAPPNAME"] = appName }));
@@ -267,7 +272,6 @@ public sealed class BackupEngine(ICommandHost dockerHost, IHbReporter? reporter 
         {
             Validation.PosixPath(r.Destination, "Destination");
         }
-        if (r.CompressionLevel is < 0 or > 9) throw HbOpsException.Invalid("-CompressionLevel must be 0..9.", r.CompressionLevel);
         if (r.SafetyFactor is < 0 or > 100) throw HbOpsException.Invalid("-SafetyFactor must be between 0 and 100.", r.SafetyFactor);
         foreach (var t in r.KeyTables)
         {

@@ -18,8 +18,8 @@ public sealed class BackupRequest
     public bool LocalDestination { get; init; }
     /// <summary>Run tag, used in the run folder name.</summary>
     public string Tag { get; init; } = "hbops";
-    /// <summary>pg_dump -Z level, 0-9.</summary>
-    public int CompressionLevel { get; init; } = 6;
+    /// <summary>pg_dump's compression: <c>gzip:N</c> (0-9), <c>zstd:N</c> (1-22), <c>lz4:N</c> (1-12), <c>none</c>, or a bare gzip level (see <see cref="DumpCompression.Parse"/>).</summary>
+    public string Compression { get; init; } = "gzip:6";
     /// <summary>Row counts to take in the dump's snapshot.</summary>
     public RowCountMode RowCounts { get; init; } = RowCountMode.Exact;
     /// <summary>Restrict counting to these <c>schema.table</c> names (empty: all tables).</summary>

@@ -39,6 +39,8 @@ public static class HbErrorIds
     public const string DestinationNotWritable = nameof(DestinationNotWritable);
     /// <summary>pg_dump exited non-zero or its output could not be stored.</summary>
     public const string DumpFailed = nameof(DumpFailed);
+    /// <summary>The server's pg_dump cannot write the requested compression method (lz4 and zstd need pg_dump 16 or later).</summary>
+    public const string CompressionUnsupported = nameof(CompressionUnsupported);
     /// <summary>An artefact (dump, manifest or checksum file) is missing or unreadable.</summary>
     public const string ArtefactNotFound = nameof(ArtefactNotFound);
     /// <summary>The artefact's SHA-256 does not match the recorded checksum.</summary>

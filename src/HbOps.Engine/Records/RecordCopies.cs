@@ -23,7 +23,7 @@ public static class RecordCopies
             RunId = a.RunId, Path = a.Path, FileName = a.FileName, RunFolder = a.RunFolder, Location = a.Location, Host = a.Host,
             Container = a.Container, Database = a.Database, User = a.User, SizeBytes = a.SizeBytes, Sha256 = a.Sha256,
             ChecksumPath = a.ChecksumPath, ManifestPath = a.ManifestPath, TimestampUtc = a.TimestampUtc, ServerVersion = a.ServerVersion,
-            ServerMajor = a.ServerMajor, ToolVersion = a.ToolVersion, Tag = a.Tag,
+            ServerMajor = a.ServerMajor, ToolVersion = a.ToolVersion, Tag = a.Tag, Compression = a.Compression, CompressionLevel = a.CompressionLevel,
         };
     }
 }

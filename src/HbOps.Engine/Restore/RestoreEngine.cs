@@ -98,6 +98,7 @@ public sealed class RestoreEngine(ICommandHost dockerHost, IHbReporter? reporter
                 int major;
                 try { major = await ProbeMajorAsync(sandboxes, image, artefact, token).ConfigureAwait(false); }
                 finally { probed.TrySetResult(); }
+                if (NewerMajorNote(image, major, artefact) is { } note) result.Notes.Add(note);
                 await Phase(result, "CreateSandbox", 2, async () =>
                 {
                     socketDirectory = NewSocketDirectory();
@@ -257,7 +258,7 @@ public sealed class RestoreEngine(ICommandHost dockerHost, IHbReporter? reporter
         }
         result.DurationSeconds = Math.Round(total.Elapsed.TotalSeconds, 3);
         result.Result = result.FailureReasons.Count > 0 ? HbRestoreOutcome.Failed
-            : result.RestoreExitCode != 0 || result.NoteCount > 0 ? HbRestoreOutcome.PassedWithNotes
+            : result.RestoreExitCode != 0 || result.NoteCount > 0 || result.Notes.Count > 0 ? HbRestoreOutcome.PassedWithNotes
             : HbRestoreOutcome.Passed;
         await WriteRecordAsync(result, record!, ct).ConfigureAwait(false);
         return result;
@@ -398,6 +399,13 @@ public sealed class RestoreEngine(ICommandHost dockerHost, IHbReporter? reporter
         }
         return major;
     }
+
+    // A restore into a newer major is allowed (pg_restore reads archives of older servers) but proves less than one into
+    // the artefact's own major: the result says so.
+    private static string? NewerMajorNote(string image, int major, HbBackupArtefact artefact) => major > artefact.ServerMajor
+        ? $"Restored into a newer major: image '{image}' is PostgreSQL {major}, the artefact was dumped from PostgreSQL {artefact.ServerVersion} " +
+          $"(major {artefact.ServerMajor}); a restore into {artefact.ServerMajor} itself was not tested."
+        : null;
 
     // Local engine: the server's socket directory is bind-mounted so Npgsql can reach it without a TCP port. The sandbox
     // server trusts connections on its socket, so the directory sits inside a folder only this user may enter (0700):
