@@ -130,15 +130,18 @@ Describe 'Test-HbRestore' {
             $saved = $env:TMPDIR
             try {
                 $env:TMPDIR = $tmp
-                $r = $local | Test-HbRestore -KeepSandbox
+                # The same artefact as if its database ran on this machine: the sandbox uses this machine's engine.
+                $here = Copy-HbArtefact $local { param($a) $a.Host = [HbOps.Model.HbHost]::Local }
+                $r = $here | Test-HbRestore -KeepSandbox
                 "$($r.Result)" | Should -Be 'PassedWithNotes'
-                $r.Sandbox.Host.Kind | Should -Be 'Local'
+                "$($r.Sandbox.Host.Kind)" | Should -Be 'Local'
                 $r.Sandbox.SocketDirectory | Should -BeLike "$tmp/hbops-sock-*"
                 @(Get-ChildItem $tmp -Filter 'hbops-sock-*' -Directory).Count | Should -Be 1
                 $removal = $r.Sandbox | Remove-HbSandbox -Confirm:$false
                 $removal.Verified | Should -BeTrue
                 Get-ChildItem $tmp -Filter 'hbops-sock-*' -Directory | Should -BeNullOrEmpty
             } finally {
+                if ($r -and $r.Sandbox -and -not $removal) { $r.Sandbox | Remove-HbSandbox -Confirm:$false | Out-Null }
                 $env:TMPDIR = $saved
                 Remove-Item -Recurse -Force $tmp, $dir -ErrorAction SilentlyContinue
             }
