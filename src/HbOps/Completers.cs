@@ -15,8 +15,7 @@ public sealed class SshHostCompleter : IArgumentCompleter
     {
         ArgumentNullException.ThrowIfNull(fakeBoundParameters);
         var path = fakeBoundParameters["SshConfigPath"] as string ?? SshConfig.DefaultPath;
-        if (!File.Exists(path)) return Array.Empty<CompletionResult>();
-        return SshConfig.ListAliases(File.ReadAllText(path))
+        return SshConfig.ListAliasesInFile(path)
             .Where(a => a.StartsWith(wordToComplete ?? "", StringComparison.OrdinalIgnoreCase))
             .Select(a => new CompletionResult(a, a, CompletionResultType.ParameterValue, "ssh alias " + a));
     }

@@ -11,6 +11,10 @@ public static class HbErrorIds
     public const string InvalidArgument = nameof(InvalidArgument);
     /// <summary>An SSH alias is not defined in the ssh_config that was read.</summary>
     public const string SshAliasNotFound = nameof(SshAliasNotFound);
+    /// <summary>The ssh_config is malformed (ssh would refuse it too): bad port, unknown token, unclosed quote, writable by others, ...</summary>
+    public const string SshConfigInvalid = nameof(SshConfigInvalid);
+    /// <summary>The ssh_config uses something HbOps cannot follow (Match exec, ProxyCommand, canonicalisation through DNS, ...).</summary>
+    public const string SshConfigUnsupported = nameof(SshConfigUnsupported);
     /// <summary>The SSH server could not be reached.</summary>
     public const string SshConnectionFailed = nameof(SshConnectionFailed);
     /// <summary>The SSH server rejected every offered key.</summary>

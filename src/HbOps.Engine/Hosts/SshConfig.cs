@@ -4,27 +4,42 @@ using HbOps.Model;
 
 namespace HbOps.Engine.Hosts;
 
-/// <summary>The settings ssh_config gives for one host name.</summary>
+/// <summary>The settings ssh_config gives for one host name, resolved as OpenSSH resolves them (<c>ssh -G</c>).</summary>
 public sealed class SshConfigEntry
 {
-    /// <summary>HostName (defaults to the alias itself).</summary>
+    /// <summary>The host to connect to: HostName with <c>%h</c> substituted (else the name as typed), lowercased unless an address.</summary>
     public string HostName { get; set; } = "";
-    /// <summary>User, if set.</summary>
-    public string? User { get; set; }
-    /// <summary>Port, if set.</summary>
-    public int? Port { get; set; }
-    /// <summary>IdentityFile values, in order, with <c>~</c> expanded.</summary>
+    /// <summary>The remote user (the local user name unless configured).</summary>
+    public string User { get; set; } = "";
+    /// <summary>The port (22 unless configured).</summary>
+    public int Port { get; set; } = 22;
+    /// <summary>IdentityFile paths as ssh loads them: <c>~</c>, tokens and <c>${VAR}</c> expanded, <c>none</c> left out.</summary>
     public List<string> IdentityFiles { get; } = new();
-    /// <summary>UserKnownHostsFile values, with <c>~</c> expanded.</summary>
+    /// <summary>IdentityFile values as configured (before expansion, defaults included), as <c>ssh -G</c> prints them.</summary>
+    public List<string> IdentityFileValues { get; } = new();
+    /// <summary>UserKnownHostsFile paths, expanded; empty for <c>UserKnownHostsFile none</c>.</summary>
     public List<string> UserKnownHostsFiles { get; } = new();
-    /// <summary>True when at least one Host block (other than <c>*</c>) matched.</summary>
+    /// <summary>ProxyJump as <c>ssh -G</c> prints it (<c>[user@]host[:port]</c>, earlier hops comma-separated first); null for none.</summary>
+    public string? ProxyJump { get; set; }
+    /// <summary>ProxyCommand when one applies (HbOps cannot run it).</summary>
+    public string? ProxyCommand { get; set; }
+    /// <summary>HostKeyAlias, lowercased as ssh uses it.</summary>
+    public string? HostKeyAlias { get; set; }
+    /// <summary>IdentitiesOnly.</summary>
+    public bool IdentitiesOnly { get; set; }
+    /// <summary>IdentityAgent, expanded (<c>none</c>, <c>SSH_AUTH_SOCK</c> and <c>$NAME</c> are kept as written).</summary>
+    public string? IdentityAgent { get; set; }
+    /// <summary>True when a Host pattern other than <c>*</c>, or a Match naming the host, applied: the alias is defined.</summary>
     public bool MatchedSpecificHost { get; set; }
+    /// <summary>The config files that were read, in order.</summary>
+    public List<string> ConfigFiles { get; } = new();
+    /// <summary>Who evaluated the config.</summary>
+    public SshConfigEvaluator Evaluator { get; set; }
 }
 
 /// <summary>
-/// Minimal OpenSSH client config reader: <c>Host</c> blocks with <c>*</c>/<c>?</c> patterns and
-/// <c>!</c> negation, and the keys HbOps needs. As in OpenSSH, the first value obtained for a key wins
-/// (IdentityFile accumulates). <c>Match</c> blocks are skipped.
+/// Entry points for ssh_config: resolving an alias (see <see cref="SshConfigResolver"/> for the rules) and listing
+/// the aliases a config defines.
 /// </summary>
 public static class SshConfig
 {
@@ -34,134 +49,127 @@ public static class SshConfig
     /// <summary>The current user's home directory.</summary>
     public static string HomeDirectory => Environment.GetFolderPath(Environment.SpecialFolder.UserProfile);
 
-    /// <summary>Resolves <paramref name="alias"/> against the config text.</summary>
-    public static SshConfigEntry Resolve(string configText, string alias)
+    /// <summary>Resolves <paramref name="alias"/> against config text (Include paths resolve as in the user's config).</summary>
+    public static SshConfigEntry Resolve(string configText, string alias, SshConfigEnvironment? environment = null)
     {
         ArgumentNullException.ThrowIfNull(configText);
-        var entry = new SshConfigEntry();
-        bool active = true; // lines before the first Host apply to all hosts
-        foreach (var raw in configText.Split('\n'))
-        {
-            var line = raw.Trim();
-            if (line.Length == 0 || line.StartsWith('#')) continue;
-            var (key, value) = SplitKeyValue(line);
-            if (key.Equals("Host", StringComparison.OrdinalIgnoreCase))
-            {
-                active = HostMatches(value, alias, out var specific);
-                if (active && specific) entry.MatchedSpecificHost = true;
-                continue;
-            }
-            if (key.Equals("Match", StringComparison.OrdinalIgnoreCase)) { active = false; continue; }
-            if (!active) continue;
-            switch (key.ToLowerInvariant())
-            {
-                case "hostname":
-                    if (entry.HostName.Length == 0) entry.HostName = value.Replace("%h", alias, StringComparison.Ordinal);
-                    break;
-                case "user":
-                    entry.User ??= value;
-                    break;
-                case "port":
-                    if (entry.Port is null && int.TryParse(value, out var port)) entry.Port = port;
-                    break;
-                case "identityfile":
-                    entry.IdentityFiles.Add(ExpandPath(Unquote(value), alias));
-                    break;
-                case "userknownhostsfile":
-                    if (entry.UserKnownHostsFiles.Count == 0)
-                    {
-                        entry.UserKnownHostsFiles.AddRange(value.Split(' ', StringSplitOptions.RemoveEmptyEntries)
-                            .Select(v => ExpandPath(Unquote(v), alias)));
-                    }
-                    break;
-            }
-        }
-        if (entry.HostName.Length == 0) entry.HostName = alias;
-        return entry;
+        return SshConfigResolver.Resolve(new SshConfigQuery { Host = alias, ConfigText = configText }, environment);
     }
 
-    /// <summary>Reads the config file and resolves an alias; an alias no specific Host block names is an error.</summary>
-    public static SshConfigEntry ResolveAlias(string? configPath, string alias)
+    /// <summary>
+    /// Resolves an alias from a config file (or, when <paramref name="configPath"/> is null, from the user's and the
+    /// system config as ssh reads them); an alias no specific Host or Match block names is an error.
+    /// </summary>
+    public static SshConfigEntry ResolveAlias(string? configPath, string alias, SshConfigEnvironment? environment = null)
     {
-        var path = configPath ?? DefaultPath;
-        if (!File.Exists(path))
+        var env = environment ?? SshConfigEnvironment.Current;
+        if (configPath is not null && !File.Exists(configPath))
         {
             throw new HbOpsException(HbErrorIds.SshAliasNotFound, HbErrorCategory.ObjectNotFound,
-                $"SSH alias '{alias}' cannot be resolved: the ssh config '{path}' does not exist.", alias,
+                $"SSH alias '{alias}' cannot be resolved: the ssh config '{configPath}' does not exist.", alias,
                 "Create a Host entry in ~/.ssh/config, pass -SshConfigPath, or use -HostName/-User/-KeyFile.");
         }
-        var entry = Resolve(File.ReadAllText(path), alias);
-        if (!entry.MatchedSpecificHost)
-        {
-            throw new HbOpsException(HbErrorIds.SshAliasNotFound, HbErrorCategory.ObjectNotFound,
-                $"SSH alias '{alias}' is not defined in '{path}'.", alias,
-                "Add a 'Host " + alias + "' block to the ssh config or use -HostName.");
-        }
+        var entry = SshConfigResolver.Resolve(new SshConfigQuery { Host = alias, ConfigPath = configPath }, env);
+        ThrowUnlessDefined(entry, alias, configPath ?? DefaultPath);
         return entry;
     }
 
-    /// <summary>Concrete (wildcard-free, non-negated) Host names defined in a config text, for tab completion.</summary>
-    public static IReadOnlyList<string> ListAliases(string configText)
+    /// <summary>Throws <see cref="HbErrorIds.SshAliasNotFound"/> unless a specific Host or Match block named the alias.</summary>
+    internal static void ThrowUnlessDefined(SshConfigEntry entry, string alias, string configPath)
+    {
+        if (entry.MatchedSpecificHost) return;
+        var read = entry.ConfigFiles.Count == 0 ? $"'{configPath}' (which does not exist)" : string.Join(", ", entry.ConfigFiles.Select(f => $"'{f}'"));
+        throw new HbOpsException(HbErrorIds.SshAliasNotFound, HbErrorCategory.ObjectNotFound,
+            $"SSH alias '{alias}' is not defined in {read}.", alias,
+            "Add a 'Host " + alias + "' block to the ssh config or use -HostName.");
+    }
+
+    /// <summary>
+    /// Concrete (wildcard-free, non-negated) names a config text defines in Host lines and <c>Match originalhost</c>,
+    /// following Includes, for tab completion. Never throws on a malformed line.
+    /// </summary>
+    public static IReadOnlyList<string> ListAliases(string configText, SshConfigEnvironment? environment = null)
     {
         ArgumentNullException.ThrowIfNull(configText);
-        var names = new SortedSet<string>(StringComparer.OrdinalIgnoreCase);
-        foreach (var raw in configText.Split('\n'))
-        {
-            var (key, value) = SplitKeyValue(raw.Trim());
-            if (!key.Equals("Host", StringComparison.OrdinalIgnoreCase)) continue;
-            foreach (var p in value.Split(new[] { ' ', '\t', ',' }, StringSplitOptions.RemoveEmptyEntries))
-            {
-                if (!p.StartsWith('!') && !p.Contains('*', StringComparison.Ordinal) && !p.Contains('?', StringComparison.Ordinal)) names.Add(p);
-            }
-        }
+        var names = new SortedSet<string>(StringComparer.Ordinal);
+        CollectAliases(configText, environment ?? SshConfigEnvironment.Current, names, new HashSet<string>(StringComparer.Ordinal), 0);
         return names.ToList();
     }
 
-    /// <summary>True when the space-separated Host pattern list matches the alias.</summary>
-    public static bool HostMatches(string patterns, string alias, out bool specific)
+    /// <summary><see cref="ListAliases(string, SshConfigEnvironment?)"/> for a file; empty when it does not exist.</summary>
+    public static IReadOnlyList<string> ListAliasesInFile(string configPath, SshConfigEnvironment? environment = null)
     {
-        ArgumentNullException.ThrowIfNull(patterns);
-        bool matched = false;
-        specific = false;
-        foreach (var pattern in patterns.Split(new[] { ' ', '\t', ',' }, StringSplitOptions.RemoveEmptyEntries))
-        {
-            bool negate = pattern.StartsWith('!');
-            var p = negate ? pattern[1..] : pattern;
-            if (!Glob(p, alias)) continue;
-            if (negate) { specific = false; return false; }
-            matched = true;
-            if (p != "*") specific = true;
-        }
-        return matched;
+        ArgumentNullException.ThrowIfNull(configPath);
+        if (!File.Exists(configPath)) return Array.Empty<string>();
+        var names = new SortedSet<string>(StringComparer.Ordinal);
+        var seen = new HashSet<string>(StringComparer.Ordinal) { Path.GetFullPath(configPath) };
+        CollectAliases(File.ReadAllText(configPath), environment ?? SshConfigEnvironment.Current, names, seen, 0);
+        return names.ToList();
     }
 
-    /// <summary>ssh-style glob: <c>*</c> any run, <c>?</c> one character, case-insensitive.</summary>
+    private static void CollectAliases(string text, SshConfigEnvironment env, SortedSet<string> names, HashSet<string> seen, int depth)
+    {
+        foreach (var raw in text.Split('\n'))
+        {
+            if (!SshConfigSyntax.SplitKeyword(SshConfigSyntax.TrimLineEnd(raw), out var keyword, out var rest) || string.IsNullOrEmpty(rest)) continue;
+            if (keyword == "match")
+            {
+                string? cp = rest;
+                string? token;
+                while ((token = SshConfigSyntax.NextToken(ref cp)) is { Length: > 0 })
+                {
+                    if (!token.Equals("originalhost", StringComparison.OrdinalIgnoreCase)) continue;
+                    var list = SshConfigSyntax.NextToken(ref cp);
+                    if (list is null) break;
+                    foreach (var name in list.Split(',')) AddConcrete(names, name);
+                }
+                continue;
+            }
+            var args = SshConfigSyntax.SplitArguments(rest);
+            if (args is null) continue;
+            if (keyword == "host")
+            {
+                foreach (var p in args) AddConcrete(names, p);
+            }
+            else if (keyword == "include" && depth < 16)
+            {
+                foreach (var arg in args.Where(a => a.Length > 0))
+                {
+                    try
+                    {
+                        var pattern = !env.IsAbsolute(arg) && arg[0] != '~' ? "~/.ssh/" + arg : arg;
+                        foreach (var file in SshConfigGlob.Expand(pattern, env, "Include"))
+                        {
+                            if (!File.Exists(file) || !seen.Add(Path.GetFullPath(file))) continue;
+                            CollectAliases(File.ReadAllText(file), env, names, seen, depth + 1);
+                        }
+                    }
+                    catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or HbOpsException)
+                    {
+                        // completion lists what it can read
+                    }
+                }
+            }
+        }
+    }
+
+    private static readonly System.Buffers.SearchValues<char> NotConcrete = System.Buffers.SearchValues.Create("*?,");
+
+    private static void AddConcrete(SortedSet<string> names, string pattern)
+    {
+        if (pattern.Length == 0 || pattern.StartsWith('!') || pattern.AsSpan().IndexOfAny(NotConcrete) >= 0) return;
+        names.Add(pattern);
+    }
+
+    /// <summary>
+    /// Case-insensitive <c>*</c>/<c>?</c> glob, as OpenSSH matches known_hosts host patterns (and HbOps table filters).
+    /// Host lines of ssh_config match case-sensitively instead (see <see cref="SshConfigResolver"/>).
+    /// </summary>
     public static bool Glob(string pattern, string text)
     {
+        ArgumentNullException.ThrowIfNull(pattern);
         var regex = "^" + Regex.Escape(pattern).Replace("\\*", ".*", StringComparison.Ordinal)
             .Replace("\\?", ".", StringComparison.Ordinal) + "$";
         return Regex.IsMatch(text, regex, RegexOptions.IgnoreCase | RegexOptions.CultureInvariant);
     }
-
-    /// <summary>Expands <c>~</c> and <c>%d</c>/<c>%h</c> in a path.</summary>
-    public static string ExpandPath(string path, string alias)
-    {
-        ArgumentNullException.ThrowIfNull(path);
-        var home = HomeDirectory;
-        if (path == "~") return home;
-        if (path.StartsWith("~/", StringComparison.Ordinal)) path = Path.Combine(home, path[2..]);
-        return path.Replace("%d", home, StringComparison.Ordinal).Replace("%h", alias, StringComparison.Ordinal);
-    }
-
-    private static (string Key, string Value) SplitKeyValue(string line)
-    {
-        int i = 0;
-        while (i < line.Length && !char.IsWhiteSpace(line[i]) && line[i] != '=') i++;
-        var key = line[..i];
-        var rest = line[i..].TrimStart();
-        if (rest.StartsWith('=')) rest = rest[1..].TrimStart();
-        return (key, rest.Trim());
-    }
-
-    private static string Unquote(string v) => v.Length >= 2 && v[0] == '"' && v[^1] == '"' ? v[1..^1] : v;
 }
