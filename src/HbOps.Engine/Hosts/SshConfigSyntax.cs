@@ -215,6 +215,8 @@ internal static class SshConfigSyntax
             while (k < rest.Length && env.IsSeparator(rest[k])) k++;
             path = k >= rest.Length ? null : rest[k..];
         }
+        // Windows takes both separators; the expanded path uses its own throughout
+        if (env.IsWindows && path is not null) path = path.Replace('/', '\\');
         return env.JoinPath(env.HomeDirectory, path ?? "");
     }
 
