@@ -69,6 +69,11 @@ public static class OpenSshConfigEvaluator
             if (value.Equals("none", StringComparison.OrdinalIgnoreCase)) continue;
             entry.IdentityFiles.Add(given.Contains(value) ? value : SshConfigResolver.ExpandPathValue(value, tokens, env, "IdentityFile"));
         }
+        // ssh drops an -i file it cannot read (with a warning); HbOps keeps explicit key files first, so that a missing
+        // one is reported by name when the connection finds no usable key.
+        var missing = query.IdentityFiles.Where(f => !entry.IdentityFiles.Contains(f, StringComparer.Ordinal)).ToList();
+        entry.IdentityFiles.InsertRange(0, missing);
+        entry.IdentityFileValues.InsertRange(0, missing);
         var knownHosts = One("userknownhostsfile");
         if (knownHosts is not null && !knownHosts.Equals("none", StringComparison.OrdinalIgnoreCase))
         {
