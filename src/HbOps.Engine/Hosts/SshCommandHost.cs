@@ -1,3 +1,4 @@
+using System.Net;
 using System.Net.Sockets;
 using HbOps.Engine.Errors;
 using Renci.SshNet;
@@ -26,68 +27,185 @@ public sealed class SshConnectOptions
 public sealed class SshCommandHost : ICommandHost
 {
     private readonly SshClient _client;
+    // The jump hosts' clients and the forwards through them, in connect order; closed after _client, last first.
+    private readonly IReadOnlyList<IDisposable> _jumps;
 
-    private SshCommandHost(HbHost host, SshClient client)
+    private SshCommandHost(HbHost host, SshClient client, IReadOnlyList<IDisposable> jumps)
     {
         Host = host;
         _client = client;
+        _jumps = jumps;
     }
 
     /// <inheritdoc />
     public HbHost Host { get; }
 
-    /// <summary>Connects, verifying the host key and authenticating with the host's identity files.</summary>
+    /// <summary>
+    /// Connects, verifying the host key and authenticating with the ssh-agent's keys and the host's identity files. With a
+    /// ProxyJump the jump hosts are connected first, each with its own host key check and authentication, and each next
+    /// host is reached through a TCP forward (direct-tcpip) of the previous one.
+    /// </summary>
     public static async Task<SshCommandHost> ConnectAsync(HbHost host, SshConnectOptions options, CancellationToken ct)
     {
         ArgumentNullException.ThrowIfNull(host);
         ArgumentNullException.ThrowIfNull(options);
-        var keys = LoadKeys(host, options.KeyPassphrase);
-        var auth = new PrivateKeyAuthenticationMethod(host.User!, keys.ToArray());
-        var info = new ConnectionInfo(host.HostName!, host.Port, host.User!, auth) { Timeout = options.ConnectTimeout };
+        var jumps = ProxyJump.Hops(host);
+        using var agents = new SshAgentPool(SshAgentPool.DefaultReplyTimeout);
+        var opened = new List<IDisposable>();
+        try
+        {
+            SshClient? via = null;
+            HbHost? viaHost = null;
+            foreach (var jump in jumps)
+            {
+                via = await ConnectOneAsync(jump, isJump: true, via, viaHost, opened, options, agents, ct).ConfigureAwait(false);
+                viaHost = jump;
+            }
+            var client = await ConnectOneAsync(host, isJump: false, via, viaHost, opened, options, agents, ct).ConfigureAwait(false);
+            opened.Remove(client);
+            return new SshCommandHost(host, client, opened);
+        }
+        catch
+        {
+            CloseAll(opened);
+            throw;
+        }
+    }
+
+    // Connects one host of the chain, directly or through a forward on the previous jump host's connection, and adds
+    // what it opened to `opened` (so a later failure closes it too).
+    private static async Task<SshClient> ConnectOneAsync(HbHost host, bool isJump, SshClient? via, HbHost? viaHost,
+        List<IDisposable> opened, SshConnectOptions options, SshAgentPool agents, CancellationToken ct)
+    {
+        var display = (isJump ? "jump host " : "") + host;
+        if (host.HostName is null || host.User is null)
+        {
+            throw HbOpsException.Invalid($"The {display} has no host name or user.", host.ToString());
+        }
+        var keys = LoadKeys(host, options.KeyPassphrase, agents);
+        var (address, port) = (host.HostName, host.Port);
+        if (via is not null)
+        {
+            var forward = ForwardThrough(via, viaHost!, host);
+            opened.Add(forward);
+            (address, port) = (IPAddress.Loopback.ToString(), (int)forward.BoundPort);
+        }
+        var auth = new PrivateKeyAuthenticationMethod(host.User, keys.Keys.ToArray());
+        var info = new ConnectionInfo(address, port, host.User, auth) { Timeout = options.ConnectTimeout };
         PreferHardwareCiphers(info);
         var client = new SshClient(info) { KeepAliveInterval = TimeSpan.FromSeconds(15) };
         HbOpsException? trustFailure = null;
-        client.HostKeyReceived += (_, e) =>
-        {
-            var status = KnownHosts.CheckFiles(host.KnownHostsFiles, host.HostName!, host.Port, e.HostKeyName, e.HostKey);
-            var fp = KnownHosts.Fingerprint(e.HostKey);
-            if (status == HostKeyStatus.Trusted) { e.CanTrust = true; return; }
-            if (status == HostKeyStatus.Unknown && options.AcceptNewHostKey && host.KnownHostsFiles.Count > 0)
-            {
-                KnownHosts.Append(host.KnownHostsFiles[0], host.HostName!, host.Port, e.HostKeyName, e.HostKey);
-                e.CanTrust = true;
-                return;
-            }
-            e.CanTrust = false;
-            trustFailure = status == HostKeyStatus.Mismatch
-                ? new HbOpsException(HbErrorIds.HostKeyMismatch, HbErrorCategory.SecurityError,
-                    $"The {e.HostKeyName} host key of {KnownHosts.HostField(host.HostName!, host.Port)} ({fp}) does not match known_hosts. Refusing to connect: the key changed or someone is intercepting.",
-                    host.ToString(), "Verify the host's key out of band, then fix the entry in known_hosts.")
-                : new HbOpsException(HbErrorIds.HostKeyUnknown, HbErrorCategory.SecurityError,
-                    $"The {e.HostKeyName} host key of {KnownHosts.HostField(host.HostName!, host.Port)} ({fp}) is not in known_hosts ({string.Join(", ", host.KnownHostsFiles)}). Refusing to connect.",
-                    host.ToString(), "Verify the fingerprint out of band, then rerun with -AcceptNewHostKey or add it to known_hosts.");
-        };
+        client.HostKeyReceived += (_, e) => trustFailure = CheckHostKey(host, isJump, options, e);
         try
         {
             await client.ConnectAsync(ct).ConfigureAwait(false);
         }
-        catch (Exception ex) when (ex is not OperationCanceledException)
+        catch (Exception ex)
         {
             client.Dispose();
+            if (ex is OperationCanceledException) throw;
             if (trustFailure is not null) throw trustFailure;
+            var through = viaHost is null ? "" : $" through jump host {viaHost}";
             throw ex switch
             {
                 SshAuthenticationException => new HbOpsException(HbErrorIds.SshAuthenticationFailed, HbErrorCategory.SecurityError,
-                    $"SSH authentication as '{host.User}' on {host} failed: no offered key was accepted ({ex.Message}).", host.ToString(),
-                    "Check -KeyFile / IdentityFile and the server's authorized_keys.", ex),
+                    $"SSH authentication as '{host.User}' on {display}{through} failed: no offered key was accepted ({ex.Message}); {keys.Describe()}.",
+                    host.ToString(), "Check -KeyFile / IdentityFile, the ssh-agent's keys (ssh-add -l) and the server's authorized_keys.", ex),
+                SocketException or SshConnectionException or SshOperationTimeoutException or TimeoutException when viaHost is not null =>
+                    new HbOpsException(HbErrorIds.SshConnectionFailed, HbErrorCategory.ConnectionError,
+                        $"Cannot connect to {display} through jump host {viaHost}: {ex.Message}", host.ToString(),
+                        $"Check that jump host {viaHost} allows TCP forwarding (AllowTcpForwarding) and reaches {host.HostName}:{host.Port}, and that sshd runs there.", ex),
                 SocketException or SshConnectionException or SshOperationTimeoutException or TimeoutException =>
                     new HbOpsException(HbErrorIds.SshConnectionFailed, HbErrorCategory.ConnectionError,
-                        $"Cannot connect to {host}: {ex.Message}", host.ToString(), "Check the host name, port and that sshd is running.", ex),
+                        $"Cannot connect to {display}: {ex.Message}", host.ToString(), "Check the host name, port and that sshd is running.", ex),
                 _ => new HbOpsException(HbErrorIds.SshConnectionFailed, HbErrorCategory.ConnectionError,
-                    $"SSH connection to {host} failed: {ex.Message}", host.ToString(), null, ex),
+                    $"SSH connection to {display}{through} failed: {ex.Message}", host.ToString(), null, ex),
             };
         }
-        return new SshCommandHost(host, client);
+        opened.Add(client);
+        return client;
+    }
+
+    // Verifies a presented host key against known_hosts under the host's HostKeyAlias or its own name and port (for a
+    // host behind a jump, never the loopback forward's address). Sets CanTrust; returns the refusal, if any.
+    private static HbOpsException? CheckHostKey(HbHost host, bool isJump, SshConnectOptions options, HostKeyEventArgs e)
+    {
+        // OpenSSH looks a HostKeyAlias up (and records it) as a bare name, without the port.
+        var (name, port) = string.IsNullOrEmpty(host.HostKeyAlias) ? (host.HostName!, host.Port) : (host.HostKeyAlias, 22);
+        var subject = (isJump ? "jump host " : "") + KnownHosts.HostField(name, port) +
+            (string.IsNullOrEmpty(host.HostKeyAlias) ? "" : $" (HostKeyAlias of {KnownHosts.HostField(host.HostName!, host.Port)})");
+        var status = KnownHosts.CheckFiles(host.KnownHostsFiles, name, port, e.HostKeyName, e.HostKey);
+        var fp = KnownHosts.Fingerprint(e.HostKey);
+        if (status == HostKeyStatus.Trusted)
+        {
+            e.CanTrust = true;
+            return null;
+        }
+        if (status == HostKeyStatus.Unknown && options.AcceptNewHostKey && host.KnownHostsFiles.Count > 0)
+        {
+            KnownHosts.Append(host.KnownHostsFiles[0], name, port, e.HostKeyName, e.HostKey);
+            e.CanTrust = true;
+            return null;
+        }
+        e.CanTrust = false;
+        return status == HostKeyStatus.Mismatch
+            ? new HbOpsException(HbErrorIds.HostKeyMismatch, HbErrorCategory.SecurityError,
+                $"The {e.HostKeyName} host key of {subject} ({fp}) does not match known_hosts. Refusing to connect: the key changed or someone is intercepting.",
+                host.ToString(), "Verify the host's key out of band, then fix the entry in known_hosts.")
+            : new HbOpsException(HbErrorIds.HostKeyUnknown, HbErrorCategory.SecurityError,
+                $"The {e.HostKeyName} host key of {subject} ({fp}) is not in known_hosts ({string.Join(", ", host.KnownHostsFiles)}). Refusing to connect.",
+                host.ToString(), "Verify the fingerprint out of band, then rerun with -AcceptNewHostKey or add it to known_hosts.");
+    }
+
+    // A forward from an ephemeral loopback port, through the jump host's connection, to the next host. SSH.NET's client
+    // connects to a TCP endpoint only, so this is how it reaches a host behind a jump host. The forward admits a single
+    // connection, the next client's, and refuses any later one. Should another local process connect first, the next
+    // client is the one refused and the connection fails: HbOps never talks through a tunnel that is not its own.
+    private static ForwardedPortLocal ForwardThrough(SshClient via, HbHost viaHost, HbHost next)
+    {
+        var forward = new ForwardedPortLocal(IPAddress.Loopback.ToString(), 0, next.HostName!, (uint)next.Port);
+        var admitted = 0;
+        forward.RequestReceived += (_, _) =>
+        {
+            if (Interlocked.Exchange(ref admitted, 1) != 0) throw new SshException("This forward already carries its one connection.");
+        };
+        try
+        {
+            via.AddForwardedPort(forward);
+            forward.Start();
+        }
+        catch (Exception ex) when (ex is SocketException or SshException or InvalidOperationException)
+        {
+            forward.Dispose();
+            throw new HbOpsException(HbErrorIds.SshConnectionFailed, HbErrorCategory.ConnectionError,
+                $"Cannot open a forward through jump host {viaHost} to {next.HostName}:{next.Port}: {ex.Message}", viaHost.ToString(), null, ex);
+        }
+        return forward;
+    }
+
+    // Closes jump clients and forwards, last opened first (a forward before the client it runs on).
+    private static void CloseAll(IReadOnlyList<IDisposable> opened)
+    {
+        for (var i = opened.Count - 1; i >= 0; i--)
+        {
+            try
+            {
+                switch (opened[i])
+                {
+                    case ForwardedPort { IsStarted: true } forward:
+                        forward.Stop();
+                        break;
+                    case SshClient { IsConnected: true } client:
+                        client.Disconnect();
+                        break;
+                }
+            }
+            catch (Exception ex) when (ex is SshException or SocketException or ObjectDisposedException or InvalidOperationException)
+            {
+                // Already broken: disposing below is all that is left to do.
+            }
+            opened[i].Dispose();
+        }
     }
 
     /// <summary>The negotiated client-to-server and server-to-client ciphers (for diagnostics).</summary>
@@ -104,35 +222,8 @@ public sealed class SshCommandHost : ICommandHost
         foreach (var (k, v) in ordered) info.Encryptions.Add(k, v);
     }
 
-    private static List<IPrivateKeySource> LoadKeys(HbHost host, string? passphrase)
-    {
-        var keys = new List<IPrivateKeySource>();
-        foreach (var file in host.IdentityFiles)
-        {
-            if (!File.Exists(file)) continue;
-            try
-            {
-                keys.Add(passphrase is null ? new PrivateKeyFile(file) : new PrivateKeyFile(file, passphrase));
-            }
-            catch (SshPassPhraseNullOrEmptyException ex)
-            {
-                throw new HbOpsException(HbErrorIds.KeyFileInvalid, HbErrorCategory.SecurityError,
-                    $"The private key '{file}' is encrypted and no passphrase was given.", file, "Pass -KeyPassphrase (SecureString).", ex);
-            }
-            catch (Exception ex) when (ex is SshException or InvalidOperationException or ArgumentException or NotSupportedException)
-            {
-                throw new HbOpsException(HbErrorIds.KeyFileInvalid, HbErrorCategory.SecurityError,
-                    $"The private key '{file}' cannot be used: {ex.Message}", file, "Check the key file and its passphrase.", ex);
-            }
-        }
-        if (keys.Count == 0)
-        {
-            throw new HbOpsException(HbErrorIds.KeyFileInvalid, HbErrorCategory.SecurityError,
-                $"No usable private key for {host}: none of [{string.Join(", ", host.IdentityFiles)}] exists.", host.ToString(),
-                "Pass -KeyFile or set IdentityFile in the ssh config.");
-        }
-        return keys;
-    }
+    // The keys to offer, in OpenSSH's order (agent keys, then identity files); see SshKeys.Plan.
+    private static SshKeyPlan LoadKeys(HbHost host, string? passphrase, SshAgentPool agents) => SshKeys.Plan(host, passphrase, agents);
 
     /// <inheritdoc />
     /// <remarks>
@@ -200,6 +291,7 @@ public sealed class SshCommandHost : ICommandHost
     {
         if (_client.IsConnected) _client.Disconnect();
         _client.Dispose();
+        CloseAll(_jumps);
         return ValueTask.CompletedTask;
     }
 
