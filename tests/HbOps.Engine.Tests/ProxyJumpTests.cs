@@ -1,0 +1,102 @@
+using HbOps.Engine.Errors;
+using HbOps.Engine.Hosts;
+using HbOps.Model;
+using Xunit;
+
+namespace HbOps.Engine.Tests;
+
+public class ProxyJumpTests : IDisposable
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("hbops-jump").FullName;
+
+    public void Dispose()
+    {
+        Directory.Delete(_dir, true);
+        GC.SuppressFinalize(this);
+    }
+
+    [Theory]
+    [InlineData("bastion", null, "bastion", null)]
+    [InlineData("ops@bastion", "ops", "bastion", null)]
+    [InlineData("ops@10.0.0.1:2222", "ops", "10.0.0.1", 2222)]
+    [InlineData("ssh://ops@bastion:2200/", "ops", "bastion", 2200)]
+    [InlineData("[fd00::1]:22", null, "fd00::1", 22)]
+    [InlineData("fd00::1", null, "fd00::1", null)]
+    [InlineData("first.last@corp@jump", "first.last@corp", "jump", null)]
+    public void A_hop_is_user_host_and_port(string text, string? user, string host, int? port)
+    {
+        var hop = Assert.Single(ProxyJump.Parse(text));
+        Assert.Equal(new JumpSpec(user, host, port), hop);
+    }
+
+    [Theory]
+    [InlineData(null)]
+    [InlineData("")]
+    [InlineData("none")]
+    public void No_ProxyJump_means_a_direct_connection(string? value) => Assert.Empty(ProxyJump.Parse(value));
+
+    [Fact]
+    public void A_chain_keeps_its_order()
+    {
+        Assert.Equal(new[] { "a", "ops@b:2", "c" }, ProxyJump.Parse("a,ops@b:2,c").Select(h => h.ToString()));
+    }
+
+    [Theory]
+    [InlineData("a,,b")]
+    [InlineData("bastion:0")]
+    [InlineData("bastion:65536")]
+    [InlineData("bastion:ssh")]
+    [InlineData("@bastion")]
+    [InlineData("[fd00::1")]
+    [InlineData("[fd00::1]x")]
+    [InlineData("ops@")]
+    public void A_malformed_hop_is_InvalidArgument_quoting_it(string value)
+    {
+        var ex = Assert.Throws<HbOpsException>(() => ProxyJump.Parse(value));
+        Assert.Equal(HbErrorIds.InvalidArgument, ex.ErrorId);
+        Assert.Contains(value, ex.Message);
+    }
+
+    private HbHost Target(string proxyJump, string configText, List<string>? knownHosts = null)
+    {
+        var config = Path.Combine(_dir, "config");
+        File.WriteAllText(config, configText);
+        return new HbHost
+        {
+            Kind = HbHostKind.Ssh, Alias = "target", HostName = "10.1.0.5", User = "deploy", ProxyJump = proxyJump, SshConfigPath = config,
+            KnownHostsFiles = knownHosts ?? [KnownHosts.DefaultPath],
+        };
+    }
+
+    [Fact]
+    public void Hops_are_aliases_of_the_targets_config_or_names_its_patterns_apply_to_and_the_jump_spec_wins()
+    {
+        var target = Target("bastion,admin@10.1.0.9:2022,bastion:2200", """
+            Host bastion
+              HostName 198.51.100.4
+              User jumper
+              Port 2201
+              IdentityFile /keys/bastion
+              UserKnownHostsFile /keys/bastion_known_hosts
+            Host 10.1.*
+              User inner
+              IdentityFile /keys/inner
+            """, knownHosts: ["/target/known_hosts"]);
+
+        var hops = ProxyJump.Hops(target);
+
+        Assert.Equal(3, hops.Count);
+        Assert.Equal(("bastion", "198.51.100.4", 2201, "jumper"), (hops[0].Alias, hops[0].HostName, hops[0].Port, hops[0].User));
+        Assert.Equal(new[] { "/keys/bastion" }, hops[0].IdentityFiles);
+        Assert.Equal(new[] { "/keys/bastion_known_hosts" }, hops[0].KnownHostsFiles);
+        // A plain name: the config's pattern gives the key; the ProxyJump's user and port win; with no known_hosts file
+        // of its own the hop uses the target's.
+        Assert.Equal(("10.1.0.9", 2022, "admin"), (hops[1].HostName, hops[1].Port, hops[1].User));
+        Assert.Equal(new[] { "/keys/inner" }, hops[1].IdentityFiles);
+        Assert.Equal(new[] { "/target/known_hosts" }, hops[1].KnownHostsFiles);
+        Assert.Equal(("198.51.100.4", 2200, "jumper"), (hops[2].HostName, hops[2].Port, hops[2].User));
+    }
+
+    [Fact]
+    public void A_direct_host_has_no_hops() => Assert.Empty(ProxyJump.Hops(Target("none", "")));
+}
