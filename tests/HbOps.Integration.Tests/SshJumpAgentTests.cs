@@ -152,6 +152,8 @@ public sealed class Sshd
             """);
         var log = Path.Combine(dir, name + ".log");
         TestEnvironment.Sh($"/usr/sbin/sshd -f {config} -E {log}");
+        // sshd listens before it daemonizes and writes its pid file: wait for both.
+        var pidFile = Path.Combine(dir, name + ".pid");
         var deadline = DateTime.UtcNow.AddSeconds(10);
         while (true)
         {
@@ -159,14 +161,15 @@ public sealed class Sshd
             {
                 using var probe = new TcpClient();
                 probe.Connect(address, port);
-                break;
+                if (File.Exists(pidFile) && File.ReadAllText(pidFile).EndsWith('\n')) break;
             }
             catch (SocketException) when (DateTime.UtcNow < deadline)
             {
-                Thread.Sleep(50);
             }
+            if (DateTime.UtcNow > deadline) throw new InvalidOperationException($"sshd {name} did not start; see {log}");
+            Thread.Sleep(50);
         }
-        var pid = int.Parse(File.ReadAllText(Path.Combine(dir, name + ".pid")).Trim(), CultureInfo.InvariantCulture);
+        var pid = int.Parse(File.ReadAllText(pidFile).Trim(), CultureInfo.InvariantCulture);
         var hostKey = string.Join(' ', File.ReadAllText($"{dir}/{name}_host.pub").Split(' ').Take(2));
         return new Sshd(address, port, pid, log, $"[{address}]:{port} {hostKey}\n");
     }
