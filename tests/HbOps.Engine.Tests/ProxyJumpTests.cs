@@ -88,13 +88,41 @@ public class ProxyJumpTests : IDisposable
         Assert.Equal(3, hops.Count);
         Assert.Equal(("bastion", "198.51.100.4", 2201, "jumper"), (hops[0].Alias, hops[0].HostName, hops[0].Port, hops[0].User));
         Assert.Equal(new[] { "/keys/bastion" }, hops[0].IdentityFiles);
-        Assert.Equal(new[] { "/keys/bastion_known_hosts" }, hops[0].KnownHostsFiles);
-        // A plain name: the config's pattern gives the key; the ProxyJump's user and port win; with no known_hosts file
-        // of its own the hop uses the target's.
+        // A hop trusts its own known_hosts files and the target's.
+        Assert.Equal(new[] { "/keys/bastion_known_hosts", "/target/known_hosts" }, hops[0].KnownHostsFiles);
+        // A plain name: the config's pattern gives the key; the ProxyJump's user and port win.
         Assert.Equal(("10.1.0.9", 2022, "admin"), (hops[1].HostName, hops[1].Port, hops[1].User));
         Assert.Equal(new[] { "/keys/inner" }, hops[1].IdentityFiles);
-        Assert.Equal(new[] { "/target/known_hosts" }, hops[1].KnownHostsFiles);
+        Assert.Equal("/target/known_hosts", hops[1].KnownHostsFiles[^1]);
         Assert.Equal(("198.51.100.4", 2200, "jumper"), (hops[2].HostName, hops[2].Port, hops[2].User));
+    }
+
+    [Fact]
+    public void The_first_hops_own_ProxyJump_is_followed_and_the_later_hops_are_reached_as_listed()
+    {
+        var target = Target("inner,edge", """
+            Host inner
+              HostName 10.2.0.1
+              ProxyJump outer
+            Host edge
+              HostName 10.3.0.1
+              ProxyJump nowhere.example
+            Host outer
+              HostName 192.0.2.1
+            """);
+        Assert.Equal(new[] { "192.0.2.1", "10.2.0.1", "10.3.0.1" }, ProxyJump.Hops(target).Select(h => h.HostName));
+    }
+
+    [Fact]
+    public void A_ProxyJump_that_leads_back_to_itself_is_InvalidArgument_instead_of_an_endless_chain()
+    {
+        var target = Target("bastion", """
+            Host *
+              ProxyJump bastion
+            """);
+        var ex = Assert.Throws<HbOpsException>(() => ProxyJump.Hops(target));
+        Assert.Equal(HbErrorIds.InvalidArgument, ex.ErrorId);
+        Assert.Contains("more than 8 jump hosts", ex.Message);
     }
 
     [Fact]

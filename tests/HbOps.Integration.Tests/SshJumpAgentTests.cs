@@ -284,6 +284,47 @@ public class SshJumpAgentTests(JumpHostsFixture env) : IClassFixture<JumpHostsFi
     }
 
     [Fact]
+    public async Task Given_an_ssh_config_alias_with_ProxyJump_IdentityAgent_IdentitiesOnly_and_HostKeyAlias_When_resolved_and_connected_Then_every_hop_uses_the_agent()
+    {
+        // Everything from the config, as an operator writes it: two jump hosts, the key only in the agent (named by its
+        // .pub), the target's key recorded under an alias.
+        var config = Path.Combine(env.Dir, "config_agent_jumps");
+        var knownHosts = Path.Combine(env.Dir, "known_hosts_agent_jumps");
+        File.WriteAllText(knownHosts, env.Bastion1.KnownHostsLine + env.Bastion2.KnownHostsLine +
+            "hbops-jump-target " + env.Target.KnownHostsLine.Split(' ', 2)[1]);
+        File.WriteAllText(config, $"""
+            Host hbops-behind-jumps
+              HostName {env.Target.Address}
+              Port {env.Target.Port}
+              ProxyJump hop1,hop2
+              HostKeyAlias hbops-jump-target
+            Host hop1
+              HostName {env.Bastion1.Address}
+              Port {env.Bastion1.Port}
+            Host hop2
+              HostName {env.Bastion2.Address}
+              Port {env.Bastion2.Port}
+            Host *
+              User {env.User}
+              IdentityFile {env.Dir}/agent_ed25519.pub
+              IdentitiesOnly yes
+              IdentityAgent {env.AgentSocket}
+              UserKnownHostsFile {knownHosts}
+
+            """);
+        var host = HostResolver.Resolve(new HostSpec { Alias = "hbops-behind-jumps", SshConfigPath = config });
+        Assert.Equal(("hop1,hop2", "hbops-jump-target", true, env.AgentSocket), (host.ProxyJump, host.HostKeyAlias, host.IdentitiesOnly, host.IdentityAgent));
+
+        await using var connected = await HostResolver.ConnectAsync(host, Options, CancellationToken.None);
+        var client = await ClientOfSessionAsync(connected);
+        AssertSessionCameThrough(env.Bastion2, env.Target, client);
+        var agentKey = env.Fingerprint("agent_ed25519");
+        Assert.Equal(agentKey, (await env.Target.WaitForLogAsync($@"Accepted publickey for \S+ from \S+ port {client.Port} ssh2: \S+ (\S+)\r?$")).Groups[1].Value);
+        Assert.True((await env.Bastion1.WaitForLogAsync($@"Accepted publickey for \S+ from .* ED25519 {Regex.Escape(agentKey)}\r?$")).Success);
+        Assert.True((await env.Bastion2.WaitForLogAsync($@"Accepted publickey for \S+ from .* ED25519 {Regex.Escape(agentKey)}\r?$")).Success);
+    }
+
+    [Fact]
     public async Task Given_a_two_hop_chain_When_many_commands_wait_at_once_Then_they_run_side_by_side()
     {
         // Each jump forward holds a thread-pool thread for its connection's lifetime (SSH.NET reads its socket

@@ -113,28 +113,20 @@ internal static class ProxyJump
     }
 
     /// <summary>
-    /// Resolves one hop with the target's ssh config: as an alias when a Host block names it, else as a host name the
-    /// config's patterns apply to. Explicit user and port in the ProxyJump win. A hop whose config names no known_hosts
-    /// file uses the target's, so a -KnownHostsPath given for the connection covers its jump hosts.
+    /// Resolves one hop with the target's ssh config, as ssh resolves the name it is given for a hop: whatever Host and
+    /// Match blocks apply to that name (it need not be a defined alias); explicit user and port in the ProxyJump win.
+    /// Besides its own known_hosts files the hop also trusts the target's, so a -KnownHostsPath given for the connection
+    /// covers its jump hosts too.
     /// </summary>
     public static HbHost Resolve(JumpSpec spec, HbHost target)
     {
         ArgumentNullException.ThrowIfNull(spec);
         ArgumentNullException.ThrowIfNull(target);
-        HbHost hop;
-        try
+        var hop = HostResolver.Resolve(new HostSpec
         {
-            hop = HostResolver.Resolve(new HostSpec { Alias = spec.Host, User = spec.User, Port = spec.Port, SshConfigPath = target.SshConfigPath });
-        }
-        catch (HbOpsException ex) when (ex.ErrorId == HbErrorIds.SshAliasNotFound)
-        {
-            hop = HostResolver.Resolve(new HostSpec { HostName = spec.Host, User = spec.User, Port = spec.Port, SshConfigPath = target.SshConfigPath });
-        }
-        if (hop.KnownHostsFiles.Count == 1 && hop.KnownHostsFiles[0] == KnownHosts.DefaultPath && target.KnownHostsFiles.Count > 0)
-        {
-            hop.KnownHostsFiles.Clear();
-            hop.KnownHostsFiles.AddRange(target.KnownHostsFiles);
-        }
+            Alias = spec.Host, User = spec.User, Port = spec.Port, SshConfigPath = target.SshConfigPath, AliasMustBeDefined = false,
+        });
+        hop.KnownHostsFiles.AddRange(target.KnownHostsFiles.Where(f => !hop.KnownHostsFiles.Contains(f)));
         return hop;
     }
 }
