@@ -2,14 +2,14 @@
 # Starts an ssh-agent whose socket is at a fixed path ($HBOPS_ENV_DIR/agent/agent.sock) and gives it a key that exists
 # nowhere else: the key is generated, added to the agent and its private file deleted (only id_agent.pub stays). The
 # public key is added to the authorized_keys the test sshd reads ($HBOPS_AGENT_AUTHORIZED_KEYS, default
-# $HBOPS_ENV_DIR/ssh/authorized_keys) and to those of the jump hosts of start-bastion.sh, replacing an earlier agent
-# key. Prints SSH_AUTH_SOCK=... and the key's fingerprint as key=value lines.
+# $HBOPS_ENV_DIR/authorized/authorized_keys) and to those of the jump hosts of start-bastion.sh, replacing an earlier
+# agent key. Prints SSH_AUTH_SOCK=... and the key's fingerprint as key=value lines.
 # Usage: start-agent.sh        start-agent.sh --stop
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 need_root
 AGENT_DIR="$HBOPS_ENV_DIR/agent"
 SOCK="$AGENT_DIR/agent.sock"
-AUTHORIZED_KEYS="${HBOPS_AGENT_AUTHORIZED_KEYS:-$HBOPS_ENV_DIR/ssh/authorized_keys}"
+AUTHORIZED_KEYS="${HBOPS_AGENT_AUTHORIZED_KEYS:-$HBOPS_ENV_DIR/authorized/authorized_keys}"
 
 agent_running() {
   [ -f "$AGENT_DIR/agent.pid" ] && kill -0 "$(cat "$AGENT_DIR/agent.pid")" 2>/dev/null && [ -S "$SOCK" ]
@@ -50,6 +50,8 @@ authorize_agent_key() {
     mv "$1.new" "$1"
   fi
   grep -qF "$(cut -d' ' -f2 "$AGENT_DIR/id_agent.pub")" "$1" || cat "$AGENT_DIR/id_agent.pub" >>"$1"
+  # sshd reads it with the logging-in account's rights
+  chmod 644 "$1"
 }
 
 if [ ! -d "$(dirname "$AUTHORIZED_KEYS")" ]; then

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Starts jump hosts for ProxyJump tests: sshd's on 127.0.0.2 (bastion1) and, with COUNT 2, 127.0.0.3 (bastion2),
 # each on a free port with its own host key, pid file and log under $HBOPS_ENV_DIR/bastionN. They admit the
-# operator's key (and the agent-only key when start-agent.sh made one) and allow TCP forwarding; LogLevel DEBUG1
+# operator's key (and the agent-only key when start-agent.sh made one) for any account ($HBOPS_BASTION_USER, default
+# the operator account, in the generated config) and allow TCP forwarding; LogLevel DEBUG1
 # because only that level logs each forward ("server_request_direct_tcpip: ... target HOST port PORT"), the proof
 # that a connection went through the jump host (VERBOSE does not log successful forwards).
 # Writes bastionN/port and an ssh config snippet (Host hbops-bastionN) plus known_hosts lines in $HBOPS_ENV_DIR/bastion,
@@ -53,7 +54,8 @@ for i in $(seq 1 "$COUNT"); do
   dir="$HBOPS_ENV_DIR/bastion$i"
   address="${BASTION_ADDRESSES[$((i - 1))]}"
   mkdir -p "$dir"
-  chmod 700 "$dir"
+  # sshd reads authorized_keys with the account's own rights: the folder and that file are readable, the host key is not.
+  chmod 755 "$dir"
   if [ -f "$dir/sshd.pid" ] && kill -0 "$(cat "$dir/sshd.pid")" 2>/dev/null; then
     port="$(cat "$dir/port")"
     log "bastion$i already running on $address:$port"
@@ -63,6 +65,7 @@ for i in $(seq 1 "$COUNT"); do
     for pub in "$SSH_DIR/id_ed25519.pub" "$HBOPS_ENV_DIR/agent/id_agent.pub"; do
       if [ -f "$pub" ]; then cat "$pub" >>"$dir/authorized_keys"; fi
     done
+    chmod 644 "$dir/authorized_keys"
     port="$(free_port "$address")"
     cat >"$dir/sshd_config" <<CFG
 ListenAddress $address
@@ -88,6 +91,7 @@ CFG
   cat >>"$SNIPPET_DIR/config.new" <<CFG
 Host hbops-bastion$i
   HostName $address
+  User ${HBOPS_BASTION_USER:-$HBOPS_OPERATOR}
   Port $port
   IdentityFile $SSH_DIR/id_ed25519
   UserKnownHostsFile $SNIPPET_DIR/known_hosts
