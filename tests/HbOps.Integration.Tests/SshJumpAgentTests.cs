@@ -329,7 +329,8 @@ public class SshJumpAgentTests(JumpHostsFixture env) : IClassFixture<JumpHostsFi
     {
         // Each jump forward holds a thread-pool thread for its connection's lifetime (SSH.NET reads its socket
         // blocking); the commands' pending reads must still not wait for the pool to grow. SSH.NET runs at most 10
-        // sessions at once, so 16 commands take two rounds: ~3.5 s measured here, the same as without jump hosts.
+        // sessions at once, so 16 commands take two rounds: ~3.5 s measured here, the same as without jump hosts (the
+        // bound is the one the direct test uses).
         await using var host = await HostResolver.ConnectAsync(env.TargetHost(proxyJump: "jb1,jb2"), Options, CancellationToken.None);
         const int commands = 16;
         var sw = System.Diagnostics.Stopwatch.StartNew();
@@ -337,7 +338,7 @@ public class SshJumpAgentTests(JumpHostsFixture env) : IClassFixture<JumpHostsFi
             .Select(i => host.RunAsync(["sh", "-c", $"sleep 1; echo out{i}"], CancellationToken.None)));
         var elapsed = sw.Elapsed;
         for (var i = 0; i < commands; i++) Assert.EndsWith($"out{i}\n", results[i].StandardOutput);
-        Assert.True(elapsed < TimeSpan.FromSeconds(6), $"{commands} one-second commands took {elapsed.TotalSeconds:n1} s");
+        Assert.True(elapsed < TimeSpan.FromSeconds(8), $"{commands} one-second commands took {elapsed.TotalSeconds:n1} s");
     }
 
     [Fact]
