@@ -4,12 +4,14 @@
 # containers (15 and 17). Writes $HBOPS_ENV_DIR/env.json for tests and the demo.
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 need_root
-apt_install docker.io openssh-server busybox-static postgresql-15 python3
+apt_install docker.io openssh-server openssh-client iproute2 busybox-static postgresql-15 python3
 bash "$ENV_SCRIPTS_DIR/start-docker.sh"
 bash "$ENV_SCRIPTS_DIR/build-postgres-image.sh" 15
 bash "$ENV_SCRIPTS_DIR/build-postgres-image.sh" 15 nofdw
 bash "$ENV_SCRIPTS_DIR/build-postgres-debian-image.sh" 17 trixie
 bash "$ENV_SCRIPTS_DIR/start-sshd.sh"
+bash "$ENV_SCRIPTS_DIR/start-bastion.sh" 2 >/dev/null
+bash "$ENV_SCRIPTS_DIR/start-agent.sh" >/dev/null
 bash "$ENV_SCRIPTS_DIR/start-production.sh"
 HBOPS_PROD_CONTAINER="$HBOPS_PROD17_CONTAINER" HBOPS_PROD_VOLUME="$HBOPS_PROD17_VOLUME" HBOPS_PG_IMAGE="$HBOPS_PG17_IMAGE" \
   bash "$ENV_SCRIPTS_DIR/start-production.sh"
@@ -35,6 +37,10 @@ cat >"$HBOPS_ENV_DIR/env.json" <<JSON
   "RootAlias": "$HBOPS_SSH_ALIAS-root",
   "NoDockerAlias": "$HBOPS_SSH_ALIAS-nodocker",
   "LockedAlias": "$HBOPS_SSH_ALIAS-locked",
+  "JumpAlias": "$HBOPS_SSH_ALIAS-jump",
+  "TwoHopAlias": "$HBOPS_SSH_ALIAS-2hop",
+  "AgentSocket": "$HBOPS_ENV_DIR/agent/agent.sock",
+  "BastionLogs": ["$HBOPS_ENV_DIR/bastion1/sshd.log", "$HBOPS_ENV_DIR/bastion2/sshd.log"],
   "SshConfigPath": "$SSH_DIR/config",
   "KnownHostsPath": "$SSH_DIR/known_hosts",
   "KeyFile": "$SSH_DIR/id_ed25519",

@@ -282,7 +282,17 @@ public sealed class SshCommandHost : ICommandHost
         var stderr = ShellStartFilter.Filter(cmd.ExtendedOutputStream, marker, Host.ToString(), "stderr");
         var cts = new CancellationTokenSource();
         var exec = cmd.ExecuteAsync(cts.Token);
-        var stdin = cmd.CreateInputStream();
+        Stream stdin;
+        try
+        {
+            stdin = cmd.CreateInputStream();
+        }
+        catch (InvalidOperationException)
+        {
+            // ExecuteAsync was just called, so the only reason is that the command already ended (a quick one on a
+            // loaded machine): nobody is left to read input.
+            stdin = Stream.Null;
+        }
         return Task.FromResult<IRunningCommand>(new SshRunningCommand(this, cmd, exec, stdin, stdout, stderr, cts));
     }
 
