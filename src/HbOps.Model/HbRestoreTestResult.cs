@@ -28,7 +28,10 @@ public sealed class HbAssertion
 {
     /// <summary>Display name.</summary>
     public string Name { get; set; } = "";
-    /// <summary>SQL whose psql unaligned output (rows as lines, fields separated by '|') is compared.</summary>
+    /// <summary>
+    /// One query returning rows whose psql unaligned output (rows as lines, fields separated by '|') is compared. It runs
+    /// as data (never as a psql script), read-only, as a role without superuser rights; any other statement fails.
+    /// </summary>
     public string Sql { get; set; } = "";
     /// <summary>Expected output, compared after trimming.</summary>
     public string Expected { get; set; } = "";

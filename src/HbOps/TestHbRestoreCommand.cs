@@ -21,7 +21,9 @@ namespace HbOps;
 /// container's own TCP loopback, and runs pg_restore --no-owner --no-privileges --clean --if-exists -j N. Every
 /// stderr message is classified by rule (for example a missing role in CREATE USER MAPPING is a known non-fatal
 /// note; anything unrecognised is fatal); secrets are redacted. Smoke tests count tables per schema, compare every
-/// table's exact row count with the artefact's snapshot, and run -Assertion SQL. The sandbox is removed and
+/// table's exact row count with the artefact's snapshot, and run each -Assertion: one query returning rows, passed to
+/// the server as data (no psql meta-command is ever interpreted), in a read-only transaction that is rolled back, as a
+/// login role that reads everything and is no superuser; anything else fails the assertion. The sandbox is removed and
 /// verified gone unless -KeepSandbox, also on error and on Ctrl+C.
 /// </remarks>
 /// <example>
@@ -45,7 +47,12 @@ public sealed class TestHbRestoreCommand : HbSandboxCmdletBase
     [Parameter]
     public SwitchParameter KeepSandbox { get; set; }
 
-    /// <summary>SQL assertions: hashtables with Name, Sql and Expected (psql unaligned output, e.g. '2' or '991|992').</summary>
+    /// <summary>
+    /// SQL assertions: hashtables with Name, Sql and Expected (psql unaligned output, e.g. '2' or '991|992'). Sql is one
+    /// query that returns rows (SELECT, VALUES, TABLE, WITH ... SELECT, SHOW, EXPLAIN); it runs read-only as the
+    /// sandbox role hbops_assertion, so statements that write, COPY, SET, several statements or psql backslash
+    /// commands fail the assertion.
+    /// </summary>
     [Parameter]
     [ValidateNotNull]
     public Hashtable[] Assertion { get; set; } = Array.Empty<Hashtable>();

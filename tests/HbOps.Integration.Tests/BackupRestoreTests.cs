@@ -166,6 +166,49 @@ public class BackupRestoreTests(BackupFixture f) : IClassFixture<BackupFixture>
     }
 
     [Fact]
+    public async Task Local_engine_assertions_over_npgsql_are_read_only_queries_that_leave_no_trace()
+    {
+        await using var local = new LocalCommandHost();
+        var a = await new BackupEngine(local).RunAsync(new BackupRequest
+        {
+            Container = f.Env.Container, Database = f.Env.Database, User = f.Env.User, Destination = f.Env.BackupRoot, Tag = "localassert", RowCounts = RowCountMode.None,
+        }, CancellationToken.None);
+        var probe = "hbops-probe-" + Guid.NewGuid().ToString("N")[..8];
+        var refused = new Dictionary<string, (string Sql, string Reason)>
+        {
+            ["shell"] = ($"\\! touch /tmp/{probe}-shell", "syntax error at or near \"\\\""),
+            ["copyProgram"] = ($"COPY (SELECT 1) TO PROGRAM 'touch /tmp/{probe}-copy'", "cannot open COPY query as cursor"),
+            ["createTable"] = ($"CREATE TABLE public.\"{probe}\" (x int)", "cannot open CREATE TABLE query as cursor"),
+            ["escape"] = ($"COMMIT; CREATE TABLE public.\"{probe}-2\" (x int)", "cannot open multi-query plan as cursor"),
+            ["noResult"] = ("SET search_path = public", "cannot open SET query as cursor"),
+            ["insert"] = ($"INSERT INTO dot_tools SELECT * FROM dot_tools LIMIT 1 RETURNING id", "read-only transaction"),
+            ["loExport"] = ($"SELECT lo_export(lo_from_bytea(0, 'x'), '/tmp/{probe}-lo')", "permission denied for function lo_export"),
+        };
+        var assertions = refused.Select(kv => new HbAssertion { Name = kv.Key, Sql = kv.Value.Sql, Expected = "" }).ToList();
+        assertions.Add(new HbAssertion { Name = "plain", Sql = "SELECT count(*) FROM dot_tools WHERE id IN (991,992);", Expected = "2" });
+        var r = await new RestoreEngine(local).RunAsync(a, new RestoreRequest { KeepSandbox = true, Assertions = assertions }, CancellationToken.None);
+        try
+        {
+            Assert.StartsWith("Npgsql over unix socket", r.Sandbox.SqlRoute, StringComparison.Ordinal);
+            Assert.Equal(HbRestoreOutcome.Failed, r.Result);
+            foreach (var (name, (_, reason)) in refused)
+            {
+                var ar = r.Assertions.Single(x => x.Name == name);
+                Assert.True(ar.Status == HbCheckStatus.Failed, $"{name} passed: '{ar.Actual}'");
+                Assert.Contains(reason, ar.Actual, StringComparison.Ordinal);
+            }
+            Assert.True(r.Assertions.Single(x => x.Name == "plain").Passed);
+            Assert.Equal("0", TestEnvironment.Sh($"docker exec {r.Sandbox.Name} sh -c 'ls /tmp | grep -c {probe} || true'").Trim());
+            Assert.Equal("0|992", TestEnvironment.Sh($"docker exec {r.Sandbox.Name} psql -U {r.Sandbox.User} -d {r.Sandbox.Database} -qAtc " +
+                $"\"SELECT (SELECT count(*) FROM pg_class WHERE relname LIKE '{probe}%') || '|' || (SELECT count(*) FROM dot_tools)\"").Trim());
+        }
+        finally
+        {
+            Assert.True((await new Engine.Sandbox.SandboxManager(local).RemoveAsync(r.Sandbox.Name, CancellationToken.None)).Verified);
+        }
+    }
+
+    [Fact]
     public async Task Local_engine_socket_directory_is_reachable_by_this_account_only_and_removed_with_a_kept_sandbox()
     {
         await using var local = new LocalCommandHost();

@@ -181,6 +181,67 @@ Describe 'Test-HbRestore' {
         }
     }
 
+    Context 'Assertions are read-only queries' {
+        BeforeAll {
+            # Every form that once ran through psql's meta-command interpreter or wrote: each must fail, none may leave a trace.
+            $script:probe = 'hbops-probe-' + [guid]::NewGuid().ToString('N').Substring(0, 8)
+            $script:forms = [ordered]@{
+                shell        = @{ Sql = "\! touch /tmp/$probe-shell"; Expected = '' }
+                output       = @{ Sql = "\o /tmp/$probe-o`nSELECT 1"; Expected = '' }
+                outputShell  = @{ Sql = "\o |touch /tmp/$probe-pipe`nSELECT 1"; Expected = '' }
+                gfile        = @{ Sql = "SELECT 1 \g /tmp/$probe-g"; Expected = '' }
+                copyProgram  = @{ Sql = "COPY (SELECT 1) TO PROGRAM 'touch /tmp/$probe-copy'"; Expected = '' }
+                copyFile     = @{ Sql = "COPY (SELECT 1) TO '/tmp/$probe-copyfile'"; Expected = '' }
+                createTable  = @{ Sql = "CREATE TABLE public.""$probe"" (x int)"; Expected = '' }
+                escape       = @{ Sql = "COMMIT; CREATE TABLE public.""$probe-2"" (x int)"; Expected = '' }
+                noResult     = @{ Sql = 'SET search_path = public'; Expected = '' }
+                loExport     = @{ Sql = "SELECT lo_export(lo_from_bytea(0, 'x'), '/tmp/$probe-lo')"; Expected = '1' }
+            }
+            $list = foreach ($k in $forms.Keys) { @{ Name = $k; Sql = $forms[$k].Sql; Expected = $forms[$k].Expected } }
+            $list += @{ Name = 'plain'; Sql = "SELECT count(*) FROM dot_tools WHERE id IN (991,992)"; Expected = '2' }
+            $list += @{ Name = 'backslash in a literal'; Sql = "SELECT E'a\\b' || '\! x' -- \o comment"; Expected = 'a\b\! x' }
+            $script:ro = $artefact | Test-HbRestore -KeepSandbox -Assertion $list
+            $script:roSandbox = $ro.Sandbox.Name
+        }
+        AfterAll {
+            if ($roSandbox) { Remove-HbSandbox @Ssh -Name $roSandbox -Confirm:$false | Out-Null }
+        }
+
+        It 'fails every form that is not a read-only query returning rows: <Form>' -ForEach @(
+            # psql never sees the text as a script: a backslash reaches the server, which cannot parse it
+            @{ Form = 'shell'; Reason = 'syntax error at or near "\\"' }
+            @{ Form = 'output'; Reason = 'syntax error at or near "\\"' }
+            @{ Form = 'outputShell'; Reason = 'syntax error at or near "\\"' }
+            @{ Form = 'gfile'; Reason = 'syntax error at or near "\\"' }
+            # only one statement that returns rows can be opened as a cursor
+            @{ Form = 'copyProgram'; Reason = 'cannot open COPY query as cursor' }
+            @{ Form = 'copyFile'; Reason = 'cannot open COPY query as cursor' }
+            @{ Form = 'createTable'; Reason = 'cannot open CREATE TABLE query as cursor' }
+            @{ Form = 'escape'; Reason = 'cannot open multi-query plan as cursor' }
+            @{ Form = 'noResult'; Reason = 'cannot open SET query as cursor' }
+            # the assertion role is no superuser
+            @{ Form = 'loExport'; Reason = 'permission denied for function lo_export' }
+        ) {
+            $a = $ro.Assertions | Where-Object Name -eq $Form
+            "$($a.Status)" | Should -Be 'Failed' -Because "'$($a.Sql)' gave '$($a.Actual)'"
+            $a.Actual | Should -Match $Reason
+            $ro.FailureReasons -join "`n" | Should -Match ([regex]::Escape("Assertion '$Form' failed"))
+        }
+
+        It 'still runs a plain query and keeps backslashes inside literals and comments' {
+            ($ro.Assertions | Where-Object Name -eq 'plain').Passed | Should -BeTrue
+            $b = $ro.Assertions | Where-Object Name -eq 'backslash in a literal'
+            $b.Passed | Should -BeTrue -Because $b.Actual
+            "$($ro.Result)" | Should -Be 'Failed'
+        }
+
+        It 'left no file and no table in the sandbox' {
+            docker exec $roSandbox sh -c "ls /tmp | grep -c '$probe' || true" | Should -Be '0'
+            docker exec $roSandbox psql -U $ro.Sandbox.User -d $ro.Sandbox.Database -qAtc "SELECT count(*) FROM pg_class WHERE relname LIKE '$probe%'" | Should -Be '0'
+            docker exec $roSandbox psql -U $ro.Sandbox.User -d $ro.Sandbox.Database -qAtc 'SELECT count(*) FROM pg_largeobject_metadata' | Should -Be '0'
+        }
+    }
+
     Context 'Refusals' {
         It 'refuses a corrupted artefact (one byte flipped) before pg_restore reads it, leaving no sandbox' {
             $bad = New-HbCorruptArtefact $artefact

@@ -13,6 +13,13 @@ public interface ISqlEndpoint
 
     /// <summary>Runs SQL (one or more statements) and returns the rows of every result, psql-style.</summary>
     Task<string> QueryAsync(string sql, CancellationToken ct);
+
+    /// <summary>
+    /// Runs one operator-supplied query as data, never as a client script (see <see cref="ReadOnlyQuery"/>): it must be a
+    /// single statement returning rows, runs in a read-only transaction that is rolled back, and its rows come back
+    /// psql-style. Anything else fails with <c>QueryFailed</c>.
+    /// </summary>
+    Task<string> QueryReadOnlyAsync(string query, CancellationToken ct);
 }
 
 /// <summary>Helpers over <see cref="ISqlEndpoint"/>.</summary>

@@ -46,6 +46,10 @@ public sealed class PgEndpoint(DockerCli docker, string container, string user, 
     }
 
 
+    /// <inheritdoc />
+    /// <remarks>psql reads a script HbOps wrote, in which the query is a dollar-quoted literal.</remarks>
+    public Task<string> QueryReadOnlyAsync(string query, CancellationToken ct) => QueryAsync(ReadOnlyQuery.PsqlScript(query), ct);
+
     /// <summary>Translates psql / docker exec failures into the error contract.</summary>
     public HbOpsException MapError(string stderr, int exitCode)
     {

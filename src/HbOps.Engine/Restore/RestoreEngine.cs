@@ -32,6 +32,7 @@ public sealed class RestoreEngine(ICommandHost dockerHost, IHbReporter? reporter
         ArgumentNullException.ThrowIfNull(artefact);
         ArgumentNullException.ThrowIfNull(request);
         if (request.Jobs is < 1 or > 64) throw HbOpsException.Invalid("-Jobs must be between 1 and 64.", request.Jobs);
+        foreach (var a in request.Assertions) ReadOnlyQuery.RequireText(a.Sql);
         var total = Stopwatch.StartNew();
         var runId = NewRunId();
         var result = new HbRestoreTestResult { Artefact = artefact, StartedUtc = DateTime.UtcNow, Jobs = request.Jobs };
@@ -138,12 +139,13 @@ public sealed class RestoreEngine(ICommandHost dockerHost, IHbReporter? reporter
             // 4. Smoke tests in the sandbox.
             await Phase(result, "SmokeTests", 4, async () =>
             {
-                async Task<JsonDocument> SmokeJsonAsync(string sql)
+                async Task<string> AsOwnerAsync(string sql)
                 {
-                    if (smokeSession is null) return await pg.JsonAsync(sql, ct).ConfigureAwait(false);
+                    if (smokeSession is null) return await pg.QueryAsync(sql, ct).ConfigureAwait(false);
                     var session = await smokeSession.ConfigureAwait(false);
-                    return JsonDocument.Parse((await session.ExecuteAsync(sql, ct).ConfigureAwait(false)).Trim());
+                    return await session.ExecuteAsync(sql, ct).ConfigureAwait(false);
                 }
+                async Task<JsonDocument> SmokeJsonAsync(string sql) => JsonDocument.Parse((await AsOwnerAsync(sql).ConfigureAwait(false)).Trim());
                 // One read-only statement (one round trip, which matters when psql runs through docker exec over SSH):
                 // the server's own version, tables per schema, and exact counts of the snapshot's tables.
                 var snapshot = artefact.RowCountSnapshot;
@@ -193,12 +195,16 @@ public sealed class RestoreEngine(ICommandHost dockerHost, IHbReporter? reporter
                         }
                     }
                 }
+                // Assertions are the operator's queries, run as data: one statement returning rows, read-only, rolled
+                // back, as a role that reads everything and is no superuser (see ReadOnlyQuery).
+                var asserting = request.Assertions.Count == 0 ? null : SqlEndpoint(sb, ReadOnlyQuery.Role);
+                if (asserting is not null) await AsOwnerAsync(ReadOnlyQuery.RoleSetupSql).ConfigureAwait(false);
                 foreach (var a in request.Assertions)
                 {
                     var ar = new HbAssertionResult { Name = a.Name, Sql = a.Sql, Expected = a.Expected.Trim() };
                     try
                     {
-                        ar.Actual = (await pg.QueryAsync(a.Sql, ct).ConfigureAwait(false)).Trim();
+                        ar.Actual = (await asserting!.QueryReadOnlyAsync(a.Sql, ct).ConfigureAwait(false)).Trim();
                         ar.Status = ar.Actual == ar.Expected ? HbCheckStatus.Passed : HbCheckStatus.Failed;
                     }
                     catch (HbOpsException ex) when (ex.ErrorId == HbErrorIds.QueryFailed)
@@ -445,13 +451,14 @@ public sealed class RestoreEngine(ICommandHost dockerHost, IHbReporter? reporter
         ScratchFolder = ScratchFolder(uploadFolder, socketDirectory),
     };
 
-    // How HbOps reaches the sandbox's server: Npgsql over the bind-mounted socket locally, psql through docker exec remotely.
-    private ISqlEndpoint SqlEndpoint(HbSandbox sandbox)
+    // How HbOps reaches the sandbox's server: Npgsql over the bind-mounted socket locally, psql through docker exec remotely;
+    // as the sandbox's owner (recorded as the sandbox's route) unless another role is named.
+    private ISqlEndpoint SqlEndpoint(HbSandbox sandbox, string? role = null)
     {
         ISqlEndpoint sql = sandbox.SocketDirectory is { Length: > 0 } dir
-            ? new NpgsqlEndpoint(dir, sandbox.User, sandbox.Database)
-            : new PgEndpoint(_docker, sandbox.Name, sandbox.User, sandbox.Database);
-        sandbox.SqlRoute = sql.Route;
+            ? new NpgsqlEndpoint(dir, role ?? sandbox.User, sandbox.Database)
+            : new PgEndpoint(_docker, sandbox.Name, role ?? sandbox.User, sandbox.Database);
+        if (role is null) sandbox.SqlRoute = sql.Route;
         return sql;
     }
 
