@@ -3,7 +3,7 @@ namespace HbOps.Model;
 /// <summary>Outcome of re-verifying an artefact.</summary>
 public enum HbVerificationStatus
 {
-    /// <summary>Checksum matches manifest and SHA256SUMS, and pg_restore can read the archive.</summary>
+    /// <summary>Checksum matches manifest and SHA256SUMS, the manifest matches its SHA256SUMS line, and pg_restore can read the archive.</summary>
     Verified,
     /// <summary>A check failed (see the message).</summary>
     Failed,
@@ -28,6 +28,8 @@ public sealed class HbBackupVerification
     public bool ChecksumMatches { get; set; }
     /// <summary>SHA256SUMS lists the file with the observed hash.</summary>
     public bool ChecksumFileMatches { get; set; }
+    /// <summary>SHA256SUMS lists the manifest with its observed hash (it was not edited after the backup).</summary>
+    public bool ManifestMatches { get; set; }
     /// <summary>pg_restore --list exited 0.</summary>
     public bool Readable { get; set; }
     /// <summary>Number of TOC entries pg_restore listed.</summary>

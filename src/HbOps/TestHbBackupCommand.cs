@@ -9,9 +9,10 @@ namespace HbOps;
 /// <para type="synopsis">Re-verifies backup artefacts: SHA-256 against the manifest and SHA256SUMS, and pg_restore --list readability.</para>
 /// </summary>
 /// <remarks>
-/// Reads each dump once to hash it, compares with the manifest and the SHA256SUMS line, then streams it into
-/// pg_restore --list inside a throwaway container (--network none, nothing mounted) to prove the archive is
-/// readable. A failed check is reported as Status Failed plus a non-terminating ArtefactInvalid error.
+/// Reads each dump once to hash it, compares with the manifest and the SHA256SUMS line, checks the manifest against its
+/// own SHA256SUMS line, then streams the dump into pg_restore --list inside a throwaway container (--network none,
+/// nothing mounted) to prove the archive is readable. A failed check is reported as Status Failed plus a
+/// non-terminating error: ManifestTampered when the manifest was edited after the backup, else ArtefactInvalid.
 /// </remarks>
 /// <example>
 /// <code>Get-HbBackup -SshHost contabo -Path /var/backups/hbops | Test-HbBackup</code>
@@ -49,8 +50,9 @@ public sealed class TestHbBackupCommand : HbHostCmdletBase
             WriteObject(v);
             if (v.Status != HbVerificationStatus.Verified)
             {
-                WriteHbError(new HbOpsException(HbErrorIds.ArtefactInvalid, HbErrorCategory.InvalidData,
-                    $"Artefact '{artefact.Path}' did not verify: {v.Message}", artefact.Path), artefact.Path);
+                // An edited manifest is named as such: nothing else it records can be trusted either.
+                WriteHbError(new HbOpsException(v.ManifestMatches || v.Status == HbVerificationStatus.Missing ? HbErrorIds.ArtefactInvalid : HbErrorIds.ManifestTampered,
+                    HbErrorCategory.InvalidData, $"Artefact '{artefact.Path}' did not verify: {v.Message}", artefact.Path), artefact.Path);
             }
         }
         catch (Exception ex) when (ex is not PipelineStoppedException)

@@ -14,18 +14,19 @@ public class BackupEngineWithFakesTests
           "HostConfig":{"NetworkMode":"none","PortBindings":{}},"Mounts":[]}]
         """;
 
-    private static (int, string, string) Answer(IReadOnlyList<string> argv, long freeKb, bool psqlPrintsDumpVersion = true)
+    private static (int, string, string) Answer(IReadOnlyList<string> argv, long freeKb, bool psqlPrintsDumpVersion = true, string missingKeyTables = "[]")
     {
         var line = string.Join(' ', argv);
+        var facts = """{"v":"15.20","n":150020,"s":1000000000,"m":""" + missingKeyTables + "}";
         if (line.StartsWith("docker container inspect", StringComparison.Ordinal)) return (0, RunningContainer, "");
         // The snapshot session: snapshot id, isolation, read-only flag and the server facts, framed by its first marker.
         if (line.Contains("PGAPPNAME=hbops-snapshot-", StringComparison.Ordinal))
         {
             // psql runs pg_dump --version itself (\!) unless the image cannot (then docker exec is asked).
             var version = psqlPrintsDumpVersion ? "pg_dump (PostgreSQL) 15.20\n" : "sh: 1: pg_dump: not found\n";
-            return (0, version + "00000003-0000001A-1|repeatable read|on|" + """{"v":"15.20","n":150020,"s":1000000000}""" + "\n__HBOPS_END_1__\n", "");
+            return (0, version + "00000003-0000001A-1|repeatable read|on|" + facts + "\n__HBOPS_END_1__\n", "");
         }
-        if (line.Contains("psql", StringComparison.Ordinal)) return (0, """{"v":"15.20","n":150020,"s":1000000000}""", "");
+        if (line.Contains("psql", StringComparison.Ordinal)) return (0, facts, "");
         if (line.Contains("pg_dump --version", StringComparison.Ordinal)) return (0, "pg_dump (PostgreSQL) 15.20", "");
         if (line.Contains("df -Pk", StringComparison.Ordinal)) return (0, freeKb + "\nnew\n", "");
         return (1, "", "unexpected command in test: " + line);
@@ -39,6 +40,20 @@ public class BackupEngineWithFakesTests
         var ex = await Assert.ThrowsAsync<HbOpsException>(() =>
             engine.RunAsync(new BackupRequest { Database = "directus", User = "directus", Destination = "/b" }, CancellationToken.None));
         Assert.Equal(HbErrorIds.InsufficientDiskSpace, ex.ErrorId);
+        Assert.DoesNotContain(host.Calls, c => c.Contains("pg_dump"));
+    }
+
+    [Fact]
+    public async Task Given_a_key_table_the_server_does_not_have_When_backing_up_Then_KeyTableNotFound_before_pg_dump_runs()
+    {
+        var host = new FakeCommandHost(a => Answer(a, freeKb: 10_000_000, missingKeyTables: """["public.dot_tool"]"""));
+        var ex = await Assert.ThrowsAsync<HbOpsException>(() => new BackupEngine(host).RunAsync(new BackupRequest
+        {
+            Database = "directus", User = "directus", Destination = "/b", KeyTables = ["public.dot_tools", "public.dot_tool"],
+        }, CancellationToken.None));
+        Assert.Equal(HbErrorIds.KeyTableNotFound, ex.ErrorId);
+        Assert.Contains("public.dot_tool.", ex.Message, StringComparison.Ordinal);
+        // The preflight's own statement answered; nothing was dumped (and the run folder is made only by the dump).
         Assert.DoesNotContain(host.Calls, c => c.Contains("pg_dump"));
     }
 

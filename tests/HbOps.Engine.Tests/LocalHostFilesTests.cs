@@ -64,6 +64,33 @@ public class Sha256ParsingTests
         Assert.Equal(expected, ShellHostFiles.ParseSha256(line));
 
     [Fact]
+    public async Task A_manifest_is_trusted_only_while_SHA256SUMS_lists_it_with_its_own_hash()
+    {
+        var root = Directory.CreateTempSubdirectory("hbops-manifest").FullName;
+        var artefact = new HbOps.Model.HbBackupArtefact
+        {
+            FileName = "d_full.dump", Path = Path.Combine(root, "d_full.dump"), ChecksumPath = Path.Combine(root, "SHA256SUMS"),
+            ManifestPath = Path.Combine(root, "d_full.dump.manifest.yml"), Sha256 = new string('0', 64),
+        };
+        File.WriteAllText(artefact.Path, "dump");
+        const string manifest = "exactRows: 992\n";
+        File.WriteAllText(artefact.ManifestPath, manifest);
+        var files = new LocalHostFiles();
+        async Task<string?> Problem() => Backup.ArtefactCatalog.ManifestProblem(artefact,
+            (await files.ChecksumAsync(artefact.Path, artefact.ChecksumPath, artefact.ManifestPath, CancellationToken.None))!);
+
+        Assert.Contains("records no SHA-256", await Problem(), StringComparison.Ordinal);
+        // What the backup writes: the dump's line and the manifest's.
+        File.WriteAllText(artefact.ChecksumPath, Backup.BackupEngine.SumsLines(artefact, manifest) + "\n");
+        Assert.Null(await Problem());
+        File.WriteAllText(artefact.ManifestPath, "exactRows: 993\n");
+        Assert.Contains("was edited after the backup", await Problem(), StringComparison.Ordinal);
+        File.Delete(artefact.ManifestPath);
+        Assert.Contains("does not exist", await Problem(), StringComparison.Ordinal);
+        Directory.Delete(root, true);
+    }
+
+    [Fact]
     public void A_checksum_list_lists_a_file_only_with_the_same_hash_and_name()
     {
         var c = new FileChecksum(3, new string('a', 64), $"{new string('b', 64)}  x.dump\n{new string('a', 64)}  y.dump\n");

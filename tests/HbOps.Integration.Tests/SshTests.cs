@@ -209,8 +209,8 @@ public class ShellHostFilesTests
         File.WriteAllBytes(file, System.Security.Cryptography.RandomNumberGenerator.GetBytes(3_000_001));
         var expected = Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(File.ReadAllBytes(file))).ToLowerInvariant();
         File.WriteAllText(Path.Combine(dir, "SHA256SUMS"), $"{expected}  a b.dump\n");
-        var remote = await new ShellHostFiles(host).ChecksumAsync(file, Path.Combine(dir, "SHA256SUMS"), CancellationToken.None);
-        var local = await new LocalHostFiles().ChecksumAsync(file, Path.Combine(dir, "SHA256SUMS"), CancellationToken.None);
+        var remote = await new ShellHostFiles(host).ChecksumAsync(file, Path.Combine(dir, "SHA256SUMS"), null, CancellationToken.None);
+        var local = await new LocalHostFiles().ChecksumAsync(file, Path.Combine(dir, "SHA256SUMS"), null, CancellationToken.None);
         Assert.NotNull(remote);
         Assert.Equal(local, remote);
         Assert.Equal(expected, remote!.Sha256);
@@ -218,7 +218,7 @@ public class ShellHostFilesTests
         Assert.True(remote.Lists("a b.dump"));
         Assert.False(remote.Lists("other.dump"));
         Assert.Equal(expected, await new ShellHostFiles(host).Sha256Async(file, CancellationToken.None));
-        Assert.Null(await new ShellHostFiles(host).ChecksumAsync(file + ".missing", Path.Combine(dir, "SHA256SUMS"), CancellationToken.None));
+        Assert.Null(await new ShellHostFiles(host).ChecksumAsync(file + ".missing", Path.Combine(dir, "SHA256SUMS"), null, CancellationToken.None));
         Directory.Delete(dir, true);
     }
 

@@ -124,6 +124,17 @@ Describe 'Invoke-HbBackup' {
             $completion.CompletionMatches.CompletionText | Should -Contain 'contabo-directus'
         }
 
+        It 'a misspelled key table -> KeyTableNotFound before anything is written' {
+            $dest = Join-Path $TestEnv.BackupRoot ('keytable-' + [guid]::NewGuid().ToString('N').Substring(0, 8))
+            $err = $null
+            try { Invoke-HbBackup @Ssh @Prod -Destination $dest -Tag keytable -KeyTables public.dot_tools, public.dot_tool -ErrorAction Stop } catch { $err = $_ }
+            $err.FullyQualifiedErrorId | Should -Be 'KeyTableNotFound,HbOps.InvokeHbBackupCommand'
+            $err.Exception.Message | Should -Match 'public\.dot_tool\b'
+            $err.Exception.Message | Should -Not -Match 'public\.dot_tools'
+            $dest | Should -Not -Exist
+            Get-HbDumpSessions | Should -Be '0'
+        }
+
         It 'an unknown target -> TargetNotFound' {
             { Invoke-HbBackup -Target nope -ConfigPath $TestEnv.ConfigPath -ErrorAction Stop } | Should -Throw -ErrorId 'TargetNotFound,HbOps.InvokeHbBackupCommand'
         }

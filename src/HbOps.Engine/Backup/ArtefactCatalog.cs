@@ -47,6 +47,32 @@ public sealed partial class ArtefactCatalog(ICommandHost host, bool filesAreLoca
     }
 
     /// <summary>
+    /// Why an artefact's manifest cannot be trusted, or null when SHA256SUMS lists it with the SHA-256 observed now
+    /// (<paramref name="observed"/> must have been read with the manifest's path).
+    /// </summary>
+    public static string? ManifestProblem(HbBackupArtefact artefact, FileChecksum observed)
+    {
+        ArgumentNullException.ThrowIfNull(artefact);
+        ArgumentNullException.ThrowIfNull(observed);
+        var name = artefact.FileName + BackupEngine.ManifestSuffix;
+        if (observed.ManifestSha256 is null) return $"its manifest '{artefact.ManifestPath}' does not exist";
+        if (observed.ListsManifest(name)) return null;
+        var recorded = observed.Sums.Split('\n').Any(l => l.TrimEnd().EndsWith("  " + name, StringComparison.Ordinal));
+        return recorded
+            ? $"its manifest's SHA-256 ({observed.ManifestSha256}) differs from the one SHA256SUMS records for {name}: the manifest was edited after the backup"
+            : $"SHA256SUMS records no SHA-256 for its manifest {name}";
+    }
+
+    /// <summary>The error for a manifest that cannot be trusted (see <see cref="ManifestProblem"/>).</summary>
+    public static HbOpsException ManifestTampered(HbBackupArtefact artefact, string problem)
+    {
+        ArgumentNullException.ThrowIfNull(artefact);
+        return new HbOpsException(HbErrorIds.ManifestTampered, HbErrorCategory.InvalidData,
+            $"Refusing artefact '{artefact.Path}': {problem}; the checksum and row counts it records cannot be trusted.", artefact.ManifestPath,
+            "Put the original manifest back, or make a new backup.");
+    }
+
+    /// <summary>
     /// Re-reads the dump once for its SHA-256, checks the manifest and SHA256SUMS, and proves the archive is readable with
     /// <c>pg_restore --list</c> in a throwaway container (no network, nothing mounted; the dump arrives on stdin).
     /// </summary>
@@ -54,7 +80,7 @@ public sealed partial class ArtefactCatalog(ICommandHost host, bool filesAreLoca
     {
         ArgumentNullException.ThrowIfNull(artefact);
         var v = new HbBackupVerification { Path = artefact.Path, ExpectedSha256 = artefact.Sha256, CheckedAtUtc = DateTime.UtcNow };
-        if (await _files.ChecksumAsync(artefact.Path, artefact.ChecksumPath, ct).ConfigureAwait(false) is not { } observed)
+        if (await _files.ChecksumAsync(artefact.Path, artefact.ChecksumPath, artefact.ManifestPath, ct).ConfigureAwait(false) is not { } observed)
         {
             v.Status = HbVerificationStatus.Missing;
             v.Message = "dump file not found";
@@ -65,6 +91,8 @@ public sealed partial class ArtefactCatalog(ICommandHost host, bool filesAreLoca
         v.ObservedSha256 = observed.Sha256;
         v.ChecksumMatches = HexSha().IsMatch(v.ObservedSha256) && v.ObservedSha256 == artefact.Sha256 && size == artefact.SizeBytes;
         v.ChecksumFileMatches = observed.Lists(artefact.FileName);
+        var manifestProblem = ManifestProblem(artefact, observed);
+        v.ManifestMatches = manifestProblem is null;
 
         var img = Validation.Image(image ?? $"postgres:{artefact.ServerMajor}", "Image");
         var list = new[] { "docker", "run", "-i", "--rm", "--network", "none", "--label", "hbops.probe=true", "--entrypoint", "pg_restore", img, "--list" };
@@ -86,11 +114,12 @@ public sealed partial class ArtefactCatalog(ICommandHost host, bool filesAreLoca
         }
         v.Readable = r.Succeeded;
         v.TocEntries = r.StandardOutput.Split('\n').Count(l => l.Length > 0 && !l.StartsWith(';'));
-        v.Status = v.ChecksumMatches && v.ChecksumFileMatches && v.Readable ? HbVerificationStatus.Verified : HbVerificationStatus.Failed;
+        v.Status = v.ManifestMatches && v.ChecksumMatches && v.ChecksumFileMatches && v.Readable ? HbVerificationStatus.Verified : HbVerificationStatus.Failed;
         v.Message = v.Status == HbVerificationStatus.Verified
-            ? $"sha256 matches manifest and SHA256SUMS; pg_restore --list read {v.TocEntries} TOC entries"
+            ? $"sha256 matches manifest and SHA256SUMS; the manifest matches its SHA256SUMS line; pg_restore --list read {v.TocEntries} TOC entries"
             : string.Join("; ", new[]
             {
+                manifestProblem,
                 v.ChecksumMatches ? null : $"sha256 {v.ObservedSha256} (size {size}) differs from the manifest ({artefact.Sha256}, size {artefact.SizeBytes})",
                 v.ChecksumFileMatches ? null : "SHA256SUMS does not list this file with the observed hash",
                 v.Readable ? null : "pg_restore --list failed: " + Redaction.Redact(r.StandardError.Trim()),

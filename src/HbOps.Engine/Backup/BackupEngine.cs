@@ -73,9 +73,9 @@ public sealed class BackupEngine(ICommandHost dockerHost, IHbReporter? reporter 
         var containerTask = _docker.InspectContainerAsync(request.Container, ct);
         var snapshotTask = request.RowCounts == RowCountMode.None
             ? Task.FromResult<(PsqlSession?, string?, string?, string?)>((null, null, null, null))
-            : OpenSnapshotAsync(pg, runId, artefact, ct);
+            : OpenSnapshotAsync(pg, runId, artefact, request.KeyTables, ct);
         var infoTask = request.RowCounts == RowCountMode.None
-            ? pg.QueryAsync(DumpVersionMeta + "SELECT " + ServerFactsSql + ";", ct)
+            ? pg.QueryAsync(DumpVersionMeta + "SELECT " + ServerFactsSql(request.KeyTables) + ";", ct)
             : Task.FromResult("");
         var destinationTask = files.CheckDestinationAsync(runFolder, artefact.Path, ct);
         PsqlSession? session = null;
@@ -191,10 +191,11 @@ public sealed class BackupEngine(ICommandHost dockerHost, IHbReporter? reporter 
             artefact.ContainerRestartCountAfter = after?.RestartCount ?? -1;
             artefact.ContainerStartedAtAfter = after?.StartedAt ?? "";
 
-            // Record the checksum, then claim the artefact by renaming, then write the manifest.
+            // Record the checksums (the dump's and the manifest's), then claim the artefact by renaming, then write the manifest.
             artefact.DurationSeconds = Math.Round(started.Elapsed.TotalSeconds, 3);
-            await files.FinalizeArtefactAsync(artefact.ChecksumPath, $"{artefact.Sha256}  {artefact.FileName}", artefact.Path + ".partial", artefact.Path,
-                artefact.ManifestPath, HbYaml.Serialize(artefact), ct).ConfigureAwait(false);
+            var manifest = HbYaml.Serialize(artefact);
+            await files.FinalizeArtefactAsync(artefact.ChecksumPath, SumsLines(artefact, manifest), artefact.Path + ".partial", artefact.Path,
+                artefact.ManifestPath, manifest, ct).ConfigureAwait(false);
         }
         finally
         {
@@ -205,7 +206,8 @@ public sealed class BackupEngine(ICommandHost dockerHost, IHbReporter? reporter 
     }
 
     // Opens REPEATABLE READ, READ ONLY on production and exports its snapshot for pg_dump --snapshot.
-    private async Task<(PsqlSession?, string?, string?, string?)> OpenSnapshotAsync(PgEndpoint pg, string runId, HbBackupArtefact artefact, CancellationToken ct)
+    private async Task<(PsqlSession?, string?, string?, string?)> OpenSnapshotAsync(PgEndpoint pg, string runId, HbBackupArtefact artefact,
+        IReadOnlyCollection<string> keyTables, CancellationToken ct)
     {
         _report.Verbose("Opening a read-only repeatable-read transaction and exporting its snapshot.");
         var session = await PsqlSession.StartAsync(pg, $"{PgEndpoint.ApplicationNamePrefix}-snapshot-{runId}", ct).ConfigureAwait(false);
@@ -214,7 +216,7 @@ public sealed class BackupEngine(ICommandHost dockerHost, IHbReporter? reporter 
             // The server facts and pg_dump's version come from the same session (fewer round trips); facts as JSON.
             var reply = await session.ExecuteAsync(DumpVersionMeta +
                 "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY;\nSELECT pg_export_snapshot() || '|' || current_setting('transaction_isolation') || '|' || " +
-                "current_setting('transaction_read_only') || '|' || " + ServerFactsSql + ";", ct).ConfigureAwait(false);
+                "current_setting('transaction_read_only') || '|' || " + ServerFactsSql(keyTables) + ";", ct).ConfigureAwait(false);
             var (version, record) = SplitDumpVersion(reply);
             var opened = record.Split('|', 4);
             if (opened.Length != 4) throw new HbOpsException(HbErrorIds.QueryFailed, HbErrorCategory.OperationFailed, $"Unexpected snapshot reply from psql: {Redaction.Redact(record)}", pg.Database);
@@ -240,9 +242,10 @@ public sealed class BackupEngine(ICommandHost dockerHost, IHbReporter? reporter 
         return (version, lines.LastOrDefault(l => !ReferenceEquals(l, version)) ?? "");
     }
 
-    // Server version, version number and database size as one JSON value.
-    private const string ServerFactsSql =
-        "json_build_object('v', current_setting('server_version'), 'n', current_setting('server_version_num')::int, 's', pg_database_size(current_database()))::text";
+    // Server version, version number, database size and the -KeyTables that name no countable table, as one JSON value.
+    private static string ServerFactsSql(IReadOnlyCollection<string> keyTables) =>
+        "json_build_object('v', current_setting('server_version'), 'n', current_setting('server_version_num')::int, 's', pg_database_size(current_database()), " +
+        "'m', " + RowCounter.MissingTablesSelect(keyTables) + ")::text";
 
     private static void ReadServerFacts(HbBackupArtefact artefact, string json)
     {
@@ -250,6 +253,25 @@ public sealed class BackupEngine(ICommandHost dockerHost, IHbReporter? reporter 
         artefact.ServerVersion = info.RootElement.GetProperty("v").GetString() ?? "";
         artefact.ServerMajor = info.RootElement.GetProperty("n").GetInt32() / 10000;
         artefact.DatabaseSizeBytes = info.RootElement.GetProperty("s").GetInt64();
+        // A misspelled key table would otherwise count nothing and pass: refused before anything is written.
+        var missing = info.RootElement.GetProperty("m").EnumerateArray().Select(e => e.GetString()!).ToList();
+        if (missing.Count > 0)
+        {
+            throw new HbOpsException(HbErrorIds.KeyTableNotFound, HbErrorCategory.ObjectNotFound,
+                $"-KeyTables names no ordinary or partitioned table of database '{artefact.Database}': {string.Join(", ", missing.Select(Validation.Printable))}.",
+                missing[0], "Check the schema and table names (case-sensitive, as stored: schema.table).");
+        }
+    }
+
+    /// <summary>
+    /// The artefact's SHA256SUMS lines (sha256sum -c format): the dump's, and the manifest's over its exact UTF-8 bytes,
+    /// so an edited manifest (a row count, the recorded hash) no longer verifies.
+    /// </summary>
+    public static string SumsLines(HbBackupArtefact artefact, string manifest)
+    {
+        ArgumentNullException.ThrowIfNull(artefact);
+        var manifestSha = Convert.ToHexString(SHA256.HashData(new System.Text.UTF8Encoding(false).GetBytes(manifest))).ToLowerInvariant();
+        return $"{artefact.Sha256}  {artefact.FileName}\n{manifestSha}  {artefact.FileName}{ManifestSuffix}";
     }
 
     /// <summary>Reads a manifest back into an artefact.</summary>

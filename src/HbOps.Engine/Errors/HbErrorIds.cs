@@ -67,6 +67,13 @@ public static class HbErrorIds
     public const string ConfigInvalid = nameof(ConfigInvalid);
     /// <summary>A named target is not in the config file.</summary>
     public const string TargetNotFound = nameof(TargetNotFound);
+    /// <summary>
+    /// An artefact's manifest is not the one its backup wrote: its SHA-256 differs from (or is missing in) the
+    /// manifest's SHA256SUMS line, so nothing it records (checksum, row counts) can be trusted.
+    /// </summary>
+    public const string ManifestTampered = nameof(ManifestTampered);
+    /// <summary>A -KeyTables entry names no ordinary or partitioned table of the database.</summary>
+    public const string KeyTableNotFound = nameof(KeyTableNotFound);
     /// <summary>An artefact failed re-verification (checksum or readability).</summary>
     public const string ArtefactInvalid = nameof(ArtefactInvalid);
     /// <summary>The SSH account's login shell printed text and the command never started (its start-of-output marker never came).</summary>

@@ -27,11 +27,19 @@ public static class HostFiles
     public static IHostFiles ForArtefact(ICommandHost host, HbBackupArtefact artefact) => For(host, IsLocal(artefact));
 }
 
-/// <summary>A file's size and SHA-256 (lower-case hex) as observed, and the checksum list read beside it.</summary>
-public sealed record FileChecksum(long Size, string Sha256, string Sums)
+/// <summary>
+/// A file's size and SHA-256 (lower-case hex) as observed, the checksum list read beside it, and the SHA-256 of its
+/// manifest (null when no manifest was asked for or it does not exist).
+/// </summary>
+public sealed record FileChecksum(long Size, string Sha256, string Sums, string? ManifestSha256 = null)
 {
     /// <summary>True when the checksum list has the line <c>&lt;sha256&gt;  &lt;fileName&gt;</c> (sha256sum -c format).</summary>
-    public bool Lists(string fileName) => Sums.Split('\n').Any(l => l.Trim() == $"{Sha256}  {fileName}");
+    public bool Lists(string fileName) => Lists(fileName, Sha256);
+
+    /// <summary>True when the manifest was read and the checksum list has its line (<paramref name="manifestFileName"/> with its observed hash).</summary>
+    public bool ListsManifest(string manifestFileName) => ManifestSha256 is { } sha && Lists(manifestFileName, sha);
+
+    private bool Lists(string fileName, string sha) => Sums.Split('\n').Any(l => l.Trim() == $"{sha}  {fileName}");
 }
 
 /// <summary>A text file to be written atomically once its content is known.</summary>
@@ -60,9 +68,10 @@ public interface IHostFiles
     Task DeleteAsync(string path, CancellationToken ct);
     /// <summary>
     /// Reads a file once for its size and SHA-256, together with the checksum list <paramref name="sumsPath"/> (empty
-    /// when absent); null when the file does not exist. One round trip remotely.
+    /// when absent) and the SHA-256 of <paramref name="manifestPath"/> (when given and present); null when the file does
+    /// not exist. One round trip remotely.
     /// </summary>
-    Task<FileChecksum?> ChecksumAsync(string path, string sumsPath, CancellationToken ct);
+    Task<FileChecksum?> ChecksumAsync(string path, string sumsPath, string? manifestPath, CancellationToken ct);
     /// <summary>
     /// Checks, without creating anything, that <paramref name="directory"/> is or can be created as a writable
     /// directory (its nearest existing ancestor is a writable directory), and returns the free bytes of the filesystem it
@@ -76,7 +85,7 @@ public interface IHostFiles
     Task<IReadOnlyList<string>> FindFilesAsync(string directory, string suffix, CancellationToken ct);
 
     /// <summary>
-    /// Claims an artefact, in this order: append <paramref name="sumsLine"/> to SHA256SUMS (atomic rewrite), rename the
+    /// Claims an artefact, in this order: append <paramref name="sumsLine"/> (one or more lines) to SHA256SUMS (atomic rewrite), rename the
     /// partial file to its final name (never over an existing file), write the manifest (atomic). One round trip remotely.
     /// </summary>
     Task FinalizeArtefactAsync(string sumsPath, string sumsLine, string partial, string final, string manifestPath, string manifest, CancellationToken ct);
@@ -132,11 +141,12 @@ public sealed class LocalHostFiles : IHostFiles
     }
 
     /// <inheritdoc />
-    public async Task<FileChecksum?> ChecksumAsync(string path, string sumsPath, CancellationToken ct)
+    public async Task<FileChecksum?> ChecksumAsync(string path, string sumsPath, string? manifestPath, CancellationToken ct)
     {
         if (!File.Exists(path)) return null;
         var size = new FileInfo(path).Length;
-        return new FileChecksum(size, await Sha256Async(path, ct).ConfigureAwait(false), await ReadTextAsync(sumsPath, ct).ConfigureAwait(false) ?? "");
+        var manifestSha = manifestPath is not null && File.Exists(manifestPath) ? await Sha256Async(manifestPath, ct).ConfigureAwait(false) : null;
+        return new FileChecksum(size, await Sha256Async(path, ct).ConfigureAwait(false), await ReadTextAsync(sumsPath, ct).ConfigureAwait(false) ?? "", manifestSha);
     }
 
     /// <inheritdoc />
@@ -307,18 +317,25 @@ public sealed class ShellHostFiles(ICommandHost host) : IHostFiles
     }
 
     /// <inheritdoc />
-    public async Task<FileChecksum?> ChecksumAsync(string path, string sumsPath, CancellationToken ct)
+    public async Task<FileChecksum?> ChecksumAsync(string path, string sumsPath, string? manifestPath, CancellationToken ct)
     {
-        var r = await Sh(Sha256Function + "\ntest -f \"$1\" || exit 3\nwc -c < \"$1\"\nhbops_sha256 < \"$1\" || exit 4\ncat -- \"$2\" 2>/dev/null; exit 0",
-            null, [path, sumsPath], ct).ConfigureAwait(false);
+        // Lines: size, the file's hash, the manifest's hash (or "none"), then SHA256SUMS.
+        var r = await Sh(Sha256Function + """
+
+            test -f "$1" || exit 3
+            wc -c < "$1"
+            hbops_sha256 < "$1" || exit 4
+            if [ -n "$3" ] && [ -f "$3" ]; then hbops_sha256 < "$3" || exit 4; else echo none; fi
+            cat -- "$2" 2>/dev/null; exit 0
+            """, null, [path, sumsPath, manifestPath ?? ""], ct).ConfigureAwait(false);
         if (r.ExitCode == 3) return null;
-        var lines = r.StandardOutput.Split('\n', 3);
-        if (!r.Succeeded || lines.Length < 2 || !long.TryParse(lines[0].Trim(), NumberStyles.Integer, CultureInfo.InvariantCulture, out var size) ||
+        var lines = r.StandardOutput.Split('\n', 4);
+        if (!r.Succeeded || lines.Length < 3 || !long.TryParse(lines[0].Trim(), NumberStyles.Integer, CultureInfo.InvariantCulture, out var size) ||
             ParseSha256(lines[1]) is not { } sha)
         {
             throw CannotRead(path, r);
         }
-        return new FileChecksum(size, sha, lines.Length > 2 ? lines[2] : "");
+        return new FileChecksum(size, sha, lines.Length > 3 ? lines[3] : "", ParseSha256(lines[2]));
     }
 
     // The nearest existing ancestor must be a directory in which a directory can be made (a probe directory is made

@@ -475,9 +475,11 @@ public sealed class RestoreEngine(ICommandHost dockerHost, IHbReporter? reporter
         var artefactIsLocal = HostFiles.IsLocal(artefact);
         var artefactFiles = HostFiles.ForArtefact(dockerHost, artefact);
         _report.Verbose($"Re-reading '{artefact.Path}' to verify its SHA-256.");
-        var observed = await artefactFiles.ChecksumAsync(artefact.Path, artefact.ChecksumPath, ct).ConfigureAwait(false)
+        var observed = await artefactFiles.ChecksumAsync(artefact.Path, artefact.ChecksumPath, artefact.ManifestPath, ct).ConfigureAwait(false)
             ?? throw new HbOpsException(HbErrorIds.ArtefactNotFound, HbErrorCategory.ObjectNotFound,
                 $"The artefact '{artefact.Path}' does not exist{(artefactIsLocal ? "" : " on " + dockerHost.Host)}.", artefact.Path);
+        // The manifest (which records the checksum and the row counts this test compares) must be the backup's own.
+        if (ArtefactCatalog.ManifestProblem(artefact, observed) is { } manifestProblem) throw ArtefactCatalog.ManifestTampered(artefact, manifestProblem);
         var sha = observed.Sha256;
         var sumsMatch = observed.Lists(artefact.FileName);
         if (!artefactIsLocal || dockerHost.Host.Kind == HbHostKind.Local) return new ArtefactOnHost(HostFolder(artefact), sha, sumsMatch, false);

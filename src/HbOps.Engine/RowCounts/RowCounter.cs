@@ -35,6 +35,19 @@ public static class RowCounter
                "LEFT JOIN pg_stat_user_tables s ON s.relid = c.oid WHERE " + TableFilter + only;
     }
 
+    /// <summary>
+    /// A JSON array (SQL expression) of the names in <paramref name="tables"/> (schema.table) that are no countable table
+    /// of the current database; '[]' when all exist or none are given.
+    /// </summary>
+    public static string MissingTablesSelect(IReadOnlyCollection<string> tables)
+    {
+        ArgumentNullException.ThrowIfNull(tables);
+        if (tables.Count == 0) return "'[]'::json";
+        return "(SELECT coalesce(json_agg(k ORDER BY k), '[]'::json) FROM unnest(ARRAY[" + string.Join(",", tables.Select(PgEndpoint.Literal)) + "]::text[]) k " +
+               "WHERE NOT EXISTS (SELECT 1 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE " + TableFilter +
+               " AND n.nspname || '.' || c.relname = k))";
+    }
+
     /// <summary>SQL listing every countable table as JSON [{s,t}].</summary>
     public static string ListTablesQuery() =>
         "SELECT coalesce(json_agg(json_build_object('s', n.nspname, 't', c.relname) ORDER BY n.nspname, c.relname), '[]'::json) " +
