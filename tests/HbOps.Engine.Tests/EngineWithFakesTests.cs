@@ -97,9 +97,28 @@ public class BackupEngineWithFakesTests
         Assert.DoesNotContain(host.Calls, c => string.Join(' ', c).Contains("mkdir -p", StringComparison.Ordinal));
     }
 
+    [Fact]
+    public async Task Given_a_database_name_with_metacharacters_and_an_equals_sign_Then_every_client_gets_it_as_one_dbname_argument()
+    {
+        const string db = "a;$(id) `b` c=d";
+        var host = new FakeCommandHost(a => Answer(a, freeKb: 10_000_000));
+        // The dump itself is not answered by the fake; the arguments it was given are what counts.
+        await Assert.ThrowsAsync<HbOpsException>(() =>
+            new BackupEngine(host).RunAsync(new BackupRequest { Database = db, User = "u", Destination = "/b" }, CancellationToken.None));
+        var clients = host.Calls.Where(c => c.Contains("psql") || (c.Contains("pg_dump") && !c.Contains("--version"))).ToList();
+        // the snapshot session, pg_dump, and the psql that stops the dump's server side after the (unanswered) dump
+        Assert.Contains(clients, c => c.Contains("pg_dump"));
+        Assert.Contains(clients, c => c.Contains("psql"));
+        foreach (var argv in clients)
+        {
+            var d = argv.ToList().IndexOf("-d");
+            Assert.Equal("dbname='a;$(id) `b` c=d'", argv[d + 1]);
+        }
+    }
+
     [Theory]
     [InlineData("postgres;id", "directus", "hb", "/b")]
-    [InlineData("postgres", "directus$(id)", "hb", "/b")]
+    [InlineData("postgres", "directus\n$(id)", "hb", "/b")]
     [InlineData("postgres", "directus", "hb;rm", "/b")]
     [InlineData("postgres", "directus", "hb", "/b/$(id)")]
     public async Task Given_metacharacters_in_any_parameter_When_backing_up_Then_InvalidArgument_before_any_command(

@@ -11,7 +11,7 @@ public class SandboxInitTests
     [Fact]
     public void Direct_replaces_the_entrypoint_with_the_init_script_and_renames_initdbs_database()
     {
-        var ep = SandboxInit.Entrypoint(HbSandboxInitialization.Direct, "directus");
+        var ep = SandboxInit.Entrypoint(HbSandboxInitialization.Direct, "directus", "directus");
         Assert.NotNull(ep);
         Assert.Equal(new[] { "sh", "-c" }, ep!.Take(2));
         Assert.Equal("hbops-init", ep[3]);
@@ -25,24 +25,48 @@ public class SandboxInitTests
     [Fact]
     public void The_image_entrypoint_mode_keeps_the_images_entrypoint()
     {
-        Assert.Null(SandboxInit.Entrypoint(HbSandboxInitialization.ImageEntrypoint, "directus"));
+        Assert.Null(SandboxInit.Entrypoint(HbSandboxInitialization.ImageEntrypoint, "directus", "directus"));
     }
 
     [Fact]
     public void Database_names_are_quoted_and_postgres_needs_no_statement()
     {
-        Assert.Equal("", SandboxInit.DatabaseSql("postgres"));
+        Assert.Equal("", SandboxInit.DatabaseSql("postgres", "directus"));
         Assert.Equal("ALTER DATABASE postgres RENAME TO \"Hb-Ops.Mixed$1\"\nCOMMENT ON DATABASE \"Hb-Ops.Mixed$1\" IS NULL",
-            SandboxInit.DatabaseSql("Hb-Ops.Mixed$1"));
+            SandboxInit.DatabaseSql("Hb-Ops.Mixed$1", "directus"));
+        Assert.Equal("ALTER DATABASE postgres RENAME TO \"Prod \"\"DB\"\" bäckerei\"\nCOMMENT ON DATABASE \"Prod \"\"DB\"\" bäckerei\" IS NULL",
+            SandboxInit.DatabaseSql("Prod \"DB\" bäckerei", "directus"));
     }
 
     [Theory]
-    [InlineData("a\"b")]
+    [InlineData("O'Brien")]
+    [InlineData("Ops \"Ü\"")]
+    [InlineData("a$b")]
+    [InlineData("a\\b")]
+    public void A_role_initdb_cannot_make_is_created_after_it_as_a_second_superuser(string user)
+    {
+        Assert.Equal("postgres", SandboxInit.BootstrapUser(user));
+        Assert.Contains("POSTGRES_USER=postgres", SandboxInit.Environment(HbSandboxInitialization.Direct, user, "app", SandboxSettings.Merge(null)));
+        Assert.StartsWith($"CREATE ROLE \"{user.Replace("\"", "\"\"", StringComparison.Ordinal)}\" SUPERUSER LOGIN\nALTER DATABASE postgres RENAME TO \"app\"",
+            SandboxInit.DatabaseSql("app", user), StringComparison.Ordinal);
+        // The image's own initdb would fail on it: refused up front.
+        var ex = Assert.Throws<HbOpsException>(() => SandboxInit.Environment(HbSandboxInitialization.ImageEntrypoint, user, "app", SandboxSettings.Merge(null)));
+        Assert.Equal(HbErrorIds.InvalidArgument, ex.ErrorId);
+    }
+
+    [Fact]
+    public void A_role_initdb_can_make_is_initdbs_own_superuser()
+    {
+        Assert.Equal("Ops Üser", SandboxInit.BootstrapUser("Ops Üser"));
+        Assert.Equal("", SandboxInit.DatabaseSql("postgres", "Ops Üser"));
+    }
+
+    [Theory]
     [InlineData("a\nDROP DATABASE template1")]
     [InlineData("")]
-    public void A_database_name_that_is_not_a_plain_identifier_is_refused(string name)
+    public void A_database_name_with_a_control_character_or_none_at_all_is_refused(string name)
     {
-        var ex = Assert.Throws<HbOpsException>(() => SandboxInit.Entrypoint(HbSandboxInitialization.Direct, name));
+        var ex = Assert.Throws<HbOpsException>(() => SandboxInit.Entrypoint(HbSandboxInitialization.Direct, name, "directus"));
         Assert.Equal(HbErrorIds.InvalidArgument, ex.ErrorId);
     }
 

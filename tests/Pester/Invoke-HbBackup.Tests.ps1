@@ -24,15 +24,34 @@ Describe 'Invoke-HbBackup' {
         }
         It 'rejects shell metacharacters in <Name> with InvalidArgument and runs nothing' -ForEach @(
             @{ Name = 'Container'; Params = @{ Container = 'postgres;touch /tmp/hbops-injected' } }
-            @{ Name = 'Database'; Params = @{ Database = 'directus$(touch /tmp/hbops-injected)' } }
             @{ Name = 'Tag'; Params = @{ Tag = 'x`touch /tmp/hbops-injected`' } }
             @{ Name = 'Destination'; Params = @{ Destination = '/tmp/a;touch /tmp/hbops-injected' } }
-            @{ Name = 'User'; Params = @{ User = "directus'; touch /tmp/hbops-injected; '" } }
         ) {
             $p = @{} + $Prod
             foreach ($k in $Params.Keys) { $p[$k] = $Params[$k] }
             { Invoke-HbBackup @Ssh @p -ErrorAction Stop } | Should -Throw -ErrorId 'InvalidArgument,HbOps.InvokeHbBackupCommand'
             '/tmp/hbops-injected' | Should -Not -Exist
+        }
+        It 'passes shell metacharacters in <Name> (a name PostgreSQL allows) to the server as data: no such <Name>, nothing run' -ForEach @(
+            @{ Name = 'Database'; Params = @{ Database = 'directus$(touch /tmp/hbops-injected)' } }
+            @{ Name = 'User'; Params = @{ User = "directus'; touch /tmp/hbops-injected; '" } }
+            @{ Name = 'Database'; Params = @{ Database = 'host=127.0.0.2 port=1 dbname=directus' } }
+        ) {
+            $p = @{} + $Prod
+            foreach ($k in $Params.Keys) { $p[$k] = $Params[$k] }
+            $err = $null
+            try { Invoke-HbBackup @Ssh @p -Destination (Join-Path $TestEnv.BackupRoot 'inject') -ErrorAction Stop } catch { $err = $_ }
+            $err.FullyQualifiedErrorId | Should -Be 'DatabaseUnavailable,HbOps.InvokeHbBackupCommand'
+            # the name reached the server as one name (not as a connection string or a shell word)
+            $err.Exception.Message | Should -Match ([regex]::Escape(@($Params.Values)[0]))
+            '/tmp/hbops-injected' | Should -Not -Exist
+            Join-Path $TestEnv.BackupRoot 'inject' | Should -Not -Exist
+        }
+        It 'rejects a name PostgreSQL would cut (over 63 bytes) or one with control characters' -ForEach @(
+            @{ Database = 'ä' * 32 }
+            @{ Database = "directus`nx" }
+        ) {
+            { Invoke-HbBackup @Ssh @Prod -Database $Database -ErrorAction Stop } | Should -Throw -ErrorId 'InvalidArgument,HbOps.InvokeHbBackupCommand'
         }
     }
 

@@ -59,7 +59,7 @@ public sealed class BackupEngine(ICommandHost dockerHost, IHbReporter? reporter 
         var runFolder = JoinPath(request.LocalDestination, request.Destination,
             $"{request.Tag}_{timestamp.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture)}");
         artefact.RunFolder = runFolder;
-        artefact.FileName = $"{request.Database}_full_{timestamp.ToString("yyyyMMdd'T'HHmmss'Z'", CultureInfo.InvariantCulture)}.dump";
+        artefact.FileName = ArtefactFileName.ForDump(request.Database, timestamp);
         artefact.Path = JoinPath(request.LocalDestination, runFolder, artefact.FileName);
         artefact.ChecksumPath = JoinPath(request.LocalDestination, runFolder, ChecksumFileName);
         artefact.ManifestPath = artefact.Path + ManifestSuffix;
@@ -145,7 +145,7 @@ public sealed class BackupEngine(ICommandHost dockerHost, IHbReporter? reporter 
                     $"An artefact already exists at '{artefact.Path}'.", artefact.Path, "Wait a second or use another -Tag.");
             }
             var countTask = session?.ExecuteAsync(RowCounter.BuildQuery(request.RowCounts, request.KeyTables), ct);
-            var dumpArgs = new List<string> { "pg_dump", "-U", request.User, "-d", request.Database, "-F", "c", "-Z", compression.DumpArgument };
+            var dumpArgs = new List<string> { "pg_dump", "-U", request.User, "-d", PgEndpoint.DatabaseArgument(request.Database), "-F", "c", "-Z", compression.DumpArgument };
             if (snapshotId is not null) dumpArgs.Add("--snapshot=" + snapshotId);
             artefact.DumpCommand = string.Join(' ', dumpArgs.Select(ShellQuote.Quote));
             var dumpArgv = ObservedDumpArgv(request.Container, DockerCli.ExecArgv(request.Container, dumpArgs, env: new Dictionary<string, string> { ["PGAPPNAME"] = appName }));
@@ -297,7 +297,8 @@ public sealed class BackupEngine(ICommandHost dockerHost, IHbReporter? reporter 
         if (r.SafetyFactor is < 0 or > 100) throw HbOpsException.Invalid("-SafetyFactor must be between 0 and 100.", r.SafetyFactor);
         foreach (var t in r.KeyTables)
         {
-            if (t.Split('.').Length != 2 || t.Any(char.IsControl)) throw HbOpsException.Invalid($"-KeyTables entry '{Validation.Printable(t)}' must be schema.table.", t);
+            // The server decides whether it names a table (KeyTableNotFound); here only the form is checked.
+            if (!t.Contains('.', StringComparison.Ordinal) || t.Any(char.IsControl)) throw HbOpsException.Invalid($"-KeyTables entry '{Validation.Printable(t)}' must be schema.table.", t);
         }
     }
 

@@ -15,9 +15,6 @@ public static partial class Validation
     [GeneratedRegex("^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")]
     private static partial Regex TagRegex();
 
-    [GeneratedRegex("^[A-Za-z0-9_][A-Za-z0-9_$.-]{0,62}$")]
-    private static partial Regex PgIdentifierRegex();
-
     [GeneratedRegex("^[A-Za-z0-9][A-Za-z0-9_.:-]{0,252}$")]
     private static partial Regex HostTokenRegex();
 
@@ -32,9 +29,22 @@ public static partial class Validation
     public static string Tag(string? value, string parameter) =>
         Check(value, parameter, TagRegex(), "letters, digits, '_', '.', '-' (at most 64)");
 
-    /// <summary>A PostgreSQL database or role name (plain identifiers only).</summary>
-    public static string PgIdentifier(string? value, string parameter) =>
-        Check(value, parameter, PgIdentifierRegex(), "a plain PostgreSQL identifier: letters, digits, '_', '$', '.', '-'");
+    /// <summary>
+    /// A PostgreSQL database or role name: whatever PostgreSQL accepts as a quoted identifier ("Prod DB", "bäckerei",
+    /// names with quotes or '='), at most 63 bytes in UTF-8 (PostgreSQL would cut a longer one), and without control
+    /// characters (PostgreSQL takes them, but they would make messages, logs and the one-line-per-statement
+    /// initialisation ambiguous). Such names are safe to pass on: every argument is quoted on its own, SQL quotes them
+    /// as identifiers or literals, and file names derived from them are escaped.
+    /// </summary>
+    public static string PgIdentifier(string? value, string parameter)
+    {
+        if (string.IsNullOrEmpty(value) || value.Any(char.IsControl) || System.Text.Encoding.UTF8.GetByteCount(value) > 63)
+        {
+            throw HbOpsException.Invalid(
+                $"-{parameter} '{Printable(value)}' is not valid: expected a PostgreSQL name of 1 to 63 bytes without control characters.", value);
+        }
+        return value;
+    }
 
     /// <summary>An SSH alias or host name.</summary>
     public static string HostToken(string? value, string parameter) =>

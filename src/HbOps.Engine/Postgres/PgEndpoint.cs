@@ -33,7 +33,22 @@ public sealed class PgEndpoint(DockerCli docker, string container, string user, 
     public string Database { get; } = database;
 
     /// <summary>The psql argument vector (inside the container).</summary>
-    public IReadOnlyList<string> PsqlArgs() => new[] { "psql", "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-U", User, "-d", Database };
+    public IReadOnlyList<string> PsqlArgs() => new[] { "psql", "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-U", User, "-d", DatabaseArgument(Database) };
+
+    /// <summary>
+    /// The value of a libpq client's <c>-d</c> for <paramref name="database"/>. libpq reads a <c>-d</c> that contains '='
+    /// or starts with a URI prefix as a connection string, so such a name (PostgreSQL allows it) is passed as
+    /// <c>dbname='...'</c>, quoted the way connection strings quote; any other name is passed as it is.
+    /// </summary>
+    public static string DatabaseArgument(string database)
+    {
+        ArgumentNullException.ThrowIfNull(database);
+        var isConnectionString = database.Contains('=', StringComparison.Ordinal) ||
+            database.StartsWith("postgresql://", StringComparison.Ordinal) || database.StartsWith("postgres://", StringComparison.Ordinal);
+        return isConnectionString
+            ? "dbname='" + database.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("'", "\\'", StringComparison.Ordinal) + "'"
+            : database;
+    }
 
     /// <summary>Runs SQL and returns psql's unaligned, tuples-only output.</summary>
     public async Task<string> QueryAsync(string sql, CancellationToken ct, string appName = ApplicationNamePrefix)

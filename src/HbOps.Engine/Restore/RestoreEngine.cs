@@ -52,7 +52,7 @@ public sealed class RestoreEngine(ICommandHost dockerHost, IHbReporter? reporter
             //    expired sandboxes runs alongside. A local artefact for a remote engine is uploaded first.
             var image = ImageFor(artefact, request);
             var checksumVerified = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-            var restoreArgs = new List<string> { "pg_restore", "-U", artefact.User, "-d", artefact.Database, "--no-owner", "--no-privileges", "--clean", "--if-exists",
+            var restoreArgs = new List<string> { "pg_restore", "-U", artefact.User, "-d", PgEndpoint.DatabaseArgument(artefact.Database), "--no-owner", "--no-privileges", "--clean", "--if-exists",
                 "-j", request.Jobs.ToString(CultureInfo.InvariantCulture), SandboxManager.ArtefactMount + "/" + artefact.FileName };
             result.RestoreCommand = string.Join(' ', restoreArgs.Select(ShellQuote.Quote));
             using var creationCts = CancellationTokenSource.CreateLinkedTokenSource(ct);

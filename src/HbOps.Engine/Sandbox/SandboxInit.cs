@@ -67,28 +67,55 @@ public static class SandboxInit
         """;
 
     /// <summary>The entrypoint of a sandbox (null: the image's own).</summary>
-    public static IReadOnlyList<string>? Entrypoint(HbSandboxInitialization mode, string database)
+    public static IReadOnlyList<string>? Entrypoint(HbSandboxInitialization mode, string database, string user)
     {
         if (mode == HbSandboxInitialization.ImageEntrypoint) return null;
-        return new[] { "sh", "-c", RootScript, "hbops-init", UserScript, DatabaseSql(database) };
+        return new[] { "sh", "-c", RootScript, "hbops-init", UserScript, DatabaseSql(database, user) };
     }
 
+    // initdb writes its superuser's name into SQL and scripts without quoting these characters, and refuses or breaks
+    // on them (PostgreSQL 15: "invalid character in extension owner"), although CREATE ROLE takes any name.
+    private static readonly char[] InitDbUnsafe = ['"', '$', '\'', '\\'];
+
     /// <summary>
-    /// The single-user statements that turn initdb's first database into the restore's database (empty for
-    /// <c>postgres</c>): a rename, and the comment initdb gave it ("default administrative connection database") removed.
+    /// The superuser initdb makes: the restore's role itself, unless initdb cannot take its name (it holds '"', '$',
+    /// a single quote or a backslash); then <c>postgres</c>, and the restore's role is created as a second superuser
+    /// (see <see cref="DatabaseSql"/>).
     /// </summary>
-    public static string DatabaseSql(string database)
+    public static string BootstrapUser(string user) => user.IndexOfAny(InitDbUnsafe) < 0 ? user : "postgres";
+
+    /// <summary>
+    /// The single-user statements run once after initdb (empty: none): the restore's role when initdb could not make it
+    /// (<see cref="BootstrapUser"/>), and initdb's first database turned into the restore's database (nothing for
+    /// <c>postgres</c>): a rename, and the comment initdb gave it ("default administrative connection database") removed.
+    /// One statement per line, so names are checked to hold no control character; they are quoted as identifiers.
+    /// </summary>
+    public static string DatabaseSql(string database, string user)
     {
         Validation.PgIdentifier(database, "Database");
-        if (database == "postgres") return "";
-        var quoted = "\"" + database.Replace("\"", "\"\"", StringComparison.Ordinal) + "\"";
-        return $"ALTER DATABASE postgres RENAME TO {quoted}\nCOMMENT ON DATABASE {quoted} IS NULL";
+        Validation.PgIdentifier(user, "User");
+        var lines = new List<string>();
+        if (BootstrapUser(user) != user) lines.Add($"CREATE ROLE {QuoteIdentifier(user)} SUPERUSER LOGIN");
+        if (database != "postgres")
+        {
+            var quoted = QuoteIdentifier(database);
+            lines.Add($"ALTER DATABASE postgres RENAME TO {quoted}");
+            lines.Add($"COMMENT ON DATABASE {quoted} IS NULL");
+        }
+        return string.Join('\n', lines);
     }
+
+    private static string QuoteIdentifier(string name) => "\"" + name.Replace("\"", "\"\"", StringComparison.Ordinal) + "\"";
 
     /// <summary>The (non-secret) environment of a sandbox; the password travels separately as a secret variable.</summary>
     public static IReadOnlyList<string> Environment(HbSandboxInitialization mode, string user, string database, IReadOnlyDictionary<string, string> settings)
     {
-        var env = new List<string> { $"POSTGRES_USER={user}" };
+        if (mode == HbSandboxInitialization.ImageEntrypoint && BootstrapUser(user) != user)
+        {
+            throw HbOpsException.Invalid($"The image's own initialisation (initdb) cannot make role '{Validation.Printable(user)}' (its name holds '\"', '$', a single quote or a backslash); " +
+                "use -Initialization Direct, which creates it after initdb.", user);
+        }
+        var env = new List<string> { $"POSTGRES_USER={(mode == HbSandboxInitialization.Direct ? BootstrapUser(user) : user)}" };
         if (mode == HbSandboxInitialization.ImageEntrypoint) env.Add($"POSTGRES_DB={database}");
         else env.Add($"PGDATA={DataDir}");
         if (SandboxSettings.InitDbArgs(settings) is { Length: > 0 } initdb) env.Add($"POSTGRES_INITDB_ARGS={initdb}");

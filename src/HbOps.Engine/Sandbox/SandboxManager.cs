@@ -158,7 +158,7 @@ public sealed partial class SandboxManager(ICommandHost host, IHbReporter? repor
         sandbox.ServerSettings = spec.ServerSettings.Select(kv => $"{kv.Key}={kv.Value}").ToList();
         sandbox.Initialization = spec.Initialization;
         var env = SandboxInit.Environment(spec.Initialization, spec.User, spec.Database, spec.ServerSettings);
-        var entrypoint = SandboxInit.Entrypoint(spec.Initialization, spec.Database);
+        var entrypoint = SandboxInit.Entrypoint(spec.Initialization, spec.Database, spec.User);
         await _engine.CreateVolumeAsync(volume, labels, ct).ConfigureAwait(false);
 
         // A random password the sandbox never needs to show: it travels as a secret variable only.
