@@ -101,7 +101,7 @@ public sealed class InvokeHbBackupCommand : HbHostCmdletBase
     [Parameter]
     public RowCountMode RowCounts { get; set; } = RowCountMode.Exact;
 
-    /// <summary>Only count these tables (schema.table).</summary>
+    /// <summary>Only count these tables (schema.table, names as stored); one that is no table of the database is KeyTableNotFound before anything is written.</summary>
     [Parameter]
     [ValidateNotNullOrEmpty]
     public string[] KeyTables { get; set; } = Array.Empty<string>();
