@@ -107,7 +107,7 @@ public class BackupCompressionWithFakesTests
     {
         var line = string.Join(' ', argv);
         if (line.StartsWith("docker container inspect", StringComparison.Ordinal)) return (0, RunningContainer, "");
-        var facts = $$"""{"v":"{{major}}.2","n":{{major * 10000 + 2}},"s":1000000}""";
+        var facts = $$"""{"v":"{{major}}.2","n":{{major * 10000 + 2}},"s":1000000,"m":[]}""";
         if (line.Contains("PGAPPNAME=hbops-snapshot-", StringComparison.Ordinal))
         {
             return (0, $"pg_dump (PostgreSQL) {major}.2\n00000003-0000001A-1|repeatable read|on|{facts}\n__HBOPS_END_1__\n", "");
