@@ -83,6 +83,9 @@ public class Sha256ParsingTests
         // What the backup writes: the dump's line and the manifest's.
         File.WriteAllText(artefact.ChecksumPath, Backup.BackupEngine.SumsLines(artefact, manifest) + "\n");
         Assert.Null(await Problem());
+        // An artefact object pointed at another dump (a copy) still has its own manifest, which still verifies.
+        artefact.FileName = "copy-d_full.dump";
+        Assert.Null(await Problem());
         File.WriteAllText(artefact.ManifestPath, "exactRows: 993\n");
         Assert.Contains("was edited after the backup", await Problem(), StringComparison.Ordinal);
         File.Delete(artefact.ManifestPath);

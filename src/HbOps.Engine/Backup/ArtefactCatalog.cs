@@ -54,7 +54,8 @@ public sealed partial class ArtefactCatalog(ICommandHost host, bool filesAreLoca
     {
         ArgumentNullException.ThrowIfNull(artefact);
         ArgumentNullException.ThrowIfNull(observed);
-        var name = artefact.FileName + BackupEngine.ManifestSuffix;
+        // The manifest's own file name: its SHA256SUMS line names it so (an artefact object may point at another dump).
+        var name = System.IO.Path.GetFileName(artefact.ManifestPath);
         if (observed.ManifestSha256 is null) return $"its manifest '{artefact.ManifestPath}' does not exist";
         if (observed.ListsManifest(name)) return null;
         var recorded = observed.Sums.Split('\n').Any(l => l.TrimEnd().EndsWith("  " + name, StringComparison.Ordinal));
