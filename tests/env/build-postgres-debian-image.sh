@@ -14,7 +14,7 @@ IMAGE="postgres:$MAJOR"
 CACHE="${HBOPS_IMAGE_CACHE:-/var/cache/hbops-testenv}"
 # Bumped whenever the image's shape changes, so an older build is replaced (the cached rootfs stays valid: it is
 # the bare debootstrap result; the shaping below is redone on every import).
-IMAGE_REVISION=1
+IMAGE_REVISION=2
 if [ "$(docker image inspect -f '{{index .Config.Labels "hbops.testenv"}}' "$IMAGE" 2>/dev/null)" = "debian-$IMAGE_REVISION" ] &&
    [ "${HBOPS_REBUILD_IMAGE:-0}" != "1" ]; then
   log "image $IMAGE already present"; exit 0

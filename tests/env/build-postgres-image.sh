@@ -11,7 +11,7 @@ VARIANT="${2:-}"
 IMAGE="postgres:$MAJOR"
 [ "$VARIANT" = "nofdw" ] && IMAGE="hbops-test/postgres:$MAJOR-nofdw"
 # Bumped whenever the image's shape changes, so an older build is replaced.
-IMAGE_REVISION=2
+IMAGE_REVISION=3
 if [ "$(docker image inspect -f '{{index .Config.Labels "hbops.testenv"}}' "$IMAGE" 2>/dev/null)" = "$IMAGE_REVISION" ] &&
    [ "${HBOPS_REBUILD_IMAGE:-0}" != "1" ]; then
   log "image $IMAGE already present"; exit 0

@@ -28,12 +28,18 @@ if [ ! -s "$PGDATA/PG_VERSION" ]; then
   rm -f "$pwfile"
   printf 'host all all all scram-sha-256\n' >>"$PGDATA/pg_hba.conf"
   as_postgres "pg_ctl -D '$PGDATA' -o \"-c listen_addresses='' -p 5432 $*\" -w start" >/dev/null
+  # Names travel as environment variables and psql variables (never inside a command string), so any name
+  # PostgreSQL accepts works, as with the official image.
+  export PGUSER="$POSTGRES_USER" HBOPS_INIT_DB="$POSTGRES_DB"
   if [ "$POSTGRES_DB" != "postgres" ]; then
-    as_postgres "psql -v ON_ERROR_STOP=1 -U '$POSTGRES_USER' -d postgres -c 'CREATE DATABASE \"$POSTGRES_DB\"'" >/dev/null
+    # shellcheck disable=SC2016 # expanded by the postgres user's shell
+    as_postgres 'printf "%s\n" "CREATE DATABASE :\"db\";" | psql -v ON_ERROR_STOP=1 -v db="$HBOPS_INIT_DB" -d postgres' >/dev/null
   fi
   for f in /docker-entrypoint-initdb.d/*.sql; do
     [ -e "$f" ] || continue
-    as_postgres "psql -v ON_ERROR_STOP=1 -U '$POSTGRES_USER' -d '$POSTGRES_DB' -f '$f'" >/dev/null
+    # PGDATABASE is taken literally (a -d value with '=' would be read as a connection string).
+    # shellcheck disable=SC2016 # expanded by the postgres user's shell
+    PGDATABASE="$POSTGRES_DB" HBOPS_INIT_FILE="$f" as_postgres 'psql -v ON_ERROR_STOP=1 -f "$HBOPS_INIT_FILE"' >/dev/null
   done
   as_postgres "pg_ctl -D '$PGDATA' -m fast -w stop" >/dev/null
   echo "PostgreSQL init process complete; ready for start up."
