@@ -10,6 +10,7 @@
     CompatiblePSEditions = @('Core')
     RequiredAssemblies   = @('HbOps.Model.dll')
     FormatsToProcess     = @('HbOps.Format.ps1xml')
+    TypesToProcess       = @('HbOps.Types.ps1xml')
     CmdletsToExport      = @(
         'Invoke-HbBackup'
         'Test-HbRestore'

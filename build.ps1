@@ -103,6 +103,7 @@ function Invoke-Build {
     foreach ($dll in $moduleAssemblies) { Copy-Item (Join-Path $publish $dll) $ModuleOut }
     Copy-Item (Join-Path $Root 'HbOps.psd1') $ModuleOut
     Copy-Item (Join-Path $Root 'module/HbOps.Format.ps1xml') $ModuleOut
+    Copy-Item (Join-Path $Root 'module/HbOps.Types.ps1xml') $ModuleOut
     $helpDir = Join-Path $ModuleOut 'en-US'
     New-Item -ItemType Directory -Force -Path $helpDir | Out-Null
     & (Join-Path $Root 'module/New-HbOpsHelp.ps1') -DocXml (Join-Path $publish 'HbOps.xml') -ModuleDll (Join-Path $ModuleOut 'HbOps.dll') -OutFile (Join-Path $helpDir 'HbOps.dll-Help.xml')

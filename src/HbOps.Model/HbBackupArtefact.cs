@@ -2,6 +2,7 @@
 namespace HbOps.Model;
 
 /// <summary>Where an artefact file is stored.</summary>
+[System.Text.Json.Serialization.JsonConverter(typeof(System.Text.Json.Serialization.JsonStringEnumConverter))]
 public enum HbArtefactLocation
 {
     /// <summary>On the docker host (the dump never crossed the network).</summary>

@@ -1,6 +1,7 @@
 namespace HbOps.Model;
 
 /// <summary>Outcome of re-verifying an artefact.</summary>
+[System.Text.Json.Serialization.JsonConverter(typeof(System.Text.Json.Serialization.JsonStringEnumConverter))]
 public enum HbVerificationStatus
 {
     /// <summary>Checksum matches manifest and SHA256SUMS, the manifest matches its SHA256SUMS line, and pg_restore can read the archive.</summary>

@@ -1,6 +1,7 @@
 namespace HbOps.Model;
 
 /// <summary>Verdict of one acceptance criterion.</summary>
+[System.Text.Json.Serialization.JsonConverter(typeof(System.Text.Json.Serialization.JsonStringEnumConverter))]
 public enum HbCriterionStatus
 {
     /// <summary>The evidence shows it holds.</summary>

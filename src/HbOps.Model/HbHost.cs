@@ -1,6 +1,7 @@
 namespace HbOps.Model;
 
 /// <summary>How a docker host is reached.</summary>
+[System.Text.Json.Serialization.JsonConverter(typeof(System.Text.Json.Serialization.JsonStringEnumConverter))]
 public enum HbHostKind
 {
     /// <summary>This machine; commands run as local processes.</summary>

@@ -1,6 +1,7 @@
 namespace HbOps.Model;
 
 /// <summary>How a pg_restore message affects the verdict.</summary>
+[System.Text.Json.Serialization.JsonConverter(typeof(System.Text.Json.Serialization.JsonStringEnumConverter))]
 public enum HbMessageSeverity
 {
     /// <summary>Informational (e.g. the closing "errors ignored" summary).</summary>

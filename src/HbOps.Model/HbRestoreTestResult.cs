@@ -2,6 +2,7 @@
 namespace HbOps.Model;
 
 /// <summary>Verdict of a restore test.</summary>
+[System.Text.Json.Serialization.JsonConverter(typeof(System.Text.Json.Serialization.JsonStringEnumConverter))]
 public enum HbRestoreOutcome
 {
     /// <summary>pg_restore exited 0 and every check passed.</summary>
@@ -13,6 +14,7 @@ public enum HbRestoreOutcome
 }
 
 /// <summary>Outcome of one check (phase, assertion).</summary>
+[System.Text.Json.Serialization.JsonConverter(typeof(System.Text.Json.Serialization.JsonStringEnumConverter))]
 public enum HbCheckStatus
 {
     /// <summary>Ran and passed.</summary>

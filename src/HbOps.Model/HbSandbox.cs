@@ -62,6 +62,7 @@ public sealed class HbSandbox
 }
 
 /// <summary>How a sandbox's database cluster is initialised.</summary>
+[System.Text.Json.Serialization.JsonConverter(typeof(System.Text.Json.Serialization.JsonStringEnumConverter))]
 public enum HbSandboxInitialization
 {
     /// <summary>
@@ -78,6 +79,7 @@ public enum HbSandboxInitialization
 }
 
 /// <summary>Outcome of removing one sandbox.</summary>
+[System.Text.Json.Serialization.JsonConverter(typeof(System.Text.Json.Serialization.JsonStringEnumConverter))]
 public enum HbRemovalStatus
 {
     /// <summary>Container and volume were removed and verified gone.</summary>

@@ -1,6 +1,7 @@
 namespace HbOps.Model;
 
 /// <summary>How rows are counted.</summary>
+[System.Text.Json.Serialization.JsonConverter(typeof(System.Text.Json.Serialization.JsonStringEnumConverter))]
 public enum RowCountMode
 {
     /// <summary><c>count(*)</c> of every table (in one snapshot when taken with a backup).</summary>
@@ -46,6 +47,7 @@ public sealed class HbRowCountSnapshot
 }
 
 /// <summary>Where one side of a row-count comparison came from.</summary>
+[System.Text.Json.Serialization.JsonConverter(typeof(System.Text.Json.Serialization.JsonStringEnumConverter))]
 public enum RowCountSource
 {
     /// <summary>Counted live on the production database (read-only).</summary>

@@ -16,7 +16,8 @@ namespace HbOps;
 /// Emits one HbRowCountComparison per table (union of both sides), so Where-Object { -not $_.Match } and Pester
 /// assertions are natural. Both live sides are counted in parallel, each in one read-only repeatable-read
 /// transaction; foreign tables are never counted. Exact mode requires equality; Estimated mode compares
-/// statistics within -Tolerance.
+/// statistics within -Tolerance. With -Target the production side is the target's (host, container, database, user from
+/// the HbOps config file) and the sandbox comes from the pipeline or -SandboxName.
 /// </remarks>
 /// <example>
 /// <code>Invoke-HbBackup -SshHost contabo -Database directus -User directus | Test-HbRestore -KeepSandbox | Compare-HbRowCounts</code>
@@ -26,22 +27,43 @@ namespace HbOps;
 /// <code>$r | Compare-HbRowCounts -Reference ArtefactSnapshot -Table 'public.*' -ExcludeTable '*_log' | Where-Object { -not $_.Match }</code>
 /// <para>Compares the sandbox with the counts taken in the dump's own snapshot and lists only differences.</para>
 /// </example>
-[Cmdlet(VerbsData.Compare, "HbRowCounts")]
+/// <example>
+/// <code>Compare-HbRowCounts -Target contabo-directus -SandboxName pg-restore-test-hb08-20260515 -Table public.dot_tools</code>
+/// <para>Compares the target's production database with a kept sandbox on the same host (sandbox names complete from that host).</para>
+/// </example>
+[Cmdlet(VerbsData.Compare, "HbRowCounts", DefaultParameterSetName = ArtefactSet)]
 [OutputType(typeof(HbRowCountComparison))]
 public sealed class CompareHbRowCountsCommand : HbHostCmdletBase
 {
+    private const string ArtefactSet = "Artefact";
+    private const string TargetSet = "Target";
+
     /// <summary>Artefact whose production database (and snapshot) is the reference side; binds from Invoke-HbBackup and from Test-HbRestore output.</summary>
-    [Parameter(ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
+    [Parameter(ValueFromPipeline = true, ValueFromPipelineByPropertyName = true, ParameterSetName = ArtefactSet)]
+    [HbModelTransformation(typeof(HbBackupArtefact))]
     public HbBackupArtefact? Artefact { get; set; }
 
     /// <summary>Sandbox to compare; binds from Test-HbRestore -KeepSandbox output.</summary>
     [Parameter(ValueFromPipelineByPropertyName = true)]
+    [HbModelTransformation(typeof(HbSandbox))]
     public HbSandbox? Sandbox { get; set; }
 
-    /// <summary>Sandbox by name (on the docker host named by the SSH parameters or the artefact).</summary>
+    /// <summary>Sandbox by name (on the docker host named by the SSH parameters, the target or the artefact); completes from that host's sandboxes.</summary>
     [Parameter]
     [ValidateNotNullOrEmpty]
+    [ArgumentCompleter(typeof(SandboxNameCompleter))]
     public string? SandboxName { get; set; }
+
+    /// <summary>A named target from the HbOps config file: the production side (explicit -Container, -Database, -User and SSH parameters override it).</summary>
+    [Parameter(Mandatory = true, ParameterSetName = TargetSet)]
+    [ValidateNotNullOrEmpty]
+    [ArgumentCompleter(typeof(TargetCompleter))]
+    public string? Target { get; set; }
+
+    /// <summary>HbOps config file (default: $env:HBOPS_CONFIG, then ~/.config/hbops/hbops.yml).</summary>
+    [Parameter(ParameterSetName = TargetSet)]
+    [ValidateNotNullOrEmpty]
+    public string? ConfigPath { get; set; }
 
     /// <summary>Production container when no artefact is given.</summary>
     [Parameter]
@@ -70,6 +92,7 @@ public sealed class CompareHbRowCountsCommand : HbHostCmdletBase
 
     /// <summary>Exact (count(*)) or Estimated (statistics, compared with -Tolerance).</summary>
     [Parameter]
+    [ValidateSet(nameof(RowCountMode.Exact), nameof(RowCountMode.Estimated))]
     public RowCountMode Mode { get; set; } = RowCountMode.Exact;
 
     /// <summary>Tables to include (wildcards on schema.table or table).</summary>
@@ -92,11 +115,13 @@ public sealed class CompareHbRowCountsCommand : HbHostCmdletBase
     {
         try
         {
-            if (Mode == RowCountMode.None) throw HbOpsException.Invalid("-Mode must be Exact or Estimated.", Mode);
+            if (Target is not null) ApplyTarget();
             var filter = new TableFilter { Include = Table, Exclude = ExcludeTable };
+            var parameterHost = ResolveHostFromParameters();
             var results = RunEngine(async (reporter, ct) =>
             {
-                var host = Artefact?.Host ?? Sandbox?.Host ?? ResolveHostFromParameters();
+                // The production side's host: the artefact's, the target's, else the sandbox's or the SSH parameters'.
+                var host = Artefact?.Host ?? (Target is not null ? parameterHost : null) ?? Sandbox?.Host ?? parameterHost;
                 var docker = new DockerCli(await ConnectAsync(host, ct).ConfigureAwait(false));
                 RowCountSide Production()
                 {
@@ -140,5 +165,20 @@ public sealed class CompareHbRowCountsCommand : HbHostCmdletBase
         {
             WriteHbError(ex, (object?)Sandbox ?? SandboxName);
         }
+    }
+
+    // The target fills the production side and the SSH parameters where the caller gave nothing; once per command.
+    private bool _targetApplied;
+
+    private void ApplyTarget()
+    {
+        if (_targetApplied) return;
+        _targetApplied = true;
+        var t = LoadTarget(Target!, ConfigPath);
+        ApplyTargetHost(t);
+        bool Bound(string name) => MyInvocation.BoundParameters.ContainsKey(name);
+        if (!Bound(nameof(Container)) && t.Container is not null) Container = t.Container;
+        if (!Bound(nameof(Database))) Database = t.Database;
+        if (!Bound(nameof(User)) && t.User is not null) User = t.User;
     }
 }

@@ -47,10 +47,23 @@ public sealed class ExportHbClosureRecordCommand : HbCmdletBase
     /// <inheritdoc />
     protected override void ProcessRecord()
     {
-        if (InputObject?.BaseObject is { } o)
+        if (InputObject?.BaseObject is not { } o) return;
+        try
         {
-            if (o is HbBackupArtefact or HbRestoreTestResult or HbRowCountComparison or HbSandboxRemoval) _items.Add(o);
-            else WriteWarning($"Ignoring an object of type {o.GetType().FullName}: it carries no HbOps evidence.");
+            // Objects read back (Import-Clixml, Receive-Job, ConvertFrom-Json) count as the evidence they were.
+            if (ModelRebuilder.TryRebuildAny(InputObject, out var item) &&
+                item is HbBackupArtefact or HbRestoreTestResult or HbRowCountComparison or HbSandboxRemoval)
+            {
+                _items.Add(item);
+            }
+            else
+            {
+                WriteWarning($"Ignoring an object of type {InputObject.TypeNames.FirstOrDefault() ?? o.GetType().FullName}: it carries no HbOps evidence.");
+            }
+        }
+        catch (InvalidDataException ex)
+        {
+            WriteHbError(HbOps.Engine.Errors.HbOpsException.Invalid(ex.Message, null), null);
         }
     }
 

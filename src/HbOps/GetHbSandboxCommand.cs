@@ -9,7 +9,8 @@ namespace HbOps;
 /// </summary>
 /// <remarks>
 /// Lists containers and volumes labelled hbops.sandbox=true on the docker host, with their isolation as observed
-/// now and their expiry. Volumes whose container is gone are listed too, so a sweep removes them.
+/// now and their expiry. Volumes whose container is gone are listed too, so a sweep removes them. With -Target the
+/// docker host is the target's from the HbOps config file.
 /// </remarks>
 /// <example>
 /// <code>Get-HbSandbox -SshHost contabo</code>
@@ -19,30 +20,50 @@ namespace HbOps;
 /// <code>Get-HbSandbox -Expired | Remove-HbSandbox -Confirm:$false</code>
 /// <para>Removes expired sandboxes on this machine.</para>
 /// </example>
+/// <example>
+/// <code>Get-HbSandbox -Target contabo-directus -Name pg-restore-test-*</code>
+/// <para>Lists the restore-test sandboxes on the target's docker host (names complete from that host's engine).</para>
+/// </example>
 [Cmdlet(VerbsCommon.Get, "HbSandbox")]
 [OutputType(typeof(HbSandbox))]
 public sealed class GetHbSandboxCommand : HbHostCmdletBase
 {
-    /// <summary>Name filter (wildcards).</summary>
+    /// <summary>Name filter (wildcards); completes from the docker host's sandboxes.</summary>
     [Parameter(Position = 0)]
     [SupportsWildcards]
     [ValidateNotNullOrEmpty]
+    [ArgumentCompleter(typeof(SandboxNameCompleter))]
     public string Name { get; set; } = "*";
 
     /// <summary>Only sandboxes past their expiry time.</summary>
     [Parameter]
     public SwitchParameter Expired { get; set; }
 
+    /// <summary>A named target from the HbOps config file: its docker host (explicit SSH parameters override it).</summary>
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    [ArgumentCompleter(typeof(TargetCompleter))]
+    public string? Target { get; set; }
+
+    /// <summary>HbOps config file (default: $env:HBOPS_CONFIG, then ~/.config/hbops/hbops.yml).</summary>
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string? ConfigPath { get; set; }
+
     /// <inheritdoc />
     protected override void ProcessRecord()
     {
         try
         {
+            if (Target is not null) ApplyTargetHost(LoadTarget(Target, ConfigPath));
             var host = ResolveHostFromParameters();
             var pattern = new WildcardPattern(Name, WildcardOptions.IgnoreCase);
+            WriteVerbose($"Listing containers and volumes labelled {HbSandbox.SandboxLabel}=true on {host}.");
             var list = RunEngine(async (reporter, ct) =>
                 await new SandboxManager(await ConnectAsync(host, ct).ConfigureAwait(false), reporter).ListAsync(ct).ConfigureAwait(false));
-            WriteObject(list.Where(s => pattern.IsMatch(s.Name) && (!Expired || s.Expired)), enumerateCollection: true);
+            var matching = list.Where(s => pattern.IsMatch(s.Name) && (!Expired || s.Expired)).ToList();
+            WriteVerbose($"{list.Count} sandbox(es) on {host}; {matching.Count} match -Name '{Name}'{(Expired ? " and have expired" : "")}.");
+            WriteObject(matching, enumerateCollection: true);
         }
         catch (Exception ex) when (ex is not PipelineStoppedException)
         {

@@ -70,6 +70,16 @@ public abstract class HbCmdletBase : PSCmdlet, IDisposable
     /// <summary>Writes a non-terminating error for one failed item.</summary>
     protected void WriteHbError(Exception exception, object? target) => WriteError(ToErrorRecord(exception, target));
 
+    /// <summary>
+    /// The one failure rule of the Test-* cmdlets: the result object is always written; a result that failed is also
+    /// reported as a non-terminating error (category InvalidResult) with a stable id and the result object as its
+    /// TargetObject. -ErrorAction Stop therefore ends a runbook at the first failed test, while -ErrorAction
+    /// SilentlyContinue or -ErrorVariable keep going with the result in hand. Call it after the result was written and
+    /// outside any catch: under -ErrorAction Stop it throws.
+    /// </summary>
+    protected void WriteResultFailure(string errorId, string message, object result, string? recommendedAction = null) =>
+        WriteHbError(new HbOpsException(errorId, HbErrorCategory.OperationFailed, message, result, recommendedAction), result);
+
     /// <summary>Stops the command with a terminating error.</summary>
     protected void ThrowHbError(Exception exception, object? target) => ThrowTerminatingError(ToErrorRecord(exception, target));
 

@@ -2,6 +2,7 @@ using System.Management.Automation;
 using System.Runtime.InteropServices;
 using System.Security;
 using HbOps.Engine.Hosts;
+using HbOps.Engine.Records;
 using HbOps.Model;
 
 namespace HbOps;
@@ -69,6 +70,28 @@ public abstract class HbHostCmdletBase : HbCmdletBase
         SshConfigPath = SshConfigPath is null ? null : GetUnresolvedProviderPathFromPSPath(SshConfigPath),
         KnownHostsPath = KnownHostsPath is null ? null : GetUnresolvedProviderPathFromPSPath(KnownHostsPath),
     });
+
+    /// <summary>The named target of the HbOps config file (<paramref name="configPath"/>, $env:HBOPS_CONFIG or ~/.config/hbops/hbops.yml).</summary>
+    protected HbTarget LoadTarget(string name, string? configPath)
+    {
+        var path = HbConfig.ResolvePath(configPath is null ? null : GetUnresolvedProviderPathFromPSPath(configPath));
+        var target = HbConfig.Load(path).Get(name, path);
+        WriteVerbose($"Target '{name}' from {path}.");
+        return target;
+    }
+
+    /// <summary>Takes the target's way to the docker host for every SSH parameter the caller did not give.</summary>
+    protected void ApplyTargetHost(HbTarget target)
+    {
+        ArgumentNullException.ThrowIfNull(target);
+        bool Bound(string name) => MyInvocation.BoundParameters.ContainsKey(name);
+        if (!Bound(nameof(SshHost)) && !Bound(nameof(HostName))) { SshHost = target.SshHost; HostName = target.HostName; }
+        if (!Bound(nameof(Port))) Port = target.Port;
+        if (!Bound(nameof(SshUser))) SshUser = target.SshUser;
+        if (!Bound(nameof(KeyFile))) KeyFile = target.KeyFile;
+        if (!Bound(nameof(SshConfigPath))) SshConfigPath = target.SshConfigPath;
+        if (!Bound(nameof(KnownHostsPath))) KnownHostsPath = target.KnownHostsPath;
+    }
 
     /// <summary>A path as given: resolved against the current PowerShell location when it is on this machine, verbatim on a remote host.</summary>
     protected string HostPath(string path, bool local) => local ? GetUnresolvedProviderPathFromPSPath(path) : path;

@@ -2,6 +2,7 @@ using System.Collections;
 using System.Globalization;
 using System.Management.Automation;
 using HbOps.Engine.Backup;
+using HbOps.Engine.Errors;
 using HbOps.Engine.Restore;
 using HbOps.Engine.Sandbox;
 using HbOps.Model;
@@ -20,13 +21,15 @@ public abstract class HbSandboxCmdletBase : HbHostCmdletBase
     /// <summary>Parameter set of a dump path.</summary>
     protected const string PathSet = "Path";
 
-    /// <summary>The artefact (from Invoke-HbBackup or Get-HbBackup).</summary>
+    /// <summary>The artefact (from Invoke-HbBackup or Get-HbBackup; also one read back with Import-Clixml, Receive-Job or ConvertFrom-Json).</summary>
     [Parameter(Mandatory = true, ValueFromPipeline = true, ParameterSetName = ArtefactSet)]
     [ValidateNotNull]
+    [HbModelTransformation(typeof(HbBackupArtefact))]
     public HbBackupArtefact? Artefact { get; set; }
 
-    /// <summary>Path of a dump whose manifest (&lt;dump&gt;.manifest.yml) sits beside it; on the docker host when -SshHost/-HostName is given.</summary>
-    [Parameter(Mandatory = true, ParameterSetName = PathSet)]
+    /// <summary>Path of a dump whose manifest (&lt;dump&gt;.manifest.yml) sits beside it; on the docker host when -SshHost/-HostName is given. Binds FullName from Get-ChildItem.</summary>
+    [Parameter(Mandatory = true, ParameterSetName = PathSet, ValueFromPipelineByPropertyName = true)]
+    [Alias("FullName")]
     [ValidateNotNullOrEmpty]
     public string? Path { get; set; }
 
@@ -80,20 +83,30 @@ public abstract class HbSandboxCmdletBase : HbHostCmdletBase
     protected void RunForArtefact<T>(Func<RestoreRequest> request, string target, string action,
         Func<RestoreEngine, HbBackupArtefact, RestoreRequest, CancellationToken, Task<T>> run)
     {
+        T? result;
         try
         {
             var req = request();
             if (!ShouldProcess(target, action)) return;
-            WriteObject(RunEngine(async (reporter, ct) =>
+            result = RunEngine(async (reporter, ct) =>
             {
                 var artefact = await ResolveArtefactAsync(ct).ConfigureAwait(false);
                 var host = await ConnectAsync(artefact.Host, ct).ConfigureAwait(false);
                 return await run(new RestoreEngine(host, reporter), artefact, req, ct).ConfigureAwait(false);
-            }));
+            });
+            WriteObject(result);
         }
         catch (Exception ex) when (ex is not PipelineStoppedException)
         {
             WriteHbError(ex, (object?)Artefact ?? Path);
+            return;
+        }
+        // The Test-* failure rule (see WriteResultFailure): a restore test whose verdict is Failed is also an error.
+        if (result is HbRestoreTestResult { Result: HbRestoreOutcome.Failed } failed)
+        {
+            WriteResultFailure(HbErrorIds.RestoreTestFailed,
+                $"The restore test of '{failed.Artefact.Path}' failed: {string.Join(" ", failed.FailureReasons)}", failed,
+                "Inspect the result's FailureReasons, Messages, RowCounts and Assertions (keep the sandbox with -KeepSandbox to look inside).");
         }
     }
 

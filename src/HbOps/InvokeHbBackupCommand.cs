@@ -153,15 +153,9 @@ public sealed class InvokeHbBackupCommand : HbHostCmdletBase
     // Values from the target fill only what the caller did not bind explicitly.
     private void ApplyTarget()
     {
-        var path = HbConfig.ResolvePath(ConfigPath is null ? null : GetUnresolvedProviderPathFromPSPath(ConfigPath));
-        var t = HbConfig.Load(path).Get(Target!, path);
+        var t = LoadTarget(Target!, ConfigPath);
         bool Bound(string name) => MyInvocation.BoundParameters.ContainsKey(name);
-        if (!Bound(nameof(SshHost)) && !Bound(nameof(HostName))) { SshHost = t.SshHost; HostName = t.HostName; }
-        if (!Bound(nameof(Port))) Port = t.Port;
-        if (!Bound(nameof(SshUser))) SshUser = t.SshUser;
-        if (!Bound(nameof(KeyFile))) KeyFile = t.KeyFile;
-        if (!Bound(nameof(SshConfigPath))) SshConfigPath = t.SshConfigPath;
-        if (!Bound(nameof(KnownHostsPath))) KnownHostsPath = t.KnownHostsPath;
+        ApplyTargetHost(t);
         if (!Bound(nameof(Container)) && t.Container is not null) Container = t.Container;
         if (!Bound(nameof(Database)))
         {

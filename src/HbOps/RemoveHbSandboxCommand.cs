@@ -31,13 +31,14 @@ public sealed class RemoveHbSandboxCommand : HbHostCmdletBase
     private const string NameSet = "Name";
     private readonly HashSet<string> _done = new(StringComparer.Ordinal);
 
-    /// <summary>Sandbox objects (from Test-HbRestore -KeepSandbox or Get-HbSandbox).</summary>
+    /// <summary>Sandbox objects (from Test-HbRestore -KeepSandbox or Get-HbSandbox; also read back with Import-Clixml, Receive-Job or ConvertFrom-Json).</summary>
     [Parameter(Mandatory = true, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true, ParameterSetName = ObjectSet)]
     [ValidateNotNull]
+    [HbModelTransformation(typeof(HbSandbox))]
     public HbSandbox? Sandbox { get; set; }
 
-    /// <summary>Sandbox container names on the host named by the SSH parameters (or this machine).</summary>
-    [Parameter(Mandatory = true, Position = 0, ParameterSetName = NameSet)]
+    /// <summary>Sandbox container names on the host named by the SSH parameters (or this machine); strings from the pipeline bind here.</summary>
+    [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ParameterSetName = NameSet)]
     [ValidateNotNullOrEmpty]
     [ArgumentCompleter(typeof(SandboxNameCompleter))]
     public string[] Name { get; set; } = Array.Empty<string>();

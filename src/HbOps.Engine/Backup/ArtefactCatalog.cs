@@ -16,25 +16,53 @@ public sealed partial class ArtefactCatalog(ICommandHost host, bool filesAreLoca
     [GeneratedRegex(@"^[0-9a-f]{64}$")]
     private static partial Regex HexSha();
 
-    /// <summary>Every artefact whose manifest lies in <paramref name="directory"/> or one level below, oldest first.</summary>
-    public async Task<List<HbBackupArtefact>> ListAsync(string directory, CancellationToken ct)
+    /// <summary>
+    /// Every artefact whose manifest lies in <paramref name="directory"/> or one level below, oldest first; all manifests are
+    /// read in one round trip. A manifest that cannot be read or parsed is skipped with a warning. A missing directory is
+    /// an empty list, or <see cref="HbErrorIds.PathNotFound"/> with <paramref name="requireDirectory"/>.
+    /// </summary>
+    public async Task<List<HbBackupArtefact>> ListAsync(string directory, CancellationToken ct, bool requireDirectory = false)
     {
-        var result = new List<HbBackupArtefact>();
-        foreach (var manifest in await _files.FindFilesAsync(directory, BackupEngine.ManifestSuffix, ct).ConfigureAwait(false))
+        var where = filesAreLocal || host.Host.Kind == HbHostKind.Local ? "this machine" : host.Host.ToString();
+        _report.Verbose($"Reading the manifests under '{directory}' on {where}.");
+        var files = await _files.ReadTextFilesAsync(directory, BackupEngine.ManifestSuffix, ct).ConfigureAwait(false);
+        if (files is null)
         {
-            var yaml = await _files.ReadTextAsync(manifest, ct).ConfigureAwait(false);
-            if (yaml is null) continue;
+            if (!requireDirectory)
+            {
+                _report.Verbose($"'{directory}' does not exist on {where}: no artefacts.");
+                return new List<HbBackupArtefact>();
+            }
+            throw new HbOpsException(HbErrorIds.PathNotFound, HbErrorCategory.ObjectNotFound,
+                $"The folder '{directory}' does not exist on {where}.", directory,
+                "Check -Path (a backup root or run folder on the docker host; add -Local for a folder on this machine).");
+        }
+        _report.Verbose($"Read {files.Count} manifest(s) under '{directory}' in one round trip.");
+        var result = new List<HbBackupArtefact>(files.Count);
+        for (var i = 0; i < files.Count; i++)
+        {
+            var (path, yaml) = (files[i].Path, files[i].Text);
+            if (files.Count > 1) _report.Progress(new HbProgress(ListProgressId, "Get-HbBackup", $"{i + 1}/{files.Count} {System.IO.Path.GetFileName(path)}", i * 100 / files.Count));
+            if (yaml is null)
+            {
+                _report.Warning($"Skipping manifest '{path}': it cannot be read (permissions?).");
+                continue;
+            }
             try
             {
-                result.Add(BackupEngine.ParseManifest(yaml));
+                result.Add(BackupEngine.ParseManifest(yaml) ?? throw new HbOpsException(HbErrorIds.ConfigInvalid, HbErrorCategory.InvalidData, "the file is empty.", path));
+                _report.Verbose($"Read {path}.");
             }
             catch (HbOpsException ex) when (ex.ErrorId == HbErrorIds.ConfigInvalid)
             {
-                _report.Warning($"Skipping unreadable manifest '{manifest}': {ex.Message}");
+                _report.Warning($"Skipping unreadable manifest '{path}': {ex.Message}");
             }
         }
+        if (files.Count > 1) _report.Progress(new HbProgress(ListProgressId, "Get-HbBackup", "done", 100, Completed: true));
         return result.OrderBy(a => a.TimestampUtc).ToList();
     }
+
+    private const int ListProgressId = 41;
 
     /// <summary>Reads one artefact from a dump path or its manifest path.</summary>
     public async Task<HbBackupArtefact> ReadAsync(string path, CancellationToken ct)

@@ -76,6 +76,12 @@ public static class HbErrorIds
     public const string KeyTableNotFound = nameof(KeyTableNotFound);
     /// <summary>An artefact failed re-verification (checksum or readability).</summary>
     public const string ArtefactInvalid = nameof(ArtefactInvalid);
+    /// <summary>A restore test ran and its verdict is Failed (the result object is the error's target).</summary>
+    public const string RestoreTestFailed = nameof(RestoreTestFailed);
+    /// <summary>A preflight check did not pass (the check object is the error's target).</summary>
+    public const string PreflightFailed = nameof(PreflightFailed);
+    /// <summary>A folder or file named by -Path does not exist.</summary>
+    public const string PathNotFound = nameof(PathNotFound);
     /// <summary>The SSH account's login shell printed text and the command never started (its start-of-output marker never came).</summary>
     public const string RemoteShellOutput = nameof(RemoteShellOutput);
     /// <summary>An unexpected failure; the message carries the detail.</summary>

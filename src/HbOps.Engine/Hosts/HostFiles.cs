@@ -89,7 +89,16 @@ public interface IHostFiles
     /// partial file to its final name (never over an existing file), write the manifest (atomic). One round trip remotely.
     /// </summary>
     Task FinalizeArtefactAsync(string sumsPath, string sumsLine, string partial, string final, string manifestPath, string manifest, CancellationToken ct);
+
+    /// <summary>
+    /// Every file below <paramref name="directory"/> (two levels) whose name ends with <paramref name="suffix"/>, with its
+    /// text (null when it cannot be read), in path order; null when the directory does not exist. One round trip remotely.
+    /// </summary>
+    Task<IReadOnlyList<HostTextFile>?> ReadTextFilesAsync(string directory, string suffix, CancellationToken ct);
 }
+
+/// <summary>A file's path and its text (null when it could not be read).</summary>
+public sealed record HostTextFile(string Path, string? Text);
 
 /// <summary>Files on this machine.</summary>
 public sealed class LocalHostFiles : IHostFiles
@@ -200,6 +209,21 @@ public sealed class LocalHostFiles : IHostFiles
         await WriteTextAtomicAsync(sumsPath, sums + sumsLine + "\n", ct).ConfigureAwait(false);
         File.Move(partial, final, overwrite: false);
         await WriteTextAtomicAsync(manifestPath, manifest, ct).ConfigureAwait(false);
+    }
+
+    /// <inheritdoc />
+    public async Task<IReadOnlyList<HostTextFile>?> ReadTextFilesAsync(string directory, string suffix, CancellationToken ct)
+    {
+        if (!Directory.Exists(directory)) return null;
+        var result = new List<HostTextFile>();
+        foreach (var file in await FindFilesAsync(directory, suffix, ct).ConfigureAwait(false))
+        {
+            string? text;
+            try { text = await File.ReadAllTextAsync(file, ct).ConfigureAwait(false); }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException) { text = null; }
+            result.Add(new HostTextFile(file, text));
+        }
+        return result;
     }
 
     internal static HbOpsException NotWritable(string path, string detail, Exception? inner = null) =>
@@ -399,5 +423,33 @@ public sealed class ShellHostFiles(ICommandHost host) : IHostFiles
     {
         var r = await Sh("test -d \"$1\" || exit 0; find \"$1\" -maxdepth 2 -type f -name \"*$2\" | sort", null, [directory, suffix], ct).ConfigureAwait(false);
         return r.StandardOutput.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+    }
+
+    // Every matching file in one command: each file's text follows a header line made of a random separator (that no
+    // file holds), a status (+ read, ! unreadable) and the path. The newline before each header keeps a file without a
+    // final newline from running into the next header; it is not part of the file's text.
+    private const string ReadTextFilesScript = """
+        test -d "$1" || exit 3
+        find "$1" -maxdepth 2 -type f -name "*$2" | sort | while IFS= read -r f; do
+          if [ -r "$f" ]; then printf '\n%s+%s\n' "$3" "$f"; cat -- "$f" 2>/dev/null; else printf '\n%s!%s\n' "$3" "$f"; fi
+        done
+        """;
+
+    /// <inheritdoc />
+    public async Task<IReadOnlyList<HostTextFile>?> ReadTextFilesAsync(string directory, string suffix, CancellationToken ct)
+    {
+        var separator = "hbops-file-" + Guid.NewGuid().ToString("N");
+        var r = await Sh(ReadTextFilesScript, null, [directory, suffix, separator], ct).ConfigureAwait(false);
+        if (r.ExitCode == 3) return null;
+        if (!r.Succeeded) throw CannotRead(directory, r);
+        var result = new List<HostTextFile>();
+        foreach (var part in r.StandardOutput.Split("\n" + separator, StringSplitOptions.None).Skip(1))
+        {
+            var headerEnd = part.IndexOf('\n', StringComparison.Ordinal);
+            var header = headerEnd < 0 ? part : part[..headerEnd];
+            if (header.Length < 2) continue;
+            result.Add(new HostTextFile(header[1..], header[0] == '+' ? (headerEnd < 0 ? "" : part[(headerEnd + 1)..]) : null));
+        }
+        return result;
     }
 }

@@ -31,14 +31,40 @@ public static class ClosureRecordStore
     }
 
     /// <summary>Reads a record back into objects.</summary>
-    public static async Task<HbClosureRecord> ReadAsync(string path, CancellationToken ct)
+    public static async Task<HbClosureRecord> ReadAsync(string path, CancellationToken ct) =>
+        await ReadAnyAsync(path, ct).ConfigureAwait(false) as HbClosureRecord
+        ?? throw new HbOpsException(HbErrorIds.ConfigInvalid, HbErrorCategory.InvalidData, $"'{path}' is not a closure record.", path);
+
+    /// <summary>
+    /// Reads any record HbOps writes back into its objects, telling the kinds apart by their top-level keys: a closure record
+    /// (<see cref="HbClosureRecord"/>), a restore-test record written beside an artefact (<see cref="HbRestoreTestResult"/>),
+    /// or an artefact's manifest (<see cref="HbBackupArtefact"/>).
+    /// </summary>
+    public static async Task<object> ReadAnyAsync(string path, CancellationToken ct)
     {
         if (!File.Exists(path))
         {
-            throw new HbOpsException(HbErrorIds.ArtefactNotFound, HbErrorCategory.ObjectNotFound, $"No closure record at '{path}'.", path);
+            throw new HbOpsException(HbErrorIds.ArtefactNotFound, HbErrorCategory.ObjectNotFound, $"No record at '{path}'.", path);
         }
-        var record = HbYaml.Deserialize<HbClosureRecord>(await File.ReadAllTextAsync(path, ct).ConfigureAwait(false));
-        record.Path = Path.GetFullPath(path);
-        return record;
+        var yaml = await File.ReadAllTextAsync(path, ct).ConfigureAwait(false);
+        var keys = HbYaml.Deserialize<Dictionary<string, object?>>(yaml)?.Keys.ToHashSet(StringComparer.Ordinal) ?? new HashSet<string>();
+        if (keys.Contains("recordVersion") || keys.Contains("acceptance"))
+        {
+            var record = HbYaml.Deserialize<HbClosureRecord>(yaml);
+            record.Path = Path.GetFullPath(path);
+            return record;
+        }
+        if (keys.Contains("result") && keys.Contains("sandbox"))
+        {
+            var result = HbYaml.Deserialize<HbRestoreTestResult>(yaml);
+            result.RecordPath = Path.GetFullPath(path);
+            return result;
+        }
+        if (keys.Contains("manifestVersion"))
+        {
+            return HbYaml.Deserialize<HbBackupArtefact>(yaml);
+        }
+        throw new HbOpsException(HbErrorIds.ConfigInvalid, HbErrorCategory.InvalidData,
+            $"'{path}' is not an HbOps record (a closure record, a restore-test record or a manifest).", path);
     }
 }
