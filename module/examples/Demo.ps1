@@ -26,11 +26,13 @@ $artefact | Format-Table | Out-Host
 $artefact | Format-List Path, SizeBytes, Sha256, ChecksumPath, ManifestPath, ServerVersion, PgDumpVersion, DumpCommand, DatabaseSizeBytes, FreeDiskBytesBefore, DurationSeconds | Out-Host
 
 Write-Host '== 2. Restore test in an isolated sandbox (kept for the comparison) ==' -ForegroundColor Cyan
-$restore = $artefact | Test-HbRestore -KeepSandbox -Assertion @{
+# A Failed verdict is also a RestoreTestFailed error; the demo still compares and tears down, then reports FAILED.
+$restore = $artefact | Test-HbRestore -KeepSandbox -ErrorAction SilentlyContinue -ErrorVariable restoreErrors -Assertion @{
     Name     = 'dot_tools 991/992 pairing'
     Sql      = 'SELECT count(*) FROM dot_tools WHERE (id = 991 AND paired_with = 992) OR (id = 992 AND paired_with = 991)'
     Expected = '2'
 }
+$restoreErrors | Where-Object FullyQualifiedErrorId -NotLike 'RestoreTestFailed,*' | ForEach-Object { throw $_ }
 $restore | Format-Table | Out-Host
 $restore.Messages | Format-Table Severity, Rule, Text -Wrap | Out-Host
 $restore.Sandbox | Format-List Name, VolumeName, Image, NetworkMode, PublishedPorts, Mounts, IsolationVerified | Out-Host

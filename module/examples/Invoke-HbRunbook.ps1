@@ -8,6 +8,11 @@
     ./Invoke-HbRunbook.ps1 -Target contabo-directus -RecordPath /var/backups/hbops/records/closure.yml
 .EXAMPLE
     ./Invoke-HbRunbook.ps1 -Target contabo-directus -RecordPath ./closure.yml -WhatIf
+.EXAMPLE
+    pwsh -NoProfile -File ./Invoke-HbRunbook.ps1 -Target contabo-directus -RecordPath ./closure.yml -AssertionFile ./assertions.psd1
+
+    For schedulers (cron, systemd) that start pwsh with -File, where a hashtable cannot be passed: assertions.psd1 holds
+    @{ Assertions = @( @{ Name = 'users exist'; Sql = 'SELECT count(*) > 0 FROM directus_users'; Expected = 't' } ) }
 #>
 [CmdletBinding(SupportsShouldProcess)]
 param(
@@ -15,17 +20,23 @@ param(
     [string] $ConfigPath,
     [Parameter(Mandatory)] [string] $RecordPath,
     [hashtable[]] $Assertion = @(),
+    # A .psd1 file with @{ Assertions = @( @{ Name = ...; Sql = ...; Expected = ... } ) }, added to -Assertion.
+    [string] $AssertionFile,
     [string] $Title = "HbOps runbook for $Target",
     [string] $ModulePath
 )
 $ErrorActionPreference = 'Stop'
 if ($ModulePath) { Import-Module (Join-Path $ModulePath 'HbOps.psd1') -Force } else { Import-Module HbOps }
+if ($AssertionFile) { $Assertion = @($Assertion) + @((Import-PowerShellDataFile -Path $AssertionFile).Assertions) }
 $cfg = @{ Target = $Target }
 if ($ConfigPath) { $cfg.ConfigPath = $ConfigPath }
 
 $artefact = Invoke-HbBackup @cfg
 if (-not $artefact) { Write-Host 'No backup made (-WhatIf).'; return }
-$restore = $artefact | Test-HbRestore -KeepSandbox -Assertion $Assertion
+# A Failed verdict is also a RestoreTestFailed error (the Test-* rule): here it is evidence for the record, which then
+# is not accepted (exit 1). Any other error means the test could not run at all, and stops the runbook.
+$restore = $artefact | Test-HbRestore -KeepSandbox -Assertion $Assertion -ErrorAction SilentlyContinue -ErrorVariable restoreErrors
+$restoreErrors | Where-Object FullyQualifiedErrorId -NotLike 'RestoreTestFailed,*' | ForEach-Object { throw $_ }
 $comparison = @()
 $removal = @()
 try {

@@ -24,7 +24,11 @@ BeforeDiscovery {
     $target = @{ Path = $BackupRoot; MaxBackupAge = $MaxBackupAge; MinimumBackups = $MinimumBackups }
     if ($SshHost) { $target.SshHost = $SshHost }
     if ($SshConfigPath) { $target.SshConfigPath = $SshConfigPath }
-    $script:Checks = @(Test-HbPreflight @target -ErrorAction Stop | ForEach-Object {
+    # A failed check is also a PreflightFailed error (the Test-* rule); here each one becomes a failed test instead.
+    # Any other error means the checks could not be evaluated at all: that stops the suite.
+    $preflight = Test-HbPreflight @target -ErrorAction SilentlyContinue -ErrorVariable preflightErrors
+    $preflightErrors | Where-Object FullyQualifiedErrorId -NotLike 'PreflightFailed,*' | ForEach-Object { throw $_ }
+    $script:Checks = @($preflight | ForEach-Object {
         @{ Name = $_.Name; Passed = $_.Passed; Observed = $_.Observed; Expected = $_.Expected; Message = $_.Message }
     })
 }

@@ -20,12 +20,12 @@ namespace HbOps;
 /// the HbOps config file) and the sandbox comes from the pipeline or -SandboxName.
 /// </remarks>
 /// <example>
-/// <code>Invoke-HbBackup -SshHost contabo -Database directus -User directus | Test-HbRestore -KeepSandbox | Compare-HbRowCounts</code>
-/// <para>Compares production (read-only) with the kept sandbox, table by table.</para>
+/// <code>$r = Invoke-HbBackup -SshHost contabo -Database directus -User directus | Test-HbRestore -KeepSandbox; $r | Compare-HbRowCounts; $r | Remove-HbSandbox -Confirm:$false</code>
+/// <para>Compares production (read-only) with the kept sandbox, table by table, then removes the sandbox.</para>
 /// </example>
 /// <example>
 /// <code>$r | Compare-HbRowCounts -Reference ArtefactSnapshot -Table 'public.*' -ExcludeTable '*_log' | Where-Object { -not $_.Match }</code>
-/// <para>Compares the sandbox with the counts taken in the dump's own snapshot and lists only differences.</para>
+/// <para>Compares a kept sandbox ($r from Test-HbRestore -KeepSandbox) with the counts taken in the dump's own snapshot and lists only differences.</para>
 /// </example>
 /// <example>
 /// <code>Compare-HbRowCounts -Target contabo-directus -SandboxName pg-restore-test-hb08-20260515 -Table public.dot_tools</code>

@@ -2,7 +2,6 @@ using System.Collections;
 using System.Globalization;
 using System.Management.Automation;
 using System.Management.Automation.Language;
-using System.Management.Automation.Runspaces;
 using HbOps.Engine.Hosts;
 using HbOps.Model;
 
@@ -19,7 +18,9 @@ internal static class CompletionContext
     public static string? Value(string commandName, string parameterName, IDictionary fakeBoundParameters)
     {
         if (fakeBoundParameters?[parameterName] is { } bound) return ToText(bound);
-        var defaults = Runspace.DefaultRunspace?.SessionStateProxy.PSVariable.GetValue("PSDefaultParameterValues") as IDictionary;
+        // Completers run on the session's pipeline thread: a script block there reads the variable as the command will.
+        var raw = ScriptBlock.Create("$PSDefaultParameterValues").InvokeReturnAsIs();
+        var defaults = (raw is PSObject p ? p.BaseObject : raw) as IDictionary;
         if (defaults is null || defaults["Disabled"] is true) return null;
         foreach (DictionaryEntry e in defaults)
         {
@@ -69,7 +70,7 @@ public sealed class SshHostCompleter : IArgumentCompleter
             var path = CompletionContext.PathValue(commandName, "SshConfigPath", fakeBoundParameters) ?? SshConfig.DefaultPath;
             return CompletionContext.Results(SshConfig.ListAliasesInFile(path), wordToComplete, "ssh alias");
         }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or ArgumentException or HbOps.Engine.Errors.HbOpsException)
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or ArgumentException or RuntimeException or HbOps.Engine.Errors.HbOpsException)
         {
             return Array.Empty<CompletionResult>();
         }
@@ -99,7 +100,7 @@ public sealed class SandboxNameCompleter : IArgumentCompleter
             }, cts.Token).GetAwaiter().GetResult();
             return CompletionContext.Results(names, wordToComplete, "sandbox on " + host);
         }
-        catch (Exception ex) when (ex is IOException or InvalidOperationException or OperationCanceledException or ArgumentException or
+        catch (Exception ex) when (ex is IOException or InvalidOperationException or OperationCanceledException or ArgumentException or RuntimeException or
                                    UnauthorizedAccessException or HbOps.Engine.Errors.HbOpsException or System.Net.Sockets.SocketException)
         {
             return Array.Empty<CompletionResult>();
@@ -142,7 +143,7 @@ public sealed class TargetCompleter : IArgumentCompleter
             var path = HbOps.Engine.Records.HbConfig.ResolvePath(CompletionContext.PathValue(commandName, "ConfigPath", fakeBoundParameters));
             return CompletionContext.Results(HbOps.Engine.Records.HbConfig.Load(path).Targets.Keys, wordToComplete, "target");
         }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or ArgumentException or HbOps.Engine.Errors.HbOpsException)
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or ArgumentException or RuntimeException or HbOps.Engine.Errors.HbOpsException)
         {
             return Array.Empty<CompletionResult>();
         }

@@ -23,7 +23,7 @@ namespace HbOps;
 /// <para>A ready sandbox for the latest backup, for a manual pg_restore (docker exec $sb.Name pg_restore ... /hbops-artefact/...).</para>
 /// </example>
 /// <example>
-/// <code>New-HbSandbox -SshHost contabo -Path /var/backups/hbops/hb08_2026-05-15/directus_full_20260515T010203Z.dump -Image postgres:16 | Remove-HbSandbox -Confirm:$false</code>
+/// <code>New-HbSandbox -SshHost contabo -Path /var/backups/hbops/hb08_2026-05-15/directus_full_20260515T010203Z.dump -Image postgres:17 | Remove-HbSandbox -Confirm:$false</code>
 /// <para>Proves a newer major's image starts with the artefact mounted, then removes the sandbox and verifies it is gone.</para>
 /// </example>
 [Cmdlet(VerbsCommon.New, "HbSandbox", DefaultParameterSetName = ArtefactSet, SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Low)]

@@ -38,7 +38,9 @@ public sealed class RemoveHbSandboxCommand : HbHostCmdletBase
     public HbSandbox? Sandbox { get; set; }
 
     /// <summary>Sandbox container names on the host named by the SSH parameters (or this machine); strings from the pipeline bind here.</summary>
-    [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ParameterSetName = NameSet)]
+    // ValueFromPipelineByPropertyName as well: PowerShell binds a piped string to a ByValue parameter of another set only
+    // when that set also takes input by property name like the default set's -Sandbox does.
+    [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true, ParameterSetName = NameSet)]
     [ValidateNotNullOrEmpty]
     [ArgumentCompleter(typeof(SandboxNameCompleter))]
     public string[] Name { get; set; } = Array.Empty<string>();

@@ -19,6 +19,20 @@ Describe 'Compare-HbRowCounts' {
         It 'rejects an unknown -Reference' {
             { $r | Compare-HbRowCounts -Reference Elsewhere } | Should -Throw -ErrorId 'ParameterArgumentValidationError,HbOps.CompareHbRowCountsCommand'
         }
+        It 'offers only the modes it accepts (-Mode None is not offered, and refused)' {
+            Get-HbCompletion 'Compare-HbRowCounts -Mode ' | Sort-Object | Should -Be @('Estimated', 'Exact')
+            { $r | Compare-HbRowCounts -Mode None } | Should -Throw -ErrorId 'ParameterArgumentValidationError,HbOps.CompareHbRowCountsCommand'
+        }
+        It 'completes -SandboxName from the host''s sandboxes, never from file names' {
+            Push-Location $TestDrive
+            try {
+                New-Item -ItemType File 'pg-restore-test-not-a-sandbox.txt' | Out-Null
+                $line = "Compare-HbRowCounts -SshHost $($TestEnv.SshAlias) -SshConfigPath $($TestEnv.SshConfigPath) -SandboxName pg-restore-test-"
+                $offered = Get-HbCompletion $line
+                $offered | Should -Contain $r.Sandbox.Name
+                $offered | Where-Object { $_ -like '*.txt' } | Should -BeNullOrEmpty
+            } finally { Pop-Location }
+        }
         It 'needs a sandbox side' {
             { Compare-HbRowCounts @Ssh -Database directus -User directus -ErrorAction Stop } | Should -Throw -ErrorId 'InvalidArgument,HbOps.CompareHbRowCountsCommand'
         }
@@ -63,6 +77,26 @@ Describe 'Compare-HbRowCounts' {
 
         It 'refuses the same side twice' {
             { $r | Compare-HbRowCounts -Reference Production -Difference Production -ErrorAction Stop } | Should -Throw -ErrorId 'InvalidArgument,HbOps.CompareHbRowCountsCommand'
+        }
+
+        It 'compares a -Target''s production with a sandbox given by name, or piped' {
+            $config = New-HbTestConfig -BackupRoot $TestEnv.BackupRoot
+            $c = Compare-HbRowCounts -Target pester-target -ConfigPath $config -SandboxName $r.Sandbox.Name -Table 'public.dot_tools'
+            $c.Match | Should -BeTrue
+            $c.Reference | Should -Be 992
+            $piped = $r | Compare-HbRowCounts -Target pester-target -ConfigPath $config -Table 'public.dot_tools'
+            $piped.Match | Should -BeTrue
+        }
+
+        It 'binds a restore-test result read back with Import-Clixml or rebuilt from JSON' {
+            $file = Join-Path $TestDrive 'result.xml'
+            $r | Export-Clixml $file
+            $c = Import-Clixml $file | Compare-HbRowCounts -Table 'public.dot_tools'
+            $c.Match | Should -BeTrue
+            "$($c.DifferenceSource)" | Should -Be 'Sandbox'
+            $j = $r | ConvertTo-Json -Depth 10 -EnumsAsStrings | ConvertFrom-Json | Compare-HbRowCounts -Reference ArtefactSnapshot -Table 'public.dot_tools'
+            $j.Match | Should -BeTrue
+            "$($j.ReferenceSource)" | Should -Be 'ArtefactSnapshot'
         }
 
         It 'estimated mode compares statistics within the tolerance' {

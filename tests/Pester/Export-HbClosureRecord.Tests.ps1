@@ -38,6 +38,25 @@ Describe 'Export-HbClosureRecord' {
         $yaml | Should -Match 'rule: MissingRoleUserMapping'
     }
 
+    It 'accepts the same evidence read back with Import-Clixml or rebuilt from JSON' {
+        $file = Join-Path $TestDrive 'evidence.xml'
+        @($a, $r) + $c + @($x) | Export-Clixml $file
+        $fromXml = Import-Clixml $file | Export-HbClosureRecord -Title 'from clixml' -WarningVariable w
+        $w | Should -BeNullOrEmpty
+        $fromXml.Accepted | Should -BeTrue
+        ($fromXml.Acceptance | ForEach-Object { "$($_.Status)" }) | Should -Be ($record.Acceptance | ForEach-Object { "$($_.Status)" })
+        $fromXml.Backup.Sha256 | Should -Be $a.Sha256
+        $fromXml.RowCountComparisons.Count | Should -Be @($c).Count
+        $json = @($a, $r) + $c + @($x) | ForEach-Object { $_ | ConvertTo-Json -Depth 10 -Compress -EnumsAsStrings }
+        $fromJson = $json | ForEach-Object { $_ | ConvertFrom-Json } | Export-HbClosureRecord -Title 'from json'
+        ($fromJson.Acceptance | ForEach-Object { "$($_.Status)" }) | Should -Be ($record.Acceptance | ForEach-Object { "$($_.Status)" })
+    }
+
+    It 'still ignores, with a warning, objects that carry no evidence' {
+        $null = [pscustomobject]@{ Name = 'x' }, 'text' | Export-HbClosureRecord -WarningVariable w -WarningAction SilentlyContinue
+        $w.Count | Should -Be 2
+    }
+
     It 'never contains a secret' {
         Get-Content -Raw $path | Should -Not -Match 'fdw-mapping-secret|fixture-role-secret|POSTGRES_PASSWORD'
     }
@@ -50,7 +69,8 @@ Describe 'Export-HbClosureRecord' {
     }
 
     It 'a failed restore makes the record not accepted' {
-        $f = $a | Test-HbRestore -Assertion @{ Name = 'wrong'; Sql = 'SELECT 1'; Expected = '2' }
+        $f = $a | Test-HbRestore -Assertion @{ Name = 'wrong'; Sql = 'SELECT 1'; Expected = '2' } -ErrorAction SilentlyContinue -ErrorVariable err
+        $err[0].FullyQualifiedErrorId | Should -Be 'RestoreTestFailed,HbOps.TestHbRestoreCommand'
         $rec = $a, $f | Export-HbClosureRecord
         $rec.Accepted | Should -BeFalse
         ($rec.Acceptance | Where-Object Criterion -like 'Smoke-test*').Status | Should -Be 'Failed'

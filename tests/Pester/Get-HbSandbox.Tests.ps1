@@ -43,4 +43,54 @@ Describe 'Get-HbSandbox' {
     It 'never lists the production container' {
         (Get-HbSandbox @Ssh).Name | Should -Not -Contain $TestEnv.Container
     }
+
+    Context 'A kept sandbox' {
+        BeforeAll {
+            $script:kept = Invoke-HbBackup @Ssh @Prod -Destination $TestEnv.BackupRoot -Tag getsb -RowCounts None | New-HbSandbox -TimeToLiveMinutes 30
+        }
+        AfterAll {
+            $kept | Remove-HbSandbox -Confirm:$false | Out-Null
+        }
+
+        It 'writes verbose output: where it looks and what it found' {
+            $log = Get-HbSandbox @Ssh -Name $kept.Name -Verbose 4>&1 | Where-Object { $_ -is [System.Management.Automation.VerboseRecord] }
+            $text = $log.Message -join "`n"
+            $text | Should -Match ([regex]::Escape("labelled hbops.sandbox=true on $($TestEnv.SshAlias)"))
+            $text | Should -Match ([regex]::Escape("1 match -Name '$($kept.Name)'"))
+        }
+
+        It '-Target lists the sandboxes on the target''s host' {
+            $config = New-HbTestConfig -BackupRoot $TestEnv.BackupRoot
+            (Get-HbSandbox -Target pester-target -ConfigPath $config -Name $kept.Name).Name | Should -Be $kept.Name
+        }
+
+        It 'completes -Name from the engine of the given -SshHost, never from file names' {
+            Push-Location $TestDrive
+            try {
+                New-Item -ItemType File 'pg-restore-test-getsb-file.txt' | Out-Null
+                $offered = Get-HbCompletion "Get-HbSandbox -SshHost $($TestEnv.SshAlias) -SshConfigPath $($TestEnv.SshConfigPath) -Name pg-restore-test-getsb"
+                $offered | Should -Contain $kept.Name
+                $offered | Where-Object { $_ -like '*.txt' } | Should -BeNullOrEmpty
+                # The same engine through an account that may not use docker: nothing to offer, so the completer asked that host.
+                Get-HbCompletion "Get-HbSandbox -SshHost $($TestEnv.NoDockerAlias) -SshConfigPath $($TestEnv.SshConfigPath) -Name pg-restore-test-getsb" |
+                    Should -BeNullOrEmpty
+            } finally { Pop-Location }
+        }
+
+        It 'completes -Name for -Target from the target''s host' {
+            $config = New-HbTestConfig -BackupRoot $TestEnv.BackupRoot
+            Get-HbCompletion "Get-HbSandbox -Target pester-target -ConfigPath $config -Name pg-restore-test-getsb" | Should -Contain $kept.Name
+        }
+
+        It 'completes -SshHost from the ssh config that $PSDefaultParameterValues names' {
+            Get-HbCompletion 'Get-HbSandbox -SshHost contabo-no' | Should -BeNullOrEmpty -Because '~/.ssh/config does not define the test aliases'
+            $saved = $PSDefaultParameterValues.Clone()
+            try {
+                $PSDefaultParameterValues['*-Hb*:SshConfigPath'] = $TestEnv.SshConfigPath
+                Get-HbCompletion 'Get-HbSandbox -SshHost contabo-no' | Should -Be @($TestEnv.NoDockerAlias)
+                # ... and the sandbox-name completer reaches the host through that config too.
+                Get-HbCompletion "Get-HbSandbox -SshHost $($TestEnv.SshAlias) -Name pg-restore-test-getsb" | Should -Contain $kept.Name
+            } finally { $global:PSDefaultParameterValues = $saved }
+        }
+    }
 }

@@ -1,6 +1,11 @@
 BeforeDiscovery {
     . (Join-Path $PSScriptRoot 'TestSetup.ps1')
     $script:Cmdlets = @(Get-Command -Module HbOps | ForEach-Object Name)
+    # Every example of every cmdlet's help, to be run against the real environment.
+    $script:Examples = @(foreach ($name in $Cmdlets) {
+        $i = 0
+        foreach ($ex in (Get-Help $name -Examples).Examples.Example) { $i++; @{ Command = $name; Index = $i; Code = $ex.Code } }
+    })
 }
 
 BeforeAll {
@@ -82,6 +87,23 @@ Import-Module '$(Join-Path $ModulePath 'HbOps.psd1')'
         Remove-Item -Recurse -Force $dest -ErrorAction SilentlyContinue
     }
 
+    It 'every computed column of the default views renders (no script block throws)' {
+        # Format-Table swallows a script block's error and shows an empty cell; run each one directly instead, on a
+        # default instance of its type, with strict mode on.
+        $views = ([xml](Get-Content -Raw (Join-Path $ModulePath 'HbOps.Format.ps1xml'))).Configuration.ViewDefinitions.View
+        $checked = 0
+        foreach ($view in $views) {
+            $type = [type]$view.ViewSelectedBy.TypeName
+            $instance = [Activator]::CreateInstance($type)
+            foreach ($block in $view.SelectNodes('.//ScriptBlock')) {
+                $sb = [scriptblock]::Create("Set-StrictMode -Version Latest; `$_ = `$args[0]; $($block.InnerText)")
+                { $null = & $sb $instance } | Should -Not -Throw -Because "$($type.Name): $($block.InnerText)"
+                $checked++
+            }
+        }
+        $checked | Should -BeGreaterThan 5
+    }
+
     It 'state-changing cmdlets support -WhatIf and -Confirm' {
         foreach ($name in 'Invoke-HbBackup', 'Test-HbRestore', 'New-HbSandbox', 'Remove-HbSandbox', 'Export-HbClosureRecord') {
             $p = (Get-Command $name).Parameters.Keys
@@ -96,6 +118,109 @@ Import-Module '$(Join-Path $ModulePath 'HbOps.psd1')'
         $progress = @($job.PowerShell.Streams.Progress | Where-Object Activity -eq 'Invoke-HbBackup')
         $job.PowerShell.Dispose()
         $progress | Where-Object StatusDescription -match 'MiB streamed at [0-9.]+ MiB/s' | Should -Not -BeNullOrEmpty
+    }
+
+    It 'has an about_HbOps topic: the workflow, the config file, the failure rule, round trips, the test environment' {
+        $about = Get-Help about_HbOps | Out-String
+        foreach ($section in 'THE WORKFLOW', 'THE CONFIG FILE', 'FAILURE SIGNALLING OF THE TEST-\* CMDLETS', 'OBJECTS AFTER A ROUND TRIP', 'WHAT A REAL SERVER NEEDS', 'THE TEST ENVIRONMENT') {
+            $about | Should -Match $section
+        }
+        Join-Path $ModulePath 'en-US/about_HbOps.help.txt' | Should -Exist
+    }
+
+    Context 'Help examples' {
+        BeforeAll {
+            # The examples name the operator's world (alias contabo, /var/backups/hbops, target contabo-directus, ./closure.yml,
+            # a kept sandbox in $r); here that world is the test environment: its ssh config for every command, a backup root
+            # of its own, a config file whose target contabo-directus backs up into it, and a working folder with ./backups
+            # and ./closure.yml.
+            function Remove-ExampleSandboxes {
+                # Sandboxes an example kept (they mount an artefact of this backup root), except the shared $r.
+                Get-HbSandbox @Ssh | Where-Object { ($_.Mounts -join ' ') -like "*$exRoot/*" -and (-not $exKept -or $_.Name -ne $exKept.Sandbox.Name) } |
+                    Remove-HbSandbox -Confirm:$false | Out-Null
+            }
+            $id = [guid]::NewGuid().ToString('N').Substring(0, 8)
+            $script:exRoot = Join-Path $TestEnv.BackupRoot "examples-$id"
+            $script:exDir = Join-Path ([IO.Path]::GetTempPath()) "hbops-examples-$id"
+            New-Item -ItemType Directory $exDir | Out-Null
+            $script:exConfig = Join-Path $exDir 'hbops.yml'
+            @"
+targets:
+  contabo-directus:
+    sshHost: $($TestEnv.SshAlias)
+    sshConfigPath: $($TestEnv.SshConfigPath)
+    container: $($TestEnv.Container)
+    database: $($TestEnv.Database)
+    user: $($TestEnv.User)
+    backupRoot: $exRoot
+    tag: hb08
+"@ | Set-Content $exConfig
+            $script:savedDefaults = $global:PSDefaultParameterValues.Clone()
+            $script:savedConfig = $env:HBOPS_CONFIG
+            $env:HBOPS_CONFIG = $exConfig
+            $global:PSDefaultParameterValues['*-Hb*:SshConfigPath'] = $TestEnv.SshConfigPath
+            $global:PSDefaultParameterValues['Invoke-HbBackup:Destination'] = $exRoot
+            $script:exArtefact = Invoke-HbBackup @Ssh @Prod -Destination $exRoot -Tag hb08
+            $script:exKept = $exArtefact | Test-HbRestore -KeepSandbox
+            Push-Location $exDir
+            Invoke-HbBackup @Ssh @Prod -Local -Destination ./backups -Tag local -RowCounts None | Out-Null
+            $exArtefact, $exKept | Export-HbClosureRecord -Path ./closure.yml | Out-Null
+        }
+
+        AfterAll {
+            if ((Get-Location).Path -eq $exDir) { Pop-Location }
+            $global:PSDefaultParameterValues = $savedDefaults
+            $env:HBOPS_CONFIG = $savedConfig
+            Remove-ExampleSandboxes
+            if ($exKept) { $exKept | Remove-HbSandbox -Confirm:$false | Out-Null }
+            Remove-Item -Recurse -Force $exDir -ErrorAction SilentlyContinue
+        }
+
+        It '<Command> example <Index> runs' -ForEach $Examples {
+            $code = $Code.Replace('/var/backups/hbops/hb08_2026-05-15/directus_full_20260515T010203Z.dump', $exArtefact.Path).
+                Replace('/var/backups/hbops', $exRoot).Replace('pg-restore-test-hb08-20260515', $exKept.Sandbox.Name)
+            if ($Command -eq 'Test-HbPreflight') {
+                # Preflight examples describe a healthy backup root: its newest backup restore-tested.
+                Get-HbBackup @Ssh -Path $exRoot | Select-Object -Last 1 | Test-HbRestore | Out-Null
+            }
+            $r = $exKept
+            $example = [scriptblock]::Create($code)
+            try {
+                # Any error, terminating or not, fails the example ($ErrorActionPreference is Stop); output is formatted.
+                { & $example | Out-String -Width 200 | Out-Null } | Should -Not -Throw -Because $code
+            }
+            finally { Remove-ExampleSandboxes }
+        }
+    }
+
+    It 'help shows every parameter set''s syntax with readable types, defaults, pipeline input and Required' {
+        foreach ($name in $Cmdlets) {
+            $cmd = Get-Command $name
+            $help = Get-Help $name -Full
+            @($help.Syntax.SyntaxItem).Count | Should -Be @($cmd.ParameterSets).Count -Because "$name has $(@($cmd.ParameterSets).Count) parameter sets"
+            $text = $help | Out-String -Width 300
+            $text | Should -Not -Match 'Nullable|`1|System\.(Int|String|Double|Boolean|TimeSpan)' -Because "$name shows readable types"
+            $common = [System.Management.Automation.PSCmdlet]::CommonParameters
+            foreach ($p in $cmd.Parameters.Values | Where-Object Name -notin $common) {
+                $ph = $help.Parameters.Parameter | Where-Object Name -eq $p.Name
+                $ph | Should -Not -BeNullOrEmpty -Because "$name -$($p.Name) is documented"
+                $attrs = @($p.Attributes | Where-Object { $_ -is [System.Management.Automation.ParameterAttribute] })
+                $kinds = @(); if ($attrs.ValueFromPipeline -contains $true) { $kinds += 'ByValue' }; if ($attrs.ValueFromPipelineByPropertyName -contains $true) { $kinds += 'ByPropertyName' }
+                $ph.PipelineInput | Should -Be $(if ($kinds) { "True ($($kinds -join ', '))" } else { 'False' }) -Because "$name -$($p.Name) pipeline input"
+                $ph.Required | Should -Be "$($attrs.Mandatory -contains $true)".ToLowerInvariant() -Because "$name -$($p.Name) Required"
+                if (@($attrs.Mandatory | Sort-Object -Unique).Count -gt 1) {
+                    ($ph.Description | Out-String) | Should -Match 'Required in parameter set' -Because "$name -$($p.Name) is mandatory in some sets only"
+                }
+            }
+        }
+        (Get-Help Invoke-HbBackup -Parameter Container).DefaultValue | Should -Be 'postgres'
+        (Get-Help Test-HbRestore -Parameter Jobs).DefaultValue | Should -Be '2'
+        (Get-Help Test-HbPreflight -Parameter MaxBackupAge).DefaultValue | Should -Be '01:00:00'
+        (Get-Help Compare-HbRowCounts -Parameter Port).Type.Name | Should -Be 'int'
+        (Get-Help Test-HbRestore -Parameter Path).Aliases | Should -Be 'FullName'
+        (Get-Help Get-HbSandbox -Parameter Name).Globbing | Should -Be 'true'
+        ((Get-Help Get-HbBackup).Syntax | Out-String -Width 300) | Should -Match ([regex]::Escape('Get-HbBackup [[-Path] <string>] -Target <string>'))
+        ((Get-Help Compare-HbRowCounts).Syntax | Out-String -Width 300) | Should -Match ([regex]::Escape('[-Mode {Exact | Estimated}]'))
     }
 
     Context '<_>' -ForEach $Cmdlets {

@@ -56,6 +56,31 @@ Describe 'Remove-HbSandbox' {
         $x.Verified | Should -BeTrue
     }
 
+    It 'takes names as strings from the pipeline' {
+        $x = $r.Sandbox.Name, 'pg-restore-test-no-such-sandbox' | Remove-HbSandbox @Ssh -Confirm:$false
+        $x.Name | Should -Be @($r.Sandbox.Name, 'pg-restore-test-no-such-sandbox')
+        $x | ForEach-Object { "$($_.Status)" | Should -Be 'AlreadyGone' }
+    }
+
+    It 'removes a sandbox received from a job (Receive-Job), by the Sandbox property of its result' {
+        $job = Start-Job { param($m, $s, $p) Import-Module $m; Test-HbRestore @s -Path $p -KeepSandbox } -ArgumentList (Join-Path $ModulePath 'HbOps.psd1'), $Ssh, $r.Artefact.Path
+        $received = Receive-Job $job -Wait -AutoRemoveJob
+        $received.PSObject.TypeNames[0] | Should -Be 'Deserialized.HbOps.Model.HbRestoreTestResult'
+        docker ps -aq --filter "name=^$($received.Sandbox.Name)$" | Should -Not -BeNullOrEmpty
+        $x = $received | Remove-HbSandbox -Confirm:$false
+        "$($x.Status)" | Should -Be 'Removed'
+        $x.Verified | Should -BeTrue
+        docker ps -aq --filter "name=^$($received.Sandbox.Name)$" | Should -BeNullOrEmpty
+    }
+
+    It 'removes a sandbox rebuilt from JSON, and refuses nothing else' {
+        $kept = $r.Artefact | Test-HbRestore -KeepSandbox
+        $json = $kept.Sandbox | ConvertTo-Json -Depth 10 -EnumsAsStrings
+        $x = $json | ConvertFrom-Json | Remove-HbSandbox -Confirm:$false
+        "$($x.Status)" | Should -Be 'Removed'
+        $x.Verified | Should -BeTrue
+    }
+
     Context 'an image that declares more volumes than the data directory' {
         BeforeAll {
             $script:extraImage = "hbops-test/postgres:15-extravol-$([guid]::NewGuid().ToString('N').Substring(0, 6))"

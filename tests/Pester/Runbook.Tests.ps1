@@ -20,6 +20,19 @@ Describe 'Example runbook (module/examples/Invoke-HbRunbook.ps1)' {
         Remove-Item $record
     }
 
+    It 'takes its assertions from a .psd1 file when started with -File (as cron or systemd start it)' {
+        $record = Join-Path ([IO.Path]::GetTempPath()) ('hbops-runbook-' + [guid]::NewGuid().ToString('N') + '.yml')
+        $assertions = Join-Path $TestDrive 'assertions.psd1'
+        "@{ Assertions = @( @{ Name = 'pairing'; Sql = 'SELECT count(*) FROM dot_tools WHERE id IN (991,992) AND paired_with IN (991,992)'; Expected = '2' } ) }" |
+            Set-Content $assertions
+        & $PwshPath -NoProfile -NonInteractive -File $runbook -Target contabo-directus -ConfigPath $TestEnv.ConfigPath -RecordPath $record -ModulePath $ModulePath -AssertionFile $assertions | Out-Null
+        $LASTEXITCODE | Should -Be 0
+        $r = Import-HbClosureRecord $record
+        $r.Accepted | Should -BeTrue
+        ($r.Acceptance | Where-Object Criterion -like 'Smoke-test*').Status | Should -Be 'Passed'
+        Remove-Item $record
+    }
+
     It 'exits non-zero when a criterion lacks evidence (no smoke-test assertion given)' {
         $record = Join-Path ([IO.Path]::GetTempPath()) ('hbops-runbook-' + [guid]::NewGuid().ToString('N') + '.yml')
         & $PwshPath -NoProfile -NonInteractive -File $runbook -Target contabo-directus -ConfigPath $TestEnv.ConfigPath -RecordPath $record -ModulePath $ModulePath | Out-Null

@@ -179,6 +179,25 @@ Describe 'Test-HbRestore' {
             "$($r.Result)" | Should -Be 'PassedWithNotes'
             $r.Artefact.Sha256 | Should -Be $artefact.Sha256
         }
+
+        It 'takes dump files from Get-ChildItem (FullName binds -Path)' {
+            # The test environment's docker host is this machine, so its backup root is visible here too.
+            $r = Get-ChildItem $artefact.Path | Test-HbRestore @Ssh
+            "$($r.Result)" | Should -Be 'PassedWithNotes'
+            $r.Artefact.Path | Should -Be $artefact.Path
+            $r.TeardownVerified | Should -BeTrue
+        }
+    }
+
+    Context 'An artefact that made a round trip' {
+        It 'restores an artefact read back with Import-Clixml' {
+            $file = Join-Path $TestDrive 'artefact.xml'
+            $artefact | Export-Clixml $file
+            $r = Import-Clixml $file | Test-HbRestore
+            "$($r.Result)" | Should -Be 'PassedWithNotes'
+            $r.Artefact.Sha256 | Should -Be $artefact.Sha256
+            "$($r.RowCountCheck)" | Should -Be 'Passed' -Because 'the row-count snapshot arrived whole'
+        }
     }
 
     Context 'Assertions are read-only queries' {
@@ -262,8 +281,11 @@ Describe 'Test-HbRestore' {
         }
 
         It 'fails the test when pg_restore hits a fatal error (extension missing in the sandbox image)' {
-            $f = $artefact | Test-HbRestore -Image hbops-test/postgres:15-nofdw
+            $f = $artefact | Test-HbRestore -Image hbops-test/postgres:15-nofdw -ErrorAction SilentlyContinue -ErrorVariable err
             "$($f.Result)" | Should -Be 'Failed'
+            @($err).Count | Should -Be 1 -Because 'a Failed verdict is also one RestoreTestFailed error'
+            $err[0].FullyQualifiedErrorId | Should -Be 'RestoreTestFailed,HbOps.TestHbRestoreCommand'
+            [object]::ReferenceEquals($err[0].TargetObject, $f) | Should -BeTrue -Because 'the error carries the result it reports'
             $f.FatalCount | Should -BeGreaterThan 0
             ($f.Messages | Where-Object { "$($_.Severity)" -eq 'Fatal' }).Text -join "`n" | Should -Match 'postgres_fdw'
             $f.TeardownVerified | Should -BeTrue
@@ -275,8 +297,11 @@ Describe 'Test-HbRestore' {
         }
 
         It 'fails the test (Result Failed) when an assertion does not hold' {
-            $f = $artefact | Test-HbRestore -Assertion @{ Name = 'impossible'; Sql = 'SELECT count(*) FROM dot_tools'; Expected = '0' }
+            $f = $artefact | Test-HbRestore -Assertion @{ Name = 'impossible'; Sql = 'SELECT count(*) FROM dot_tools'; Expected = '0' } -ErrorAction SilentlyContinue -ErrorVariable err
             "$($f.Result)" | Should -Be 'Failed'
+            $err[0].FullyQualifiedErrorId | Should -Be 'RestoreTestFailed,HbOps.TestHbRestoreCommand'
+            "$($err[0].CategoryInfo.Category)" | Should -Be 'InvalidResult'
+            $err[0].Exception.Message | Should -Match 'impossible'
             $f.FailureReasons -join ' ' | Should -Match 'impossible'
             $f.TeardownVerified | Should -BeTrue
         }

@@ -76,3 +76,27 @@ function Wait-HbFile {
 function Get-HbDumpSessions {
     docker exec $script:TestEnv.Container psql -U $script:TestEnv.User -d $script:TestEnv.Database -qAtc "SELECT count(*) FROM pg_stat_activity WHERE application_name LIKE 'hbops-dump-%'"
 }
+
+# An HbOps config file (in TestDrive) with one target, 'pester-target', on the test environment's docker host.
+function New-HbTestConfig {
+    param([string] $BackupRoot, [string] $Database = $script:TestEnv.Database)
+    $path = Join-Path $TestDrive ('hbops-' + [guid]::NewGuid().ToString('N').Substring(0, 8) + '.yml')
+    @"
+targets:
+  pester-target:
+    sshHost: $($script:TestEnv.SshAlias)
+    sshConfigPath: $($script:TestEnv.SshConfigPath)
+    container: $($script:TestEnv.Container)
+    database: $Database
+    user: $($script:TestEnv.User)
+    backupRoot: $BackupRoot
+    tag: pester
+"@ | Set-Content -Path $path
+    $path
+}
+
+# What TabExpansion2 offers at the end of a command line.
+function Get-HbCompletion {
+    param([string] $Line)
+    @((TabExpansion2 -inputScript $Line -cursorColumn $Line.Length).CompletionMatches.CompletionText)
+}
