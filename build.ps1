@@ -15,17 +15,24 @@
       Demo   Build + Env, then the whole job through the SSH alias: backup, restore test, row-count
              comparison, teardown; prints the real result objects.
       Bench  Build + Env, then the side-by-side benchmarks in tests/bench.
+      Package
+             Build, then out/packages/HbOps.<version>.nupkg (PSResourceGet's Compress-PSResource; the version is
+             HbOps.psd1's ModuleVersion). Install it with Register-PSResourceRepository -Uri out/packages and
+             Install-PSResource HbOps.
 
 .EXAMPLE
     dotnet tool restore; dotnet pwsh -NoProfile -File build.ps1 -Task Demo
 
 .EXAMPLE
     dotnet pwsh -NoProfile -File build.ps1 -Task Test
+
+.EXAMPLE
+    dotnet pwsh -NoProfile -File build.ps1 -Task Package
 #>
 [CmdletBinding()]
 param(
     [Parameter(Position = 0)]
-    [ValidateSet('Build', 'Env', 'Test', 'Demo', 'Bench')]
+    [ValidateSet('Build', 'Env', 'Test', 'Demo', 'Bench', 'Package')]
     [string] $Task = 'Build',
 
     [ValidateSet('Debug', 'Release')]
@@ -104,8 +111,10 @@ function Invoke-Build {
     Copy-Item (Join-Path $Root 'HbOps.psd1') $ModuleOut
     Copy-Item (Join-Path $Root 'module/HbOps.Format.ps1xml') $ModuleOut
     Copy-Item (Join-Path $Root 'module/HbOps.Types.ps1xml') $ModuleOut
+    Copy-Item (Join-Path $Root 'LICENSE'), (Join-Path $Root 'CHANGELOG.md') $ModuleOut
     $helpDir = Join-Path $ModuleOut 'en-US'
     New-Item -ItemType Directory -Force -Path $helpDir | Out-Null
+    Copy-Item (Join-Path $Root 'module/en-US/about_HbOps.help.txt') $helpDir
     & (Join-Path $Root 'module/New-HbOpsHelp.ps1') -DocXml (Join-Path $publish 'HbOps.xml') -ModuleDll (Join-Path $ModuleOut 'HbOps.dll') -OutFile (Join-Path $helpDir 'HbOps.dll-Help.xml')
     Write-Host "Module built: $ModuleOut"
 }
@@ -195,10 +204,17 @@ function Invoke-Bench {
     if ($LASTEXITCODE -ne 0) { exit $LASTEXITCODE }
 }
 
+function Invoke-Package {
+    Invoke-Build
+    $nupkg = & (Join-Path $Root 'module/New-HbOpsPackage.ps1') -ModulePath $ModuleOut -DestinationPath (Join-Path $Out 'packages')
+    Write-Host ("Package built: {0} ({1:N1} MB)" -f $nupkg, ((Get-Item $nupkg).Length / 1MB))
+}
+
 switch ($Task) {
     'Build' { Invoke-Build }
     'Env' { Invoke-Env }
     'Test' { Invoke-Test }
     'Demo' { Invoke-Demo }
     'Bench' { Invoke-Bench }
+    'Package' { Invoke-Package }
 }

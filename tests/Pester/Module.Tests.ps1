@@ -26,6 +26,58 @@ Describe 'HbOps module' {
         $m.ExportedFormatFiles | Should -Not -BeNullOrEmpty
     }
 
+    It 'takes its version from one place: the manifest''s ModuleVersion is every assembly''s version' {
+        $version = (Import-PowerShellDataFile (Join-Path $ModulePath 'HbOps.psd1')).ModuleVersion
+        foreach ($dll in 'HbOps.dll', 'HbOps.Model.dll', 'Dependencies/HbOps.Engine.dll', 'Dependencies/net10.0/HbOps.Engine.dll') {
+            (Get-Item (Join-Path $ModulePath $dll)).VersionInfo.ProductVersion -replace '\+.*$', '' | Should -Be $version -Because $dll
+        }
+        $m = Test-ModuleManifest (Join-Path $ModulePath 'HbOps.psd1')
+        $m.Author | Should -Not -BeNullOrEmpty
+        $m.CompanyName | Should -Not -BeNullOrEmpty
+        $m.Tags | Should -Contain 'PostgreSQL'
+        $m.ReleaseNotes | Should -Match 'CHANGELOG'
+        Join-Path $ModulePath 'LICENSE' | Should -Exist
+        Get-Content -Raw (Join-Path $ModulePath 'LICENSE') | Should -Match 'MIT License'
+        Get-Content -Raw (Join-Path $ModulePath 'CHANGELOG.md') | Should -Match ([regex]::Escape("## $version"))
+    }
+
+    It 'packs into a versioned .nupkg that installs from a local repository into a fresh module path and runs' {
+        $version = (Import-PowerShellDataFile (Join-Path $ModulePath 'HbOps.psd1')).ModuleVersion
+        $packages = Join-Path $TestDrive 'packages'
+        $nupkg = & (Join-Path $PSScriptRoot '../../module/New-HbOpsPackage.ps1') -ModulePath $ModulePath -DestinationPath $packages
+        Split-Path -Leaf $nupkg | Should -Be "HbOps.$version.nupkg"
+        # A fresh HOME: an empty user module path and an empty PSResourceGet repository store.
+        $freshHome = Join-Path $TestDrive 'fresh-home'
+        New-Item -ItemType Directory $freshHome | Out-Null
+        $script = @"
+`$ErrorActionPreference = 'Stop'
+Register-PSResourceRepository -Name hbops-test -Uri '$packages' -Trusted
+Install-PSResource -Name HbOps -Repository hbops-test -Scope CurrentUser -Quiet
+Import-Module HbOps
+`$m = Get-Module HbOps
+`$listed = @(Get-HbSandbox -SshHost '$($TestEnv.SshAlias)' -SshConfigPath '$($TestEnv.SshConfigPath)' -Name 'no-such-sandbox-*')
+[pscustomobject]@{
+    Base = `$m.ModuleBase; Version = "`$(`$m.Version)"; Listed = `$listed.Count
+    Engine = ([AppDomain]::CurrentDomain.GetAssemblies() | Where-Object { `$_.GetName().Name -eq 'HbOps.Engine' }).Location
+    Synopsis = (Get-Help Get-HbBackup).Synopsis
+} | ConvertTo-Json -Compress
+"@
+        $saved = $env:HOME, $env:PSModulePath
+        try {
+            $env:HOME = $freshHome
+            $env:PSModulePath = $null
+            $out = & $PwshPath -NoProfile -NonInteractive -Command $script 2>&1
+        }
+        finally { $env:HOME, $env:PSModulePath = $saved }
+        $LASTEXITCODE | Should -Be 0 -Because ($out | Out-String)
+        $r = $out | Select-Object -Last 1 | ConvertFrom-Json
+        $r.Base | Should -BeLike "$freshHome/*"
+        $r.Version | Should -Be $version
+        $r.Listed | Should -Be 0
+        $r.Engine | Should -BeLike "$($r.Base)/Dependencies/*"
+        $r.Synopsis | Should -Match 'manifests'
+    }
+
     It 'ships the engine and third-party DLLs only in Dependencies/' {
         (Get-ChildItem $ModulePath -Filter *.dll).Name | Sort-Object | Should -Be @('HbOps.dll', 'HbOps.Model.dll')
         foreach ($dll in 'HbOps.Engine.dll', 'Renci.SshNet.dll', 'Docker.DotNet.dll', 'Npgsql.dll', 'YamlDotNet.dll') {
