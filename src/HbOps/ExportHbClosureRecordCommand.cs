@@ -29,7 +29,7 @@ public sealed class ExportHbClosureRecordCommand : HbCmdletBase
 {
     private readonly List<object> _items = new();
 
-    /// <summary>Objects from the HbOps cmdlets (others are ignored with a warning).</summary>
+    /// <summary>Objects from the HbOps cmdlets, also read back (Import-Clixml, Receive-Job, ConvertFrom-Json) or in arrays; others are ignored with a warning.</summary>
     [Parameter(Mandatory = true, ValueFromPipeline = true)]
     [AllowNull]
     public PSObject? InputObject { get; set; }
@@ -47,18 +47,29 @@ public sealed class ExportHbClosureRecordCommand : HbCmdletBase
     /// <inheritdoc />
     protected override void ProcessRecord()
     {
-        if (InputObject?.BaseObject is not { } o) return;
+        // $a, $r, $c, $x | Export-HbClosureRecord pipes $c (the comparisons) as one array: take its elements.
+        if (InputObject?.BaseObject is System.Collections.IList list)
+        {
+            foreach (var element in list) Collect(element is null ? null : PSObject.AsPSObject(element));
+            return;
+        }
+        Collect(InputObject);
+    }
+
+    private void Collect(PSObject? input)
+    {
+        if (input?.BaseObject is not { } o) return;
         try
         {
             // Objects read back (Import-Clixml, Receive-Job, ConvertFrom-Json) count as the evidence they were.
-            if (ModelRebuilder.TryRebuildAny(InputObject, out var item) &&
+            if (ModelRebuilder.TryRebuildAny(input, out var item) &&
                 item is HbBackupArtefact or HbRestoreTestResult or HbRowCountComparison or HbSandboxRemoval)
             {
                 _items.Add(item);
             }
             else
             {
-                WriteWarning($"Ignoring an object of type {InputObject.TypeNames.FirstOrDefault() ?? o.GetType().FullName}: it carries no HbOps evidence.");
+                WriteWarning($"Ignoring an object of type {input.TypeNames.FirstOrDefault() ?? o.GetType().FullName}: it carries no HbOps evidence.");
             }
         }
         catch (InvalidDataException ex)

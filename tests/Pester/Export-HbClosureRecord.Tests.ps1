@@ -52,6 +52,13 @@ Describe 'Export-HbClosureRecord' {
         ($fromJson.Acceptance | ForEach-Object { "$($_.Status)" }) | Should -Be ($record.Acceptance | ForEach-Object { "$($_.Status)" })
     }
 
+    It 'takes the comparisons when they arrive as one array ($a, $r, $c, $x | ...)' {
+        $rec = $a, $r, $c, $x | Export-HbClosureRecord -WarningVariable w
+        $w | Should -BeNullOrEmpty
+        $rec.RowCountComparisons.Count | Should -Be @($c).Count
+        $rec.Accepted | Should -BeTrue
+    }
+
     It 'still ignores, with a warning, objects that carry no evidence' {
         $null = [pscustomobject]@{ Name = 'x' }, 'text' | Export-HbClosureRecord -WarningVariable w -WarningAction SilentlyContinue
         $w.Count | Should -Be 2
