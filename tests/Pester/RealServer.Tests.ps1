@@ -58,8 +58,10 @@ Describe 'Real-server conditions' {
             $v = $listed | Test-HbBackup
             $v.ChecksumMatches | Should -BeTrue
             $v.Readable | Should -BeTrue
-            $checks = Test-HbPreflight @Jump -Path $root
+            # Not restore-tested yet: those checks fail, each also a PreflightFailed error (the Test-* rule).
+            $checks = Test-HbPreflight @Jump -Path $root -ErrorAction SilentlyContinue -ErrorVariable preflightErrors
             ($checks | Where-Object Name -eq 'LatestBackupExists').Passed | Should -BeTrue
+            $preflightErrors.FullyQualifiedErrorId | Sort-Object -Unique | Should -Be 'PreflightFailed,HbOps.TestHbPreflightCommand'
         }
 
         It 'Test-HbRestore, Compare-HbRowCounts, Get-HbSandbox and Remove-HbSandbox work on the piped objects' {

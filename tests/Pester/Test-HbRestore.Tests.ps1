@@ -219,7 +219,9 @@ Describe 'Test-HbRestore' {
             $list = foreach ($k in $forms.Keys) { @{ Name = $k; Sql = $forms[$k].Sql; Expected = $forms[$k].Expected } }
             $list += @{ Name = 'plain'; Sql = "SELECT count(*) FROM dot_tools WHERE id IN (991,992)"; Expected = '2' }
             $list += @{ Name = 'backslash in a literal'; Sql = "SELECT E'a\\b' || '\! x' -- \o comment"; Expected = 'a\b\! x' }
-            $script:ro = $artefact | Test-HbRestore -KeepSandbox -Assertion $list
+            # A Failed verdict is also a RestoreTestFailed error (the Test-* rule): kept for the assertion below.
+            $script:ro = $artefact | Test-HbRestore -KeepSandbox -Assertion $list -ErrorAction SilentlyContinue -ErrorVariable roErrors
+            $script:roErrors = $roErrors
             $script:roSandbox = $ro.Sandbox.Name
         }
         AfterAll {
@@ -252,6 +254,8 @@ Describe 'Test-HbRestore' {
             $b = $ro.Assertions | Where-Object Name -eq 'backslash in a literal'
             $b.Passed | Should -BeTrue -Because $b.Actual
             "$($ro.Result)" | Should -Be 'Failed'
+            @($roErrors).Count | Should -Be 1
+            $roErrors[0].FullyQualifiedErrorId | Should -Be 'RestoreTestFailed,HbOps.TestHbRestoreCommand'
         }
 
         It 'left no file and no table in the sandbox' {

@@ -37,7 +37,7 @@ public sealed partial class ArtefactCatalog(ICommandHost host, bool filesAreLoca
                 $"The folder '{directory}' does not exist on {where}.", directory,
                 "Check -Path (a backup root or run folder on the docker host; add -Local for a folder on this machine).");
         }
-        _report.Verbose($"Read {files.Count} manifest(s) under '{directory}' in one round trip.");
+        _report.Verbose($"Read {files.Count} manifest(s) under '{directory}'{(where == "this machine" ? "" : " with one command")}.");
         // Parsing is the CPU part of a long listing (a manifest with a row-count snapshot is a few hundred YAML lines):
         // the manifests are parsed in parallel, and warnings reported afterwards in path order.
         var parsed = new (HbBackupArtefact? Artefact, string? Problem)[files.Count];
