@@ -188,6 +188,30 @@ public sealed class CopyEngineTests : IDisposable
         Assert.True(Directory.Exists(Path.Combine(_root, "src")));
     }
 
+    [Fact]
+    public async Task A_closure_record_lists_copies_with_their_proof_and_judges_them_only_when_supplied()
+    {
+        var a = MakeArtefact();
+        var c = await CopyAsync(a, Destination);
+        var without = ClosureRecordBuilder.Build("t", new[] { a }, [], [], []);
+        Assert.Empty(without.Copies);
+        Assert.DoesNotContain(without.Acceptance, x => x.Criterion.Contains("copy", StringComparison.OrdinalIgnoreCase));
+        var with = ClosureRecordBuilder.Build("t", new[] { a, c }, [], [], []);
+        Assert.Same(a, with.Backup);
+        var listed = Assert.Single(with.Copies);
+        Assert.Equal(c.Path, listed.Path);
+        Assert.Equal(c.Copy!.VerifiedSha256, listed.Copy!.VerifiedSha256);
+        var criterion = Assert.Single(with.Acceptance, x => x.Criterion.StartsWith("Off-host copy proven", StringComparison.Ordinal));
+        Assert.Equal(HbCriterionStatus.Passed, criterion.Status);
+        Assert.Contains($"read back, sha256 {a.Sha256}", criterion.Evidence, StringComparison.Ordinal);
+        // A copy without proof fails the criterion; the record survives a YAML round trip with its copies.
+        c.Copy.Verified = false;
+        Assert.Equal(HbCriterionStatus.Failed, ClosureRecordBuilder.Build("t", new[] { a, c }, [], [], []).Acceptance
+            .Single(x => x.Criterion.StartsWith("Off-host copy proven", StringComparison.Ordinal)).Status);
+        var back = HbYaml.Deserialize<HbClosureRecord>(ClosureRecordStore.ToYaml(with));
+        Assert.Equal(a.Sha256, Assert.Single(back.Copies).Copy!.VerifiedSha256);
+    }
+
     [Theory]
     [InlineData("storage:/backups", null, "storage", "/backups")]
     [InlineData("storage:", null, "storage", ".")]

@@ -207,12 +207,30 @@ public sealed class SftpArtefactStore : IArtefactStore, IHostFiles, IAsyncDispos
             // The file exists (exclusively ours, private): SSH.NET's upload writes into it with many requests in flight.
             await client.UploadFileAsync(observed, path, canOverride: true, uploadProgress: null, ct).ConfigureAwait(false);
         }
-        catch (Exception ex) when (ex is not OperationCanceledException)
+        catch (Exception ex)
         {
+            var error = ex is OperationCanceledException ? null : await WriteFailedAsync(path, observed.Total, expectedBytes, ex, client).ConfigureAwait(false);
+            // SSH.NET leaves the file's handle open on the server when an upload breaks off: the server keeps the file's
+            // space until the session ends, even once the partial file is deleted. Closing the session releases it; the
+            // next operation (removing the partial file) reconnects.
+            Disconnect(client);
             observed.SourceFailure?.Throw();
-            throw await WriteFailedAsync(path, observed.Total, expectedBytes, ex, client).ConfigureAwait(false);
+            if (error is null) throw;
+            throw error;
         }
         return observed.Total;
+    }
+
+    private static void Disconnect(SftpClient client)
+    {
+        try
+        {
+            if (client.IsConnected) client.Disconnect();
+        }
+        catch (Exception ex) when (ex is SshException or SocketException or ObjectDisposedException or InvalidOperationException)
+        {
+            // Already broken.
+        }
     }
 
     // O_CREAT|O_EXCL, then 0600 before a single byte is written (the server's umask decides the mode at creation).
@@ -545,14 +563,7 @@ public sealed class SftpArtefactStore : IArtefactStore, IHostFiles, IAsyncDispos
     /// <inheritdoc />
     public ValueTask DisposeAsync()
     {
-        try
-        {
-            if (_client.IsConnected) _client.Disconnect();
-        }
-        catch (Exception ex) when (ex is SshException or SocketException or ObjectDisposedException)
-        {
-            // Already broken: disposing is all that is left.
-        }
+        Disconnect(_client);
         _client.Dispose();
         SshCommandHost.CloseAll(_jumps);
         _reconnect.Dispose();
