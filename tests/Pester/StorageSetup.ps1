@@ -34,9 +34,11 @@ function Stop-HbStorageConnections {
 
 # An artefact as a backup leaves it (dump, SHA256SUMS with its lines, manifest) in <Root>/<Tag>_<date>/, made from a real
 # artefact's manifest with another time, run id and dump (random bytes of -SizeBytes): retention and transfer tests need
-# many artefacts of different ages or sizes, which real backups cannot give quickly.
+# many artefacts of different ages or sizes, which real backups cannot give quickly. -Location Host makes it an artefact
+# of the template's docker host (this machine in the test environment), as Invoke-HbBackup without -Local leaves it.
 function New-HbFakeArtefact {
-    param([HbOps.Model.HbBackupArtefact] $Template, [string] $Root, [datetime] $TimestampUtc, [long] $SizeBytes = 65536, [string] $Tag = 'fake')
+    param([HbOps.Model.HbBackupArtefact] $Template, [string] $Root, [datetime] $TimestampUtc, [long] $SizeBytes = 65536, [string] $Tag = 'fake',
+        [ValidateSet('Local', 'Host')] [string] $Location = 'Local')
     $ts = $TimestampUtc.ToUniversalTime()
     $folder = Join-Path $Root ("{0}_{1}" -f $Tag, $ts.ToString('yyyy-MM-dd'))
     $null = New-Item -ItemType Directory -Force -Path $folder
@@ -45,7 +47,7 @@ function New-HbFakeArtefact {
     /bin/sh -c 'head -c "$1" /dev/urandom > "$2"' hbops $SizeBytes $dump
     $sha = (Get-FileHash -Algorithm SHA256 -LiteralPath $dump).Hash.ToLowerInvariant()
     $set = @{
-        runId = [guid]::NewGuid().ToString('N').Substring(0, 8); path = $dump; fileName = $name; runFolder = $folder; location = 'Local'
+        runId = [guid]::NewGuid().ToString('N').Substring(0, 8); path = $dump; fileName = $name; runFolder = $folder; location = $Location
         tag = $Tag; sizeBytes = "$SizeBytes"; sha256 = $sha; checksumPath = (Join-Path $folder 'SHA256SUMS'); manifestPath = "$dump.manifest.yml"
         timestampUtc = $ts.ToString('o')
     }
