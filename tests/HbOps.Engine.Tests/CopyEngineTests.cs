@@ -170,6 +170,27 @@ public sealed class CopyEngineTests : IDisposable
     }
 
     [Fact]
+    public async Task An_edited_manifest_is_not_copied()
+    {
+        var a = MakeArtefact();
+        File.AppendAllText(a.ManifestPath, "# edited\n");
+        var ex = await Assert.ThrowsAsync<HbOpsException>(() => CopyAsync(a, Destination));
+        Assert.Equal(HbErrorIds.ManifestTampered, ex.ErrorId);
+        Assert.False(Directory.Exists(Destination));
+    }
+
+    [Fact]
+    public void Escaped_dump_names_are_plain_names_and_path_parts_are_not()
+    {
+        Assert.Equal("caf%C3%A9_full_20261130T010203Z.dump", ArtefactFiles.RequireSafeName("caf%C3%A9_full_20261130T010203Z.dump", "file name"));
+        Assert.Equal("a..b_full.dump", ArtefactFiles.RequireSafeName("a..b_full.dump", "file name"));
+        foreach (var bad in new[] { "..", ".", "a/b.dump", "a\\b.dump", "", "x\n.dump" })
+        {
+            Assert.Equal(HbErrorIds.ArtefactInvalid, Assert.Throws<HbOpsException>(() => ArtefactFiles.RequireSafeName(bad, "file name")).ErrorId);
+        }
+    }
+
+    [Fact]
     public async Task Removing_an_artefact_takes_its_files_and_checksum_lines_and_leaves_the_rest()
     {
         var a = MakeArtefact();

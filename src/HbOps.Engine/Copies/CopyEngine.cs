@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Security.Cryptography;
 using HbOps.Engine.Backup;
 using HbOps.Engine.Errors;
+using HbOps.Engine.Hosts;
 using HbOps.Engine.Records;
 using HbOps.Model;
 
@@ -185,6 +186,14 @@ public sealed class CopyEngine(IHbReporter? reporter = null)
             throw new HbOpsException(HbErrorIds.ChecksumMismatch, HbErrorCategory.InvalidData,
                 $"SHA256SUMS beside {source.Describe(artefact.Path)} does not list it with SHA-256 {artefact.Sha256}.", artefact.Path,
                 "The checksum record was altered or lost; make a new backup.");
+        }
+        // The manifest as it will be written at the destination (the text's UTF-8 bytes) must be the one SHA256SUMS lists:
+        // an edited manifest is not copied, and the copy's own SHA256SUMS verifies it there.
+        var manifestSha = Convert.ToHexString(SHA256.HashData(new System.Text.UTF8Encoding(false).GetBytes(manifest))).ToLowerInvariant();
+        var relocated = new HbBackupArtefact { Path = artefact.Path, ManifestPath = artefact.Path + BackupEngine.ManifestSuffix };
+        if (ArtefactCatalog.ManifestProblem(relocated, new FileChecksum(0, artefact.Sha256, sums ?? "", manifestSha)) is { } problem)
+        {
+            throw ArtefactCatalog.ManifestTampered(artefact, problem);
         }
         return (manifest, lines);
     }

@@ -515,6 +515,13 @@ public sealed class RestoreEngine(ICommandHost dockerHost, IHbReporter? reporter
         var source = copySource ?? throw new HbOpsException(HbErrorIds.InvalidArgument, HbErrorCategory.InvalidArgument,
             $"'{artefact.Path}' is a copy on a storage host, and no connection to it was given.", artefact.Path);
         var sums = await source.Files.ReadTextAsync(artefact.ChecksumPath, ct).ConfigureAwait(false) ?? "";
+        // The copy's manifest is checked against its own SHA256SUMS line, as an original's is.
+        var manifestSha = await source.Files.ReadTextAsync(artefact.ManifestPath, ct).ConfigureAwait(false) is null ? null
+            : await source.Files.Sha256Async(artefact.ManifestPath, ct).ConfigureAwait(false);
+        if (ArtefactCatalog.ManifestProblem(artefact, new FileChecksum(0, artefact.Sha256, sums, manifestSha)) is { } manifestProblem)
+        {
+            throw ArtefactCatalog.ManifestTampered(artefact, manifestProblem);
+        }
         var remoteFolder = $"/tmp/hbops-upload-{runId}";
         _report.Verbose($"Streaming the copy {source.Describe(artefact.Path)} to {dockerHost.Host}:{remoteFolder} for the sandbox, hashing it on the way.");
         var files = new ShellHostFiles(dockerHost);
