@@ -112,7 +112,10 @@ if ($Only -contains 'Backup') {
     $rows | Format-Table -AutoSize | Out-Host
     Write-Host 'HbOps times include the exact row counts of every table taken in the dump snapshot (the raw pipe counts nothing).'
 }
-if ($Only -contains 'Copy') {
+if ($Only -contains 'Copy' -and -not (Test-Path (Join-Path $envDir 'storage/storage.json'))) {
+    Write-Warning 'No storage in the test environment (tests/env/start-storage.sh): the copy benchmark is skipped.'
+}
+elseif ($Only -contains 'Copy') {
     Write-Host '== Copy: Copy-HbBackup (docker host -> SFTP storage, read back) vs scp of the same file ==' -ForegroundColor Cyan
     $storage = Get-Content -Raw (Join-Path $envDir 'storage/storage.json') | ConvertFrom-Json
     $copyRows = @()
