@@ -56,6 +56,7 @@ public sealed class RemoveHbBackupCommand : HbHostCmdletBase
     /// -Local), or on an SFTP storage host (-StorageHost, or written alias:path).
     /// </summary>
     [Parameter(Mandatory = true, Position = 0, ParameterSetName = PathSet)]
+    [Alias("Location")]
     [ValidateNotNullOrEmpty]
     public string? Path { get; set; }
 

@@ -63,6 +63,7 @@ Describe 'Copy-HbBackup' {
         "$($listed[0].Location)" | Should -Be 'Sftp'
         $listed[0].Copy.Verified | Should -BeTrue
         @(Get-HbBackup -StorageHost storage -Path $root @Sftp).Count | Should -Be 1
+        @(Get-HbBackup -Location "storage:$root" @Sftp).Count | Should -Be 1
         "$(($listed[0] | Test-HbBackup).Status)" | Should -Be 'Verified'
     }
 
