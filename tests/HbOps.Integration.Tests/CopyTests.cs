@@ -28,7 +28,16 @@ public sealed class StorageEnvironment
         Root = r.GetProperty(nameof(Root)).GetString()!;
         SmallRoot = r.GetProperty(nameof(SmallRoot)).GetString()!;
         PidFile = r.GetProperty(nameof(PidFile)).GetString()!;
+        Address = r.GetProperty(nameof(Address)).GetString()!;
+        Port = r.GetProperty(nameof(Port)).GetInt32();
+        User = r.GetProperty(nameof(User)).GetString()!;
+        EnvDir = dir;
     }
+
+    public string EnvDir { get; }
+    public string Address { get; }
+    public int Port { get; }
+    public string User { get; }
 
     public string Alias { get; }
     public string ConfigPath { get; }
@@ -145,6 +154,46 @@ public class CopyTests(CopyFixture f) : IClassFixture<CopyFixture>
         finally
         {
             s.Remove(root);
+        }
+    }
+
+    [Fact]
+    public async Task A_storage_host_behind_a_jump_host_is_copied_to_through_it()
+    {
+        var s = f.Storage;
+        var bastionLog = Path.Combine(s.EnvDir, "bastion1", "sshd.log");
+        Assert.True(File.Exists(bastionLog), "the test environment's jump host (start-bastion.sh) is running");
+        var dir = Directory.CreateTempSubdirectory("hbops-jumpcfg").FullName;
+        var root = StorageEnvironment.NewFolder(s.Root, "jump");
+        try
+        {
+            var config = Path.Combine(dir, "config");
+            File.WriteAllText(config, $"""
+                Include {Path.Combine(s.EnvDir, "bastion", "config")}
+                Host storage-via-jump
+                  HostName {s.Address}
+                  Port {s.Port}
+                  User {s.User}
+                  IdentityFile {f.Env.KeyFile}
+                  UserKnownHostsFile {s.KnownHostsPath}
+                  ProxyJump hbops-bastion1
+                """);
+            var logBefore = new FileInfo(bastionLog).Length;
+            var host = HostResolver.Resolve(new HostSpec { Alias = "storage-via-jump", SshConfigPath = config });
+            Assert.Equal("hbops-bastion1", host.ProxyJump);
+            await using var store = await SftpArtefactStore.ConnectAsync(host, new SshConnectOptions(), CancellationToken.None);
+            var c = await CopyAsync(store, root);
+            Assert.True(c.Copy!.Verified);
+            Assert.Equal(f.Artefact.Sha256, TestEnvironment.Sh($"sha256sum '{s.Local(c.Path)}'").Split(' ')[0]);
+            // The jump host forwarded a connection to the storage sshd.
+            using var log = new FileStream(bastionLog, FileMode.Open, FileAccess.Read, FileShare.ReadWrite) { Position = logBefore };
+            Assert.Matches($@"server_request_direct_tcpip: originator \S+ port \d+, target {System.Text.RegularExpressions.Regex.Escape(s.Address)} port {s.Port}",
+                await new StreamReader(log).ReadToEndAsync());
+        }
+        finally
+        {
+            s.Remove(root);
+            Directory.Delete(dir, true);
         }
     }
 
