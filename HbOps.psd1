@@ -23,6 +23,8 @@
         'Export-HbClosureRecord'
         'Import-HbClosureRecord'
         'Test-HbPreflight'
+        'Copy-HbBackup'
+        'Remove-HbBackup'
     )
     FunctionsToExport    = @()
     VariablesToExport    = @()

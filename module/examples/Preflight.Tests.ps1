@@ -9,6 +9,8 @@
         HBOPS_BACKUP_ROOT     backup root (default /var/backups/hbops)
         HBOPS_MAX_BACKUP_AGE  maximum age of the latest backup, e.g. 01:00:00 (default 60 minutes)
         HBOPS_MIN_BACKUPS     minimum retained backups (default 1)
+        HBOPS_COPY_PATH       where Copy-HbBackup puts off-host copies, e.g. storage:/backups (empty: no copy checks)
+        HBOPS_MAX_COPY_AGE    maximum age in minutes of the backup the newest copy holds (default 60)
         HBOPS_MODULE_PATH     folder of the HbOps module, if it is not on PSModulePath
 #>
 param(
@@ -16,7 +18,9 @@ param(
     [string] $SshConfigPath = $env:HBOPS_SSH_CONFIG,
     [string] $BackupRoot = $(if ($env:HBOPS_BACKUP_ROOT) { $env:HBOPS_BACKUP_ROOT } else { '/var/backups/hbops' }),
     [timespan] $MaxBackupAge = $(if ($env:HBOPS_MAX_BACKUP_AGE) { [timespan]$env:HBOPS_MAX_BACKUP_AGE } else { [timespan]::FromMinutes(60) }),
-    [int] $MinimumBackups = $(if ($env:HBOPS_MIN_BACKUPS) { [int]$env:HBOPS_MIN_BACKUPS } else { 1 })
+    [int] $MinimumBackups = $(if ($env:HBOPS_MIN_BACKUPS) { [int]$env:HBOPS_MIN_BACKUPS } else { 1 }),
+    [string] $CopyPath = $env:HBOPS_COPY_PATH,
+    [int] $MaxCopyAgeMinutes = $(if ($env:HBOPS_MAX_COPY_AGE) { [int]$env:HBOPS_MAX_COPY_AGE } else { 60 })
 )
 
 BeforeDiscovery {
@@ -24,6 +28,7 @@ BeforeDiscovery {
     $target = @{ Path = $BackupRoot; MaxBackupAge = $MaxBackupAge; MinimumBackups = $MinimumBackups }
     if ($SshHost) { $target.SshHost = $SshHost }
     if ($SshConfigPath) { $target.SshConfigPath = $SshConfigPath }
+    if ($CopyPath) { $target.CopyPath = $CopyPath; $target.MaxCopyAgeMinutes = $MaxCopyAgeMinutes }
     # A failed check is also a PreflightFailed error (the Test-* rule); here each one becomes a failed test instead.
     # Any other error means the checks could not be evaluated at all: that stops the suite.
     $preflight = Test-HbPreflight @target -ErrorAction SilentlyContinue -ErrorVariable preflightErrors

@@ -9,6 +9,10 @@ public enum HbArtefactLocation
     Host,
     /// <summary>On the machine that ran HbOps.</summary>
     Local,
+    /// <summary>A copy (Copy-HbBackup) in a folder on the machine that ran HbOps; <see cref="HbBackupArtefact.Copy"/> holds its proof.</summary>
+    LocalCopy,
+    /// <summary>A copy (Copy-HbBackup) on an SFTP storage host; <see cref="HbBackupArtefact.Copy"/> names the host and holds the proof.</summary>
+    Sftp,
 }
 
 /// <summary>
@@ -30,7 +34,7 @@ public sealed class HbBackupArtefact
     public string FileName { get; set; } = "";
     /// <summary>Run folder holding the dump, SHA256SUMS and the manifest.</summary>
     public string RunFolder { get; set; } = "";
-    /// <summary>Host or Local.</summary>
+    /// <summary>Host or Local for the artefact a backup wrote; LocalCopy or Sftp for a copy of it.</summary>
     public HbArtefactLocation Location { get; set; }
     /// <summary>The docker host the database runs on.</summary>
     public HbHost Host { get; set; } = HbHost.Local;
@@ -103,6 +107,15 @@ public sealed class HbBackupArtefact
     public string ContainerStartedAtAfter { get; set; } = "";
     /// <summary>Row counts taken in the dump's own snapshot (null when -RowCounts None).</summary>
     public HbRowCountSnapshot? RowCountSnapshot { get; set; }
+    /// <summary>
+    /// For a copy (Location LocalCopy or Sftp): where it came from, where it is, and the proof that it was read back with
+    /// the recorded SHA-256. Null for the artefact a backup wrote. Not part of the manifest (which is copied unchanged):
+    /// it comes from the copy record beside the copy.
+    /// </summary>
+    public HbArtefactCopy? Copy { get; set; }
+
+    /// <summary>True for a copy kept off the docker host (LocalCopy or Sftp).</summary>
+    public bool IsOffHostCopy => Location is HbArtefactLocation.LocalCopy or HbArtefactLocation.Sftp;
 
     /// <summary>Wall time of the whole backup.</summary>
     public TimeSpan Duration => TimeSpan.FromSeconds(DurationSeconds);

@@ -45,6 +45,8 @@ public sealed class HbClosureRecord
     public HbBackupArtefact? Backup { get; set; }
     /// <summary>The restore test (its artefact reduced to a reference).</summary>
     public HbRestoreTestResult? Restore { get; set; }
+    /// <summary>Off-host copies supplied (Copy-HbBackup), each with its read-back proof (Copy).</summary>
+    public List<HbBackupArtefact> Copies { get; set; } = new();
     /// <summary>Per-table comparisons supplied (e.g. production vs sandbox).</summary>
     public List<HbRowCountComparison> RowCountComparisons { get; set; } = new();
     /// <summary>Sandbox removals supplied.</summary>

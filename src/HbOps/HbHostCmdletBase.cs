@@ -1,6 +1,8 @@
 using System.Management.Automation;
 using System.Runtime.InteropServices;
 using System.Security;
+using HbOps.Engine.Copies;
+using HbOps.Engine.Errors;
 using HbOps.Engine.Hosts;
 using HbOps.Engine.Records;
 using HbOps.Model;
@@ -14,6 +16,7 @@ namespace HbOps;
 public abstract class HbHostCmdletBase : HbCmdletBase
 {
     private readonly Dictionary<HbHost, ICommandHost> _connections = new();
+    private readonly Dictionary<HbHost, SftpArtefactStore> _storages = new();
 
     /// <summary>ssh_config alias of the docker host (e.g. <c>contabo</c>). Omit it and -HostName to work on this machine.</summary>
     [Parameter]
@@ -128,13 +131,55 @@ public abstract class HbHostCmdletBase : HbCmdletBase
 
     private void CloseConnections()
     {
-        List<ICommandHost> all;
+        List<IAsyncDisposable> all;
         lock (_connections)
         {
-            all = _connections.Values.ToList();
+            all = _connections.Values.Concat<IAsyncDisposable>(_storages.Values).ToList();
             _connections.Clear();
+            _storages.Clear();
         }
         foreach (var c in all) c.DisposeAsync().AsTask().GetAwaiter().GetResult();
+    }
+
+    /// <summary>An SFTP storage host named by its ssh_config alias, resolved like -SshHost (with -SshConfigPath and -KnownHostsPath).</summary>
+    protected HbHost ResolveStorageHost(string alias) => HostResolver.Resolve(new HostSpec
+    {
+        Alias = alias,
+        SshConfigPath = SshConfigPath is null ? null : GetUnresolvedProviderPathFromPSPath(SshConfigPath),
+        KnownHostsPath = KnownHostsPath is null ? null : GetUnresolvedProviderPathFromPSPath(KnownHostsPath),
+    });
+
+    /// <summary>A connection to an SFTP storage host, opened once per command (host key verified as for the docker host).</summary>
+    protected async Task<IArtefactStore> ConnectStorageAsync(HbHost host, CancellationToken ct)
+    {
+        ArgumentNullException.ThrowIfNull(host);
+        lock (_connections)
+        {
+            if (_storages.TryGetValue(host, out var existing)) return existing;
+        }
+        var options = new SshConnectOptions { KeyPassphrase = Unprotect(KeyPassphrase), AcceptNewHostKey = AcceptNewHostKey.IsPresent };
+        var store = await SftpArtefactStore.ConnectAsync(host, options, ct).ConfigureAwait(false);
+        SftpArtefactStore? winner = null;
+        lock (_connections)
+        {
+            if (!_storages.TryGetValue(host, out winner)) _storages[host] = store;
+        }
+        if (winner is null) return store;
+        await store.DisposeAsync().ConfigureAwait(false);
+        return winner;
+    }
+
+    /// <summary>Where an artefact's files are read: its storage host for a copy there, this machine, or its docker host.</summary>
+    protected async Task<IArtefactSource> SourceOfAsync(HbBackupArtefact artefact, CancellationToken ct)
+    {
+        ArgumentNullException.ThrowIfNull(artefact);
+        if (artefact.Location == HbArtefactLocation.Sftp)
+        {
+            var storage = artefact.Copy?.StorageHost ?? throw new HbOpsException(HbErrorIds.ArtefactInvalid, HbErrorCategory.InvalidData,
+                $"'{artefact.Path}' is an SFTP copy that does not name its storage host.", artefact.Path, "Read it again with Get-HbBackup -StorageHost.");
+            return await ConnectStorageAsync(storage, ct).ConfigureAwait(false);
+        }
+        return HostFiles.IsLocal(artefact) ? new LocalArtefactStore() : new HostArtefactSource(await ConnectAsync(artefact.Host, ct).ConfigureAwait(false));
     }
 
     private static string? Unprotect(SecureString? secure)

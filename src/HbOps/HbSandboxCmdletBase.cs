@@ -92,7 +92,9 @@ public abstract class HbSandboxCmdletBase : HbHostCmdletBase
             {
                 var artefact = await ResolveArtefactAsync(ct).ConfigureAwait(false);
                 var host = await ConnectAsync(artefact.Host, ct).ConfigureAwait(false);
-                return await run(new RestoreEngine(host, reporter), artefact, req, ct).ConfigureAwait(false);
+                // A copy on a storage host is read from there (the restore proves the copy).
+                var copySource = artefact.Location == HbArtefactLocation.Sftp ? await SourceOfAsync(artefact, ct).ConfigureAwait(false) : null;
+                return await run(new RestoreEngine(host, reporter, copySource), artefact, req, ct).ConfigureAwait(false);
             });
             WriteObject(result);
         }

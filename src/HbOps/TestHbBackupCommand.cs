@@ -1,6 +1,7 @@
 using System.Management.Automation;
 using HbOps.Engine.Backup;
 using HbOps.Engine.Errors;
+using HbOps.Engine.Hosts;
 using HbOps.Model;
 
 namespace HbOps;
@@ -83,7 +84,11 @@ public sealed class TestHbBackupCommand : HbHostCmdletBase
                 v = RunEngine(async (reporter, ct) =>
                 {
                     var host = await ConnectAsync(artefact.Host, ct).ConfigureAwait(false);
-                    return await new ArtefactCatalog(host, artefact.Location == HbArtefactLocation.Local, reporter).VerifyAsync(artefact, Image, ct).ConfigureAwait(false);
+                    // A copy on a storage host is read back from there (the dump is hashed here and streamed to pg_restore --list).
+                    var catalog = artefact.Location == HbArtefactLocation.Sftp
+                        ? new ArtefactCatalog(host, await SourceOfAsync(artefact, ct).ConfigureAwait(false), reporter)
+                        : new ArtefactCatalog(host, HostFiles.IsLocal(artefact), reporter);
+                    return await catalog.VerifyAsync(artefact, Image, ct).ConfigureAwait(false);
                 });
                 WriteObject(v);
             }
@@ -94,10 +99,13 @@ public sealed class TestHbBackupCommand : HbHostCmdletBase
             }
             if (v.Status != HbVerificationStatus.Verified)
             {
-                // An edited manifest is named as such: nothing else it records can be trusted either.
-                var id = v.ManifestMatches || v.Status == HbVerificationStatus.Missing ? HbErrorIds.ArtefactInvalid : HbErrorIds.ManifestTampered;
-                WriteResultFailure(id, $"Artefact '{artefact.Path}' did not verify ({v.Status}): {v.Message}", v,
-                    "Do not rely on this backup: make a new one, and find out what changed the file.");
+                // An edited manifest is named as such: nothing else it records can be trusted either. A copy that no longer
+                // reads back as recorded has its own id: the copy, not the backup, went bad.
+                var id = !v.ManifestMatches && v.Status != HbVerificationStatus.Missing ? HbErrorIds.ManifestTampered
+                    : artefact.IsOffHostCopy ? HbErrorIds.CopyVerificationFailed : HbErrorIds.ArtefactInvalid;
+                WriteResultFailure(id, $"{(artefact.IsOffHostCopy ? "Copy" : "Artefact")} '{artefact.Path}' did not verify ({v.Status}): {v.Message}", v,
+                    artefact.IsOffHostCopy ? "Do not rely on this copy: copy the backup again, and check the storage."
+                        : "Do not rely on this backup: make a new one, and find out what changed the file.");
             }
         }
     }

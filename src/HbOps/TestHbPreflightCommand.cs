@@ -1,11 +1,13 @@
 using System.Management.Automation;
+using HbOps.Engine.Copies;
 using HbOps.Engine.Records;
+using HbOps.Engine.Retention;
 using HbOps.Model;
 
 namespace HbOps;
 
 /// <summary>
-/// <para type="synopsis">Evaluates named preflight checks on a backup root: backup exists and is fresh, checksum recorded and verifying, restore test passed, isolation and teardown verified, retention respected.</para>
+/// <para type="synopsis">Evaluates named preflight checks on a backup root: backup exists and is fresh, checksum recorded and verifying, restore test passed, isolation and teardown verified, retention respected and applied, off-host copies present, proven and fresh.</para>
 /// </summary>
 /// <remarks>
 /// Emits one HbPreflightCheck per check (Name, Passed, Observed, Expected, Message) so a Pester suite can turn each into
@@ -14,7 +16,11 @@ namespace HbOps;
 /// Test-HbRestore is read, and a kept sandbox is looked up in docker. Like every Test-* cmdlet, all checks are written,
 /// and each check that did not pass is also a non-terminating PreflightFailed error whose TargetObject is that check:
 /// -ErrorAction Stop stops a script at the first one. With -Target the host and the backup root come from the HbOps
-/// config file.
+/// config file. With -CopyPath the off-host copies are checked too: OffHostCopyExists (the latest backup has a copy
+/// there), OffHostCopyVerified (the newest copy carries its read-back proof and, re-read whole now, still has the recorded
+/// SHA-256) and OffHostCopyFresh (the backup the newest copy holds is younger than -MaxCopyAgeMinutes). With a retention
+/// rule (-KeepLast, -KeepDaily, -KeepWeekly, -KeepMonthly, -OlderThan) RetentionApplied passes when Remove-HbBackup with
+/// that policy (and -MinimumKeep -MinimumBackups) would remove nothing.
 /// </remarks>
 /// <example>
 /// <code>Test-HbPreflight -SshHost contabo -Path /var/backups/hbops -MaxBackupAge 01:00:00 | Format-Table</code>
@@ -27,6 +33,10 @@ namespace HbOps;
 /// <example>
 /// <code>$failed = Test-HbPreflight -SshHost contabo -Path /var/backups/hbops -ErrorAction SilentlyContinue | Where-Object { -not $_.Passed }</code>
 /// <para>Collects the failed checks without stopping, to report them all.</para>
+/// </example>
+/// <example>
+/// <code>Test-HbPreflight -SshHost contabo -Path /var/backups/hbops -CopyPath storage:/backups -MaxCopyAgeMinutes 1500 -KeepDaily 7 -KeepWeekly 4</code>
+/// <para>Also checks the off-host copies on the SFTP storage host 'storage' (exist, read back as recorded, at most 25 hours old) and that retention is applied.</para>
 /// </example>
 [Cmdlet(VerbsDiagnostic.Test, "HbPreflight", DefaultParameterSetName = PathSet)]
 [OutputType(typeof(HbPreflightCheck))]
@@ -65,6 +75,49 @@ public sealed class TestHbPreflightCommand : HbHostCmdletBase
     [ValidateRange(0, 100000)]
     public int MinimumBackups { get; set; } = 1;
 
+    /// <summary>
+    /// Where off-host copies are (Copy-HbBackup's -Destination): a folder on this machine or alias:path on an SFTP storage
+    /// host. Adds the checks OffHostCopyExists, OffHostCopyVerified and OffHostCopyFresh.
+    /// </summary>
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string? CopyPath { get; set; }
+
+    /// <summary>The SFTP storage host (ssh_config alias) -CopyPath is on, instead of writing alias:path.</summary>
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    [ArgumentCompleter(typeof(SshHostCompleter))]
+    public string? StorageHost { get; set; }
+
+    /// <summary>The backup the newest off-host copy holds must be younger than this many minutes (default 60).</summary>
+    [Parameter]
+    [ValidateRange(1, 5256000)]
+    public int MaxCopyAgeMinutes { get; set; } = 60;
+
+    /// <summary>Retention check: the policy keeps the newest N (as Remove-HbBackup -KeepLast).</summary>
+    [Parameter]
+    [ValidateRange(0, 100000)]
+    public int? KeepLast { get; set; }
+
+    /// <summary>Retention check: the newest of each of the last N days (as Remove-HbBackup -KeepDaily).</summary>
+    [Parameter]
+    [ValidateRange(0, 100000)]
+    public int? KeepDaily { get; set; }
+
+    /// <summary>Retention check: the newest of each of the last N ISO weeks (as Remove-HbBackup -KeepWeekly).</summary>
+    [Parameter]
+    [ValidateRange(0, 100000)]
+    public int? KeepWeekly { get; set; }
+
+    /// <summary>Retention check: the newest of each of the last N months (as Remove-HbBackup -KeepMonthly).</summary>
+    [Parameter]
+    [ValidateRange(0, 100000)]
+    public int? KeepMonthly { get; set; }
+
+    /// <summary>Retention check: nothing older than this may remain beyond what the other rules and guards keep (as Remove-HbBackup -OlderThan).</summary>
+    [Parameter]
+    public TimeSpan? OlderThan { get; set; }
+
     /// <inheritdoc />
     protected override void ProcessRecord()
     {
@@ -79,13 +132,22 @@ public sealed class TestHbPreflightCommand : HbHostCmdletBase
             }
             var host = ResolveHostFromParameters();
             var local = Local || host.Kind == HbHostKind.Local;
+            var copyLocation = CopyPath is null ? null : StorageLocation.Parse(CopyPath, StorageHost, nameof(CopyPath));
+            var storage = copyLocation is { IsSftp: true } ? ResolveStorageHost(copyLocation.StorageAlias!) : null;
+            var policy = KeepLast is null && KeepDaily is null && KeepWeekly is null && KeepMonthly is null && OlderThan is null ? null
+                : new RetentionPolicy { KeepLast = KeepLast, KeepDaily = KeepDaily, KeepWeekly = KeepWeekly, KeepMonthly = KeepMonthly, OlderThan = OlderThan, MinimumKeep = MinimumBackups }.Validate();
             var request = new PreflightRequest
             {
                 BackupRoot = HostPath(Path!, local), LocalFiles = local,
                 MaxBackupAge = MaxBackupAge, MinimumBackups = MinimumBackups,
+                CopyRoot = copyLocation is null ? null : storage is null ? GetUnresolvedProviderPathFromPSPath(copyLocation.Path) : copyLocation.Path,
+                MaxCopyAge = TimeSpan.FromMinutes(MaxCopyAgeMinutes), Retention = policy,
             };
             checks = RunEngine(async (reporter, ct) =>
-                await new PreflightEvaluator(await ConnectAsync(host, ct).ConfigureAwait(false), reporter).EvaluateAsync(request, ct).ConfigureAwait(false));
+            {
+                IArtefactSource? copies = copyLocation is null ? null : storage is null ? new LocalArtefactStore() : await ConnectStorageAsync(storage, ct).ConfigureAwait(false);
+                return await new PreflightEvaluator(await ConnectAsync(host, ct).ConfigureAwait(false), reporter, copies).EvaluateAsync(request, ct).ConfigureAwait(false);
+            });
             WriteObject(checks, enumerateCollection: true);
         }
         catch (Exception ex) when (ex is not PipelineStoppedException)

@@ -24,7 +24,9 @@ namespace HbOps;
 /// table's exact row count with the artefact's snapshot, and run each -Assertion: one query returning rows, passed to
 /// the server as data (no psql meta-command is ever interpreted), in a read-only transaction that is rolled back, as a
 /// login role that reads everything and is no superuser; anything else fails the assertion. The sandbox is removed and
-/// verified gone unless -KeepSandbox, also on error and on Ctrl+C.
+/// verified gone unless -KeepSandbox, also on error and on Ctrl+C. A copy made by Copy-HbBackup on an SFTP storage host is
+/// restored from there: it is streamed from the storage host into a private folder on the docker host and hashed on the
+/// way (the checksum verified is the copy's), and the record is written beside the copy.
 /// </remarks>
 /// <example>
 /// <code>Invoke-HbBackup -SshHost contabo -Database directus -User directus | Test-HbRestore</code>
@@ -33,6 +35,10 @@ namespace HbOps;
 /// <example>
 /// <code>$r = Test-HbRestore -Path /var/backups/hbops/hb08_2026-05-15/directus_full_20260515T010203Z.dump -SshHost contabo -KeepSandbox -Assertion @{ Name = 'dot_tools pairing'; Sql = 'SELECT count(*) FROM dot_tools WHERE id IN (991,992) AND paired_with IN (991,992)'; Expected = '2' }</code>
 /// <para>Restores a dump by path on the host, runs an assertion, and keeps the sandbox for Compare-HbRowCounts.</para>
+/// </example>
+/// <example>
+/// <code>Get-HbBackup -Path storage:/backups | Select-Object -Last 1 | Test-HbRestore</code>
+/// <para>Proves the newest off-host copy on the storage host 'storage' restores (read from the copy, restored on the docker host it was made on).</para>
 /// </example>
 [Cmdlet(VerbsDiagnostic.Test, "HbRestore", DefaultParameterSetName = ArtefactSet, SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Low)]
 [OutputType(typeof(HbRestoreTestResult))]

@@ -15,7 +15,7 @@ BeforeAll {
 Describe 'HbOps module' {
     It 'exports exactly the documented cmdlets, including the four named by the user' {
         $names = (Get-Command -Module HbOps).Name | Sort-Object
-        $names | Should -Be @('Compare-HbRowCounts', 'Export-HbClosureRecord', 'Get-HbBackup', 'Get-HbSandbox', 'Import-HbClosureRecord', 'Invoke-HbBackup', 'New-HbSandbox', 'Remove-HbSandbox', 'Test-HbBackup', 'Test-HbPreflight', 'Test-HbRestore')
+        $names | Should -Be @('Compare-HbRowCounts', 'Copy-HbBackup', 'Export-HbClosureRecord', 'Get-HbBackup', 'Get-HbSandbox', 'Import-HbClosureRecord', 'Invoke-HbBackup', 'New-HbSandbox', 'Remove-HbBackup', 'Remove-HbSandbox', 'Test-HbBackup', 'Test-HbPreflight', 'Test-HbRestore')
     }
 
     It 'manifest declares Core edition, version, description and formats' {
@@ -157,7 +157,7 @@ Import-Module '$(Join-Path $ModulePath 'HbOps.psd1')'
     }
 
     It 'state-changing cmdlets support -WhatIf and -Confirm' {
-        foreach ($name in 'Invoke-HbBackup', 'Test-HbRestore', 'New-HbSandbox', 'Remove-HbSandbox', 'Export-HbClosureRecord') {
+        foreach ($name in 'Invoke-HbBackup', 'Test-HbRestore', 'New-HbSandbox', 'Remove-HbSandbox', 'Export-HbClosureRecord', 'Copy-HbBackup', 'Remove-HbBackup') {
             $p = (Get-Command $name).Parameters.Keys
             $p | Should -Contain 'WhatIf' -Because $name
             $p | Should -Contain 'Confirm' -Because $name

@@ -1,5 +1,6 @@
 BeforeAll {
     . (Join-Path $PSScriptRoot 'TestSetup.ps1')
+    . (Join-Path $PSScriptRoot 'StorageSetup.ps1')
     $script:root = Join-Path $TestEnv.BackupRoot ('preflight-' + [guid]::NewGuid().ToString('N').Substring(0, 6))
     $script:suite = Join-Path $PSScriptRoot '../../module/examples/Preflight.Tests.ps1'
     function Invoke-ExampleSuite([hashtable] $envVars) {
@@ -84,5 +85,73 @@ Describe 'Test-HbPreflight' {
         $res.Failed | Should -Be 1
         $res.Output | Should -Match 'LatestBackupFresh'
         $res.Output | Should -Match 'minutes old, older than'
+    }
+
+    Context 'Off-host copies and retention' {
+        BeforeAll {
+            $script:copies = New-HbStorageFolder 'pester-preflight'
+            $script:latest = Get-HbBackup @Ssh -Path $root | Select-Object -Last 1
+        }
+        AfterAll {
+            Remove-HbStorageFolder $copies
+        }
+
+        It 'passes OffHostCopyExists, OffHostCopyVerified and OffHostCopyFresh once the latest backup is copied' {
+            $before = Test-HbPreflight @Ssh -Path $root -CopyPath "storage:$copies"
+            ($before | Where-Object Name -eq 'OffHostCopyExists').Message | Should -Match 'has no copy at .*: run Copy-HbBackup'
+            $latest | Copy-HbBackup -Destination "storage:$copies" @Sftp | Out-Null
+            $checks = Test-HbPreflight @Ssh -Path $root -CopyPath "storage:$copies" -MaxCopyAgeMinutes 120
+            $checks.Count | Should -Be 11
+            foreach ($n in 'OffHostCopyExists', 'OffHostCopyVerified', 'OffHostCopyFresh') {
+                ($checks | Where-Object Name -eq $n).Passed | Should -BeTrue -Because (($checks | Where-Object Name -eq $n) | Out-String)
+            }
+            ($checks | Where-Object Name -eq 'OffHostCopyVerified').Observed | Should -Match "recorded read-back sha256 $($latest.Sha256) .*re-read now: sha256 $($latest.Sha256), listed in SHA256SUMS"
+            (Test-HbPreflight @Ssh -Path $root -StorageHost storage -CopyPath $copies | Where-Object Name -like 'OffHostCopy*').Passed | Should -Not -Contain $false
+        }
+
+        It 'fails OffHostCopyFresh when the newest copy holds a backup older than -MaxCopyAgeMinutes' {
+            $stale = New-HbStorageFolder 'pester-stale'
+            try {
+                New-HbFakeArtefact -Template $latest -Root (Join-Path $TestDrive 'old') -TimestampUtc ([datetime]::UtcNow.AddDays(-2)) |
+                    Copy-HbBackup -Destination "storage:$stale" @Sftp | Out-Null
+                $checks = Test-HbPreflight @Ssh -Path $root -CopyPath "storage:$stale" -MaxCopyAgeMinutes 1440
+                $fresh = $checks | Where-Object Name -eq 'OffHostCopyFresh'
+                $fresh.Passed | Should -BeFalse
+                $fresh.Message | Should -Match 'holds a backup 28[0-9]{2}(\.[0-9])? minutes old'
+                ($checks | Where-Object Name -eq 'OffHostCopyExists').Passed | Should -BeFalse
+                ($checks | Where-Object Name -eq 'OffHostCopyVerified').Passed | Should -BeTrue
+            }
+            finally {
+                Remove-HbStorageFolder $stale
+            }
+        }
+
+        It 'fails OffHostCopyVerified when the copy no longer reads back as recorded' {
+            $copy = Get-HbBackup -Path "storage:$copies" @Sftp | Select-Object -Last 1
+            $f = [IO.File]::Open((Get-HbStorageLocal $copy.Path), 'Open', 'ReadWrite')
+            try { $f.Position = 4096; $b = $f.ReadByte(); $f.Position = 4096; $f.WriteByte($b -bxor 0xFF) } finally { $f.Dispose() }
+            $verified = Test-HbPreflight @Ssh -Path $root -CopyPath "storage:$copies" | Where-Object Name -eq 'OffHostCopyVerified'
+            $verified.Passed | Should -BeFalse
+            $verified.Message | Should -Match 'does not read back as recorded'
+        }
+
+        It 'the example Pester suite checks the copies with HBOPS_COPY_PATH' {
+            $res = Invoke-ExampleSuite @{ HBOPS_SSH_HOST = $TestEnv.SshAlias; HBOPS_SSH_CONFIG = $TestEnv.SshConfigPath; HBOPS_BACKUP_ROOT = $root; HBOPS_COPY_PATH = "storage:$copies"; HBOPS_MAX_COPY_AGE = '600' }
+            $res.Output | Should -Match 'OffHostCopyExists'
+            $res.Output | Should -Match 'OffHostCopyVerified'
+            $res.Output | Should -Match 'does not read back as recorded'
+        }
+
+        It 'RetentionApplied passes when the policy removes nothing and names what is due otherwise' {
+            (Test-HbPreflight @Ssh -Path $root -KeepLast 100 | Where-Object Name -eq 'RetentionApplied').Passed | Should -BeTrue
+            $old = New-HbFakeArtefact -Template $latest -Root $root -TimestampUtc ([datetime]::UtcNow.AddDays(-3)) -Location Host
+            & chown -R "$($TestEnv.Operator):" $root
+            $check = Test-HbPreflight @Ssh -Path $root -KeepLast 1 | Where-Object Name -eq 'RetentionApplied'
+            $check.Passed | Should -BeFalse
+            $check.Observed | Should -Match ([regex]::Escape($old.Path))
+            $check.Message | Should -Be 'Retention is not applied: run Remove-HbBackup -KeepLast 1 -MinimumKeep 1.'
+            Remove-HbBackup @Ssh -Path $root -KeepLast 1 -Confirm:$false | Out-Null
+            (Test-HbPreflight @Ssh -Path $root -KeepLast 1 | Where-Object Name -eq 'RetentionApplied').Passed | Should -BeTrue
+        }
     }
 }

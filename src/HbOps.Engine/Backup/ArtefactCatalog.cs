@@ -1,4 +1,5 @@
 using System.Text.RegularExpressions;
+using HbOps.Engine.Copies;
 using HbOps.Engine.Docker;
 using HbOps.Engine.Errors;
 using HbOps.Engine.Hosts;
@@ -12,6 +13,18 @@ public sealed partial class ArtefactCatalog(ICommandHost host, bool filesAreLoca
 {
     private readonly IHbReporter _report = reporter ?? NullReporter.Instance;
     private readonly IHostFiles _files = HostFiles.For(host, filesAreLocal);
+    private readonly IArtefactSource? _store;
+
+    /// <summary>
+    /// A catalog of the artefacts at <paramref name="store"/> (a copy location: an SFTP storage host or a folder of
+    /// copies); <paramref name="host"/> runs what verification needs (pg_restore --list).
+    /// </summary>
+    public ArtefactCatalog(ICommandHost host, IArtefactSource store, IHbReporter? reporter = null) : this(host, false, reporter)
+    {
+        ArgumentNullException.ThrowIfNull(store);
+        _store = store;
+        _files = store.Files;
+    }
 
     [GeneratedRegex(@"^[0-9a-f]{64}$")]
     private static partial Regex HexSha();
@@ -23,7 +36,8 @@ public sealed partial class ArtefactCatalog(ICommandHost host, bool filesAreLoca
     /// </summary>
     public async Task<List<HbBackupArtefact>> ListAsync(string directory, CancellationToken ct, bool requireDirectory = false)
     {
-        var where = filesAreLocal || host.Host.Kind == HbHostKind.Local ? "this machine" : host.Host.ToString();
+        var where = _store is { StorageHost: { } storage } ? storage.ToString()
+            : filesAreLocal || host.Host.Kind == HbHostKind.Local ? "this machine" : host.Host.ToString();
         _report.Verbose($"Reading the manifests under '{directory}' on {where}.");
         var files = await _files.ReadTextFilesAsync(directory, BackupEngine.ManifestSuffix, ct).ConfigureAwait(false);
         if (files is null)
@@ -48,12 +62,13 @@ public sealed partial class ArtefactCatalog(ICommandHost host, bool filesAreLoca
             var n = Interlocked.Increment(ref done);
             if (files.Count > 1) _report.Progress(new HbProgress(ListProgressId, "Get-HbBackup", $"{n}/{files.Count} manifests parsed", n * 100 / files.Count));
         });
+        var records = await CopyRecordsAsync(directory, ct).ConfigureAwait(false);
         var result = new List<HbBackupArtefact>(files.Count);
         for (var i = 0; i < files.Count; i++)
         {
             if (parsed[i].Artefact is { } artefact)
             {
-                result.Add(artefact);
+                result.Add(WithCopyRecord(artefact, files[i].Path, records));
                 _report.Verbose($"Read {files[i].Path}.");
             }
             else
@@ -87,7 +102,33 @@ public sealed partial class ArtefactCatalog(ICommandHost host, bool filesAreLoca
         var yaml = await _files.ReadTextAsync(manifestPath, ct).ConfigureAwait(false)
             ?? throw new HbOpsException(HbErrorIds.ArtefactNotFound, HbErrorCategory.ObjectNotFound,
                 $"No manifest at '{manifestPath}'.", manifestPath, "Pass the path of a dump made by Invoke-HbBackup.");
-        return BackupEngine.ParseManifest(yaml);
+        var parsed = BackupEngine.ParseManifest(yaml);
+        if (parsed is null || !ReadsCopyRecords) return parsed!;
+        var record = await _files.ReadTextAsync(manifestPath[..^BackupEngine.ManifestSuffix.Length] + ArtefactFiles.CopyRecordSuffix, ct).ConfigureAwait(false);
+        return WithCopyRecord(parsed, manifestPath, new Dictionary<string, string?> { [manifestPath[..^BackupEngine.ManifestSuffix.Length] + ArtefactFiles.CopyRecordSuffix] = record });
+    }
+
+    // Copy records are looked for on this machine and on storage hosts; a docker host's folders hold no copies (and its
+    // listing stays one round trip).
+    private bool ReadsCopyRecords => _store is { Location: HbArtefactLocation.Sftp } || (_store is not { Location: HbArtefactLocation.Host } && _files is LocalHostFiles);
+
+    // The copy records under the listed folder, by path, read with one more listing (none on a docker host).
+    private async Task<Dictionary<string, string?>> CopyRecordsAsync(string directory, CancellationToken ct)
+    {
+        if (!ReadsCopyRecords) return new Dictionary<string, string?>();
+        var found = await _files.ReadTextFilesAsync(directory, ArtefactFiles.CopyRecordSuffix, ct).ConfigureAwait(false) ?? Array.Empty<HostTextFile>();
+        return found.ToDictionary(f => f.Path, f => f.Text, StringComparer.Ordinal);
+    }
+
+    // A manifest found beside a copy record is a copy (Copy-HbBackup writes the record first): it is described where it was
+    // found, with its proof. An SFTP location holds only copies.
+    private HbBackupArtefact WithCopyRecord(HbBackupArtefact parsed, string manifestPath, Dictionary<string, string?> records)
+    {
+        if (!ReadsCopyRecords) return parsed;
+        var recordPath = manifestPath[..^BackupEngine.ManifestSuffix.Length] + ArtefactFiles.CopyRecordSuffix;
+        var sftp = _store is { Location: HbArtefactLocation.Sftp };
+        return CopyRecords.Apply(parsed, manifestPath, records.GetValueOrDefault(recordPath), sftp ? HbArtefactLocation.Sftp : HbArtefactLocation.LocalCopy,
+            onlyCopies: sftp, sftp ? _store!.StorageHost : null, _report);
     }
 
     /// <summary>
@@ -142,13 +183,15 @@ public sealed partial class ArtefactCatalog(ICommandHost host, bool filesAreLoca
         var img = Validation.Image(image ?? $"postgres:{artefact.ServerMajor}", "Image");
         var list = new[] { "docker", "run", "-i", "--rm", "--network", "none", "--label", "hbops.probe=true", "--entrypoint", "pg_restore", img, "--list" };
         CommandResult r;
-        if (_files is LocalHostFiles)
+        if (_files is LocalHostFiles || _store is { Location: HbArtefactLocation.Sftp })
         {
             // pg_restore --list stops reading after the TOC; the rest of the stream is read to its end so the command
             // never exits while its input is still arriving (see HostFiles' scripts).
             var drained = new List<string> { "sh", "-c", "\"$@\"; rc=$?; cat > /dev/null; exit $rc", "hbops-list" };
             drained.AddRange(list);
-            await using var input = File.OpenRead(artefact.Path);
+            await using var input = _store is { Location: HbArtefactLocation.Sftp } sftp
+                ? await sftp.OpenReadAsync(artefact.Path, ct).ConfigureAwait(false)
+                : File.OpenRead(artefact.Path);
             r = await host.RunFromStreamAsync(drained, input, ct).ConfigureAwait(false);
         }
         else

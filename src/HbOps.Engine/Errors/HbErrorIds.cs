@@ -74,6 +74,16 @@ public static class HbErrorIds
     public const string ManifestTampered = nameof(ManifestTampered);
     /// <summary>A -KeyTables entry names no ordinary or partitioned table of the database.</summary>
     public const string KeyTableNotFound = nameof(KeyTableNotFound);
+    /// <summary>A copy of the artefact (or a transfer to that name) already exists at the destination; copies are never overwritten.</summary>
+    public const string CopyExists = nameof(CopyExists);
+    /// <summary>Copying an artefact failed (the transfer or the storage broke off); nothing was claimed and the partial file was removed.</summary>
+    public const string CopyFailed = nameof(CopyFailed);
+    /// <summary>A copy read back from its destination does not have the recorded SHA-256 or size; it was not claimed (or no longer verifies).</summary>
+    public const string CopyVerificationFailed = nameof(CopyVerificationFailed);
+    /// <summary>The storage has too little free space for the copy (before the transfer, or it ran out during it).</summary>
+    public const string StorageFull = nameof(StorageFull);
+    /// <summary>Removing an artefact's files at a location failed part-way.</summary>
+    public const string RemovalFailed = nameof(RemovalFailed);
     /// <summary>An artefact failed re-verification (checksum or readability).</summary>
     public const string ArtefactInvalid = nameof(ArtefactInvalid);
     /// <summary>A restore test ran and its verdict is Failed (the result object is the error's target).</summary>

@@ -20,7 +20,9 @@ public static class HostFiles
     public static bool IsLocal(HbBackupArtefact artefact)
     {
         ArgumentNullException.ThrowIfNull(artefact);
-        return artefact.Location == HbArtefactLocation.Local || artefact.Host.Kind == HbHostKind.Local;
+        // A copy on an SFTP storage host is never on this machine, whatever its docker host is.
+        return artefact.Location is HbArtefactLocation.Local or HbArtefactLocation.LocalCopy ||
+            (artefact.Location == HbArtefactLocation.Host && artefact.Host.Kind == HbHostKind.Local);
     }
 
     /// <summary>Files of an artefact, wherever they are.</summary>

@@ -47,8 +47,21 @@ public sealed class SshCommandHost : ICommandHost
     /// </summary>
     public static async Task<SshCommandHost> ConnectAsync(HbHost host, SshConnectOptions options, CancellationToken ct)
     {
+        var (client, jumps) = await ConnectClientAsync(host, options, info => new SshClient(info), ct).ConfigureAwait(false);
+        return new SshCommandHost(host, client, jumps);
+    }
+
+    /// <summary>
+    /// Connects an SSH.NET client of any kind (an <see cref="SshClient"/> for commands, an <see cref="SftpClient"/> for an
+    /// SFTP-only storage host) the same way: jump hosts, host key checks, agent and key files. Returns the client and what
+    /// its connection runs through (close with <see cref="CloseAll"/> after the client).
+    /// </summary>
+    internal static async Task<(TClient Client, IReadOnlyList<IDisposable> Jumps)> ConnectClientAsync<TClient>(HbHost host, SshConnectOptions options,
+        Func<ConnectionInfo, TClient> create, CancellationToken ct) where TClient : BaseClient
+    {
         ArgumentNullException.ThrowIfNull(host);
         ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(create);
         var jumps = ProxyJump.Hops(host);
         using var agents = new SshAgentPool(SshAgentPool.DefaultReplyTimeout);
         var opened = new List<IDisposable>();
@@ -58,12 +71,12 @@ public sealed class SshCommandHost : ICommandHost
             HbHost? viaHost = null;
             foreach (var jump in jumps)
             {
-                via = await ConnectOneAsync(jump, isJump: true, via, viaHost, opened, options, agents, ct).ConfigureAwait(false);
+                via = await ConnectOneAsync(jump, isJump: true, via, viaHost, opened, options, agents, info => new SshClient(info), ct).ConfigureAwait(false);
                 viaHost = jump;
             }
-            var client = await ConnectOneAsync(host, isJump: false, via, viaHost, opened, options, agents, ct).ConfigureAwait(false);
+            var client = await ConnectOneAsync(host, isJump: false, via, viaHost, opened, options, agents, create, ct).ConfigureAwait(false);
             opened.Remove(client);
-            return new SshCommandHost(host, client, opened);
+            return (client, opened);
         }
         catch
         {
@@ -74,8 +87,9 @@ public sealed class SshCommandHost : ICommandHost
 
     // Connects one host of the chain, directly or through a forward on the previous jump host's connection, and adds
     // what it opened to `opened` (so a later failure closes it too).
-    private static async Task<SshClient> ConnectOneAsync(HbHost host, bool isJump, SshClient? via, HbHost? viaHost,
-        List<IDisposable> opened, SshConnectOptions options, SshAgentPool agents, CancellationToken ct)
+    private static async Task<TClient> ConnectOneAsync<TClient>(HbHost host, bool isJump, SshClient? via, HbHost? viaHost,
+        List<IDisposable> opened, SshConnectOptions options, SshAgentPool agents, Func<ConnectionInfo, TClient> create, CancellationToken ct)
+        where TClient : BaseClient
     {
         var display = (isJump ? "jump host " : "") + host;
         if (host.HostName is null || host.User is null)
@@ -93,7 +107,8 @@ public sealed class SshCommandHost : ICommandHost
         var auth = new PrivateKeyAuthenticationMethod(host.User, keys.Keys.ToArray());
         var info = new ConnectionInfo(address, port, host.User, auth) { Timeout = options.ConnectTimeout };
         PreferHardwareCiphers(info);
-        var client = new SshClient(info) { KeepAliveInterval = TimeSpan.FromSeconds(15) };
+        var client = create(info);
+        client.KeepAliveInterval = TimeSpan.FromSeconds(15);
         HbOpsException? trustFailure = null;
         client.HostKeyReceived += (_, e) => trustFailure = CheckHostKey(host, isJump, options, e);
         try
@@ -184,7 +199,7 @@ public sealed class SshCommandHost : ICommandHost
     }
 
     // Closes jump clients and forwards, last opened first (a forward before the client it runs on).
-    private static void CloseAll(IReadOnlyList<IDisposable> opened)
+    internal static void CloseAll(IReadOnlyList<IDisposable> opened)
     {
         for (var i = opened.Count - 1; i >= 0; i--)
         {

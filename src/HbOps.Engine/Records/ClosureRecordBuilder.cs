@@ -11,7 +11,10 @@ public static class ClosureRecordBuilder
         IEnumerable<HbRowCountComparison> comparisons, IEnumerable<HbSandboxRemoval> removals)
     {
         var restore = restores.LastOrDefault();
-        var backup = artefacts.LastOrDefault() ?? restore?.Artefact;
+        // Copies (Copy-HbBackup) travel in the same pipeline as the backup they copy: the backup is the last original.
+        var supplied = artefacts.ToList();
+        var copies = supplied.Where(a => a.IsOffHostCopy).ToList();
+        var backup = supplied.LastOrDefault(a => !a.IsOffHostCopy) ?? restore?.Artefact ?? copies.LastOrDefault();
         var record = new HbClosureRecord
         {
             Title = title,
@@ -19,6 +22,7 @@ public static class ClosureRecordBuilder
             ToolVersion = EngineInfo.Version,
             Backup = backup,
             Restore = restore is null ? null : RecordCopies.WithArtefactReference(restore),
+            Copies = copies.Select(RecordCopies.Reference).ToList(),
             RowCountComparisons = comparisons.ToList(),
             Teardown = removals.ToList(),
         };
@@ -76,6 +80,24 @@ public static class ClosureRecordBuilder
         Add("Sandbox container and volume removed and verified gone",
             removals.Count == 0 ? null : removals.All(x => x.Verified),
             removals.Count == 0 ? "no teardown observed" : string.Join("; ", removals.Select(x => $"{x.Name}: {x.Status}, containers {x.ContainersRemaining}, volumes {x.VolumesRemaining}")));
+        // Only when copies are part of the run: a record without copies is judged as before.
+        if (r.Copies.Count > 0 || restore?.Artefact.IsOffHostCopy == true)
+        {
+            var proven = r.Copies.Where(c => c.Copy is { Verified: true } p && p.VerifiedSha256 == c.Sha256 && p.VerifiedSizeBytes == c.SizeBytes &&
+                (b is null || c.Sha256 == b.Sha256)).ToList();
+            Add("Off-host copy proven by reading it back (its SHA-256 is the backup's)",
+                r.Copies.Count == 0 ? null : proven.Count == r.Copies.Count,
+                r.Copies.Count == 0 ? "no copy supplied (the restore test read a copy)"
+                    : string.Join("; ", r.Copies.Select(c => $"{c.Copy?.ToString() ?? "?"}:{c.Path}: " + (c.Copy is { } p
+                        ? $"{(p.Verified ? "read back" : "NOT verified")}, sha256 {p.VerifiedSha256}, {I(p.VerifiedSizeBytes)} bytes at {p.VerifiedAtUtc.ToString("u", CultureInfo.InvariantCulture)} ({p.Verification})"
+                        : "no proof"))));
+            if (restore?.Artefact.IsOffHostCopy == true)
+            {
+                Add("The restore test read the off-host copy",
+                    restore.ChecksumVerified,
+                    $"restored from {restore.Artefact.Copy?.ToString() ?? "?"}:{restore.Artefact.Path}; sha256 read from the copy {restore.ObservedSha256}");
+            }
+        }
         return list;
     }
 }

@@ -1,8 +1,10 @@
 using System.Globalization;
 using HbOps.Engine.Backup;
+using HbOps.Engine.Copies;
 using HbOps.Engine.Docker;
 using HbOps.Engine.Hosts;
 using HbOps.Engine.Restore;
+using HbOps.Engine.Retention;
 using HbOps.Engine.Util;
 using HbOps.Model;
 
@@ -19,10 +21,19 @@ public sealed class PreflightRequest
     public TimeSpan MaxBackupAge { get; init; } = TimeSpan.FromMinutes(60);
     /// <summary>At least this many backups must be retained.</summary>
     public int MinimumBackups { get; init; } = 1;
+    /// <summary>Folder of off-host copies at the evaluator's copy location; null: no copy checks.</summary>
+    public string? CopyRoot { get; init; }
+    /// <summary>The backup the newest off-host copy holds must be younger than this.</summary>
+    public TimeSpan MaxCopyAge { get; init; } = TimeSpan.FromMinutes(60);
+    /// <summary>A retention policy the backup root (and the copy location) must already satisfy; null: not checked.</summary>
+    public RetentionPolicy? Retention { get; init; }
 }
 
-/// <summary>Evaluates the named preflight checks from observed state: manifests, checksums, restore-test records, docker.</summary>
-public sealed class PreflightEvaluator(ICommandHost host, IHbReporter? reporter = null)
+/// <summary>
+/// Evaluates the named preflight checks from observed state: manifests, checksums, restore-test records, docker, and
+/// (with <paramref name="copies"/>) the off-host copies at a copy location.
+/// </summary>
+public sealed class PreflightEvaluator(ICommandHost host, IHbReporter? reporter = null, IArtefactSource? copies = null)
 {
     private readonly IHbReporter _report = reporter ?? NullReporter.Instance;
 
@@ -42,6 +53,13 @@ public sealed class PreflightEvaluator(ICommandHost host, IHbReporter? reporter 
             latest is null ? $"No backup found under {request.BackupRoot}: run Invoke-HbBackup." : $"Latest backup: {latest.Path}.");
         Add("RetentionMinimum", all.Count >= request.MinimumBackups, Inv($"{all.Count} backups"), Inv($">= {request.MinimumBackups} backups"),
             all.Count >= request.MinimumBackups ? "Retention minimum respected." : Inv($"Only {all.Count} backups retained; at least {request.MinimumBackups} are required."));
+        var copyList = await AddCopyChecksAsync(request, latest, checks, ct).ConfigureAwait(false);
+        if (request.Retention is { } policy)
+        {
+            IArtefactSource backupRoot = request.LocalFiles || host.Host.Kind == HbHostKind.Local ? new LocalArtefactStore() : new HostArtefactSource(host);
+            await AddRetentionCheckAsync(policy, all.Select(a => new StoredArtefact(a, backupRoot)).Concat(copyList.Select(c => new StoredArtefact(c, copies!))).ToList(),
+                checks, ct).ConfigureAwait(false);
+        }
         if (latest is null)
         {
             foreach (var n in new[] { "LatestBackupFresh", "ChecksumRecorded", "ChecksumVerifies", "LatestRestoreTestPassed", "IsolationVerified", "TeardownVerified" })
@@ -93,6 +111,61 @@ public sealed class PreflightEvaluator(ICommandHost host, IHbReporter? reporter 
                 "container and volume gone", ok ? "Teardown was verified." : "Teardown was not verified.");
         }
         return checks;
+    }
+
+    // OffHostCopyExists: the copy location holds a copy of the latest backup. OffHostCopyVerified: the newest copy carries
+    // its read-back proof and reads back now with the recorded SHA-256 (re-read whole, as ChecksumVerifies re-reads the
+    // dump). OffHostCopyFresh: the backup the newest copy holds is younger than the maximum age.
+    private async Task<List<HbBackupArtefact>> AddCopyChecksAsync(PreflightRequest request, HbBackupArtefact? latest, List<HbPreflightCheck> checks, CancellationToken ct)
+    {
+        if (request.CopyRoot is null || copies is null) return new List<HbBackupArtefact>();
+        void Add(string name, bool passed, string observed, string expected, string message) =>
+            checks.Add(new HbPreflightCheck { Name = name, Passed = passed, Observed = observed, Expected = expected, Message = message });
+        string Inv(FormattableString f) => f.ToString(CultureInfo.InvariantCulture);
+        var where = copies.Describe(request.CopyRoot);
+        var found = (await new ArtefactCatalog(host, copies, _report).ListAsync(request.CopyRoot, ct).ConfigureAwait(false)).Where(a => a.IsOffHostCopy).ToList();
+        var newest = found.LastOrDefault();
+        var ofLatest = latest is null ? null : found.LastOrDefault(c => RetentionPlanner.Identity(c) == RetentionPlanner.Identity(latest));
+        Add("OffHostCopyExists", ofLatest is not null,
+            ofLatest is not null ? $"{ofLatest.Path} ({ofLatest.Copy})" : newest is null ? "no copy" : $"newest copy is of {newest.FileName}",
+            latest is null ? "a backup to copy" : $"a copy of {latest.FileName} at {where}",
+            ofLatest is not null ? "The latest backup has an off-host copy." :
+            latest is null ? "There is no backup to copy." : $"The latest backup {latest.FileName} has no copy at {where}: run Copy-HbBackup on it.");
+        if (newest is null)
+        {
+            foreach (var n in new[] { "OffHostCopyVerified", "OffHostCopyFresh" }) Add(n, false, "no copy", $"a copy at {where}", $"No off-host copy found at {where}.");
+            return found;
+        }
+        var target = ofLatest ?? newest;
+        var proof = target.Copy!;
+        var now = await copies.Files.ChecksumAsync(target.Path, target.ChecksumPath, target.ManifestPath, ct).ConfigureAwait(false);
+        var recorded = proof.Verified && proof.VerifiedSha256 == target.Sha256;
+        var manifestProblem = now is null ? null : ArtefactCatalog.ManifestProblem(target, now);
+        var rereads = now is not null && now.Sha256 == target.Sha256 && now.Size == target.SizeBytes && now.Lists(target.FileName) && manifestProblem is null;
+        Add("OffHostCopyVerified", recorded && rereads,
+            Inv($"recorded read-back {(recorded ? "sha256 " + proof.VerifiedSha256 + " at " + proof.VerifiedAtUtc.ToString("u", CultureInfo.InvariantCulture) : "missing or not matching")}; re-read now: {(now is null ? "copy missing" : "sha256 " + now.Sha256 + (now.Lists(target.FileName) ? ", listed in SHA256SUMS" : ", not listed in SHA256SUMS") + (manifestProblem is null ? "" : "; " + manifestProblem))}"),
+            $"sha256 {target.Sha256}, recorded and re-read",
+            recorded && rereads ? $"The copy {target.Path} reads back as recorded." : $"The copy {target.Path} does not read back as recorded: copy the backup again.");
+        var age = DateTime.UtcNow - newest.TimestampUtc.ToUniversalTime();
+        Add("OffHostCopyFresh", age <= request.MaxCopyAge,
+            Inv($"newest copy holds a backup {Math.Round(age.TotalMinutes, 1)} minutes old ({newest.TimestampUtc:u}), copied {newest.Copy?.CopiedAtUtc:u}"),
+            Inv($"<= {request.MaxCopyAge.TotalMinutes} minutes"),
+            age <= request.MaxCopyAge ? "The newest off-host copy is fresh." : Inv($"The newest off-host copy holds a backup {Math.Round(age.TotalMinutes, 1)} minutes old: copies have stopped?"));
+        return found;
+    }
+
+    // RetentionApplied: the policy would remove nothing (pruning runs), judged by the same planner as Remove-HbBackup.
+    private async Task AddRetentionCheckAsync(RetentionPolicy policy, List<StoredArtefact> inventory, List<HbPreflightCheck> checks, CancellationToken ct)
+    {
+        var plan = inventory.Count == 0 ? new List<RetentionDecision>() : await new RetentionEngine(_report).PlanAsync(inventory, policy, DateTime.UtcNow, ct).ConfigureAwait(false);
+        var overdue = plan.Where(d => d.Remove).ToList();
+        checks.Add(new HbPreflightCheck
+        {
+            Name = "RetentionApplied", Passed = overdue.Count == 0,
+            Observed = overdue.Count == 0 ? $"{plan.Count} artefacts, all kept by the policy" : $"{overdue.Count} of {plan.Count} artefacts are due for removal: {string.Join(", ", overdue.Take(5).Select(d => d.Artefact.Path))}",
+            Expected = $"nothing due for removal under {policy}",
+            Message = overdue.Count == 0 ? "Retention is applied." : $"Retention is not applied: run Remove-HbBackup {policy}.",
+        });
     }
 
     private async Task<HbRestoreTestResult?> LatestRestoreRecordAsync(HbBackupArtefact artefact, CancellationToken ct)

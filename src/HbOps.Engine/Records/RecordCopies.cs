@@ -24,6 +24,7 @@ public static class RecordCopies
             Container = a.Container, Database = a.Database, User = a.User, SizeBytes = a.SizeBytes, Sha256 = a.Sha256,
             ChecksumPath = a.ChecksumPath, ManifestPath = a.ManifestPath, TimestampUtc = a.TimestampUtc, ServerVersion = a.ServerVersion,
             ServerMajor = a.ServerMajor, ToolVersion = a.ToolVersion, Tag = a.Tag, Compression = a.Compression, CompressionLevel = a.CompressionLevel,
+            Copy = a.Copy,
         };
     }
 }

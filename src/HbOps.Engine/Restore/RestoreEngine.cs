@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Security.Cryptography;
 using System.Text.Json;
 using HbOps.Engine.Backup;
+using HbOps.Engine.Copies;
 using HbOps.Engine.Docker;
 using HbOps.Engine.Errors;
 using HbOps.Engine.Hosts;
@@ -17,9 +18,11 @@ namespace HbOps.Engine.Restore;
 /// <summary>
 /// Proves an artefact restores: verify its checksum, restore it into an isolated sandbox of the same
 /// PostgreSQL major with <c>pg_restore --no-owner --no-privileges --clean --if-exists</c>, classify
-/// every message, run smoke tests, and tear the sandbox down (verified) unless asked to keep it.
+/// every message, run smoke tests, and tear the sandbox down (verified) unless asked to keep it. A copy on an SFTP storage
+/// host is read from there (<paramref name="copySource"/>): it is streamed into the docker host and hashed on the way, so
+/// the restore proves the copy, not the original.
 /// </summary>
-public sealed class RestoreEngine(ICommandHost dockerHost, IHbReporter? reporter = null)
+public sealed class RestoreEngine(ICommandHost dockerHost, IHbReporter? reporter = null, IArtefactSource? copySource = null)
 {
     private const int ProgressId = 42;
     private const string Activity = "Test-HbRestore";
@@ -56,7 +59,7 @@ public sealed class RestoreEngine(ICommandHost dockerHost, IHbReporter? reporter
                 "-j", request.Jobs.ToString(CultureInfo.InvariantCulture), SandboxManager.ArtefactMount + "/" + artefact.FileName };
             result.RestoreCommand = string.Join(' ', restoreArgs.Select(ShellQuote.Quote));
             using var creationCts = CancellationTokenSource.CreateLinkedTokenSource(ct);
-            var needsUpload = HostFiles.IsLocal(artefact) && dockerHost.Host.Kind != HbHostKind.Local;
+            var needsUpload = (HostFiles.IsLocal(artefact) && dockerHost.Host.Kind != HbHostKind.Local) || artefact.Location == HbArtefactLocation.Sftp;
             // The sweep starts once the image was probed, so the probe (first on the critical path) has the engine
             // connection to itself and the sweep reuses it instead of opening another.
             var probed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -278,7 +281,13 @@ public sealed class RestoreEngine(ICommandHost dockerHost, IHbReporter? reporter
         result.Artefact.Path + RecordInfix + result.StartedUtc.ToString("yyyyMMdd'T'HHmmss'Z'", CultureInfo.InvariantCulture) + ".yml";
 
     private Task<IPendingTextFile> BeginRecordAsync(HbRestoreTestResult result) =>
-        HostFiles.ForArtefact(dockerHost, result.Artefact).BeginWriteTextAtomicAsync(RecordPath(result), CancellationToken.None);
+        FilesOf(result.Artefact).BeginWriteTextAtomicAsync(RecordPath(result), CancellationToken.None);
+
+    // Where an artefact's files are: a copy on a storage host through its own connection, anything else beside the engine.
+    private IHostFiles FilesOf(HbBackupArtefact artefact) => artefact.Location == HbArtefactLocation.Sftp
+        ? (copySource ?? throw new HbOpsException(HbErrorIds.InvalidArgument, HbErrorCategory.InvalidArgument,
+            $"'{artefact.Path}' is a copy on {artefact.Copy?.StorageHost?.ToString() ?? "a storage host"}, and no connection to it was given.", artefact.Path)).Files
+        : HostFiles.ForArtefact(dockerHost, artefact);
 
     private async Task WriteRecordAsync(HbRestoreTestResult result, Task<IPendingTextFile> pending, CancellationToken ct)
     {
@@ -472,6 +481,7 @@ public sealed class RestoreEngine(ICommandHost dockerHost, IHbReporter? reporter
     // with a remote engine is uploaded first into a private folder on the host (and re-hashed there).
     private async Task<ArtefactOnHost> EnsureArtefactOnHostAsync(HbBackupArtefact artefact, string runId, CancellationToken ct)
     {
+        if (artefact.Location == HbArtefactLocation.Sftp) return await UploadCopyAsync(artefact, runId, ct).ConfigureAwait(false);
         var artefactIsLocal = HostFiles.IsLocal(artefact);
         var artefactFiles = HostFiles.ForArtefact(dockerHost, artefact);
         _report.Verbose($"Re-reading '{artefact.Path}' to verify its SHA-256.");
@@ -494,6 +504,50 @@ public sealed class RestoreEngine(ICommandHost dockerHost, IHbReporter? reporter
             if (!r.Succeeded) throw LocalHostFiles.NotWritable(remoteFolder, r.StandardError.Trim());
         }
         var remoteSha = await files.Sha256Async(remoteFolder + "/" + artefact.FileName, ct).ConfigureAwait(false);
+        return new ArtefactOnHost(remoteFolder, sha, sumsMatch && remoteSha == sha, true);
+    }
+
+    // A copy on an SFTP storage host, streamed from there into a private folder on the docker host in one read of the copy,
+    // hashed on the way (the checksum is the copy's own), then re-hashed where the sandbox will read it. Nothing passes
+    // through this machine's disk; memory is bounded by the SSH channel windows.
+    private async Task<ArtefactOnHost> UploadCopyAsync(HbBackupArtefact artefact, string runId, CancellationToken ct)
+    {
+        var source = copySource ?? throw new HbOpsException(HbErrorIds.InvalidArgument, HbErrorCategory.InvalidArgument,
+            $"'{artefact.Path}' is a copy on a storage host, and no connection to it was given.", artefact.Path);
+        var sums = await source.Files.ReadTextAsync(artefact.ChecksumPath, ct).ConfigureAwait(false) ?? "";
+        // The copy's manifest is checked against its own SHA256SUMS line, as an original's is.
+        var manifestSha = await source.Files.ReadTextAsync(artefact.ManifestPath, ct).ConfigureAwait(false) is null ? null
+            : await source.Files.Sha256Async(artefact.ManifestPath, ct).ConfigureAwait(false);
+        if (ArtefactCatalog.ManifestProblem(artefact, new FileChecksum(0, artefact.Sha256, sums, manifestSha)) is { } manifestProblem)
+        {
+            throw ArtefactCatalog.ManifestTampered(artefact, manifestProblem);
+        }
+        var remoteFolder = $"/tmp/hbops-upload-{runId}";
+        _report.Verbose($"Streaming the copy {source.Describe(artefact.Path)} to {dockerHost.Host}:{remoteFolder} for the sandbox, hashing it on the way.");
+        var files = new ShellHostFiles(dockerHost);
+        await files.EnsureWritableDirectoryAsync(remoteFolder, ct).ConfigureAwait(false);
+        var target = remoteFolder + "/" + artefact.FileName;
+        string sha;
+        string remoteSha;
+        try
+        {
+            using (var hash = System.Security.Cryptography.IncrementalHash.CreateHash(HashAlgorithmName.SHA256))
+            {
+                await using var input = await source.OpenReadAsync(artefact.Path, ct).ConfigureAwait(false);
+                var observed = new ObservedReadStream(input, hash);
+                var r = await dockerHost.RunFromStreamAsync(new[] { "sh", "-c", "cat > \"$1\"", "hbops-upload", target }, observed, ct).ConfigureAwait(false);
+                if (!r.Succeeded) throw LocalHostFiles.NotWritable(remoteFolder, r.StandardError.Trim());
+                sha = Convert.ToHexString(hash.GetHashAndReset()).ToLowerInvariant();
+            }
+            remoteSha = await files.Sha256Async(target, ct).ConfigureAwait(false);
+        }
+        catch (Exception)
+        {
+            // No sandbox owns the folder yet: it goes here.
+            await RemoveScratchAsync(new SandboxManager(dockerHost, _report), remoteFolder, null).ConfigureAwait(false);
+            throw;
+        }
+        var sumsMatch = new FileChecksum(0, sha, sums).Lists(artefact.FileName);
         return new ArtefactOnHost(remoteFolder, sha, sumsMatch && remoteSha == sha, true);
     }
 
