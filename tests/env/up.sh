@@ -12,6 +12,7 @@ bash "$ENV_SCRIPTS_DIR/build-postgres-debian-image.sh" 17 trixie
 bash "$ENV_SCRIPTS_DIR/start-sshd.sh"
 bash "$ENV_SCRIPTS_DIR/start-bastion.sh" 2 >/dev/null
 bash "$ENV_SCRIPTS_DIR/start-agent.sh" >/dev/null
+bash "$ENV_SCRIPTS_DIR/start-storage.sh" >/dev/null
 bash "$ENV_SCRIPTS_DIR/start-production.sh"
 HBOPS_PROD_CONTAINER="$HBOPS_PROD17_CONTAINER" HBOPS_PROD_VOLUME="$HBOPS_PROD17_VOLUME" HBOPS_PG_IMAGE="$HBOPS_PG17_IMAGE" \
   bash "$ENV_SCRIPTS_DIR/start-production.sh"
