@@ -28,8 +28,8 @@ namespace HbOps;
 /// <para>Backs up, copies the artefact to the SFTP storage host 'storage' (an ssh_config alias) with a read-back proof, and proves the copy restores.</para>
 /// </example>
 /// <example>
-/// <code>Get-HbBackup -SshHost contabo -Path /var/backups/hbops | Select-Object -Last 1 | Copy-HbBackup -Destination /mnt/offsite/hbops</code>
-/// <para>Copies the newest backup on the host to a folder on this machine (e.g. a mounted disk).</para>
+/// <code>Get-HbBackup -SshHost contabo -Path /var/backups/hbops | Select-Object -Last 1 | Copy-HbBackup -Destination ./offsite</code>
+/// <para>Copies the newest backup on the host to the folder 'offsite' on this machine (e.g. a mounted disk).</para>
 /// </example>
 /// <example>
 /// <code>Copy-HbBackup -SshHost contabo -Path /var/backups/hbops/hb08_2026-05-15/directus_full_20260515T010203Z.dump -StorageHost storage -Destination nightly</code>
@@ -44,6 +44,7 @@ public sealed class CopyHbBackupCommand : HbHostCmdletBase
 
     /// <summary>The artefact to copy (from Invoke-HbBackup, Get-HbBackup, or a copy to copy further).</summary>
     [Parameter(Mandatory = true, ValueFromPipeline = true, ParameterSetName = ArtefactSet)]
+    [HbModelTransformation(typeof(HbBackupArtefact))]
     [ValidateNotNull]
     public HbBackupArtefact? Artefact { get; set; }
 

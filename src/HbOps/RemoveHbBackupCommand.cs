@@ -48,6 +48,7 @@ public sealed class RemoveHbBackupCommand : HbHostCmdletBase
 
     /// <summary>Artefacts to apply the policy to (from Get-HbBackup, of one or more locations).</summary>
     [Parameter(Mandatory = true, ValueFromPipeline = true, ParameterSetName = ArtefactSet)]
+    [HbModelTransformation(typeof(HbBackupArtefact))]
     [ValidateNotNull]
     public HbBackupArtefact? Artefact { get; set; }
 
@@ -142,12 +143,12 @@ public sealed class RemoveHbBackupCommand : HbHostCmdletBase
             if (location.IsSftp)
             {
                 var store = await ConnectStorageAsync(ResolveStorageHost(location.StorageAlias!), ct).ConfigureAwait(false);
-                return await new ArtefactCatalog(new LocalCommandHost(), store, reporter).ListAsync(location.Path, ct).ConfigureAwait(false);
+                return await new ArtefactCatalog(new LocalCommandHost(), store, reporter).ListAsync(location.Path, ct, requireDirectory: true).ConfigureAwait(false);
             }
         }
         var host = ResolveHostFromParameters();
         var local = Local || host.Kind == HbHostKind.Local;
-        return await new ArtefactCatalog(await ConnectAsync(host, ct).ConfigureAwait(false), local, reporter).ListAsync(HostPath(Path!, local), ct).ConfigureAwait(false);
+        return await new ArtefactCatalog(await ConnectAsync(host, ct).ConfigureAwait(false), local, reporter).ListAsync(HostPath(Path!, local), ct, requireDirectory: true).ConfigureAwait(false);
     }
 
     /// <inheritdoc />

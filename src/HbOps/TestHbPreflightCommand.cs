@@ -35,8 +35,8 @@ namespace HbOps;
 /// <para>Collects the failed checks without stopping, to report them all.</para>
 /// </example>
 /// <example>
-/// <code>Test-HbPreflight -SshHost contabo -Path /var/backups/hbops -CopyPath storage:/backups -MaxCopyAgeMinutes 1500 -KeepDaily 7 -KeepWeekly 4</code>
-/// <para>Also checks the off-host copies on the SFTP storage host 'storage' (exist, read back as recorded, at most 25 hours old) and that retention is applied.</para>
+/// <code>Test-HbPreflight -SshHost contabo -Path /var/backups/hbops -CopyPath storage:/backups -MaxCopyAgeMinutes 1500 -KeepDaily 7 -KeepWeekly 4 -ErrorAction SilentlyContinue | Where-Object { -not $_.Passed }</code>
+/// <para>Also checks the off-host copies on the SFTP storage host 'storage' (a copy of the latest backup exists, reads back as recorded, holds a backup at most 25 hours old) and that retention is applied; lists the checks that fail.</para>
 /// </example>
 [Cmdlet(VerbsDiagnostic.Test, "HbPreflight", DefaultParameterSetName = PathSet)]
 [OutputType(typeof(HbPreflightCheck))]

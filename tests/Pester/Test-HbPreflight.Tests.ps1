@@ -97,16 +97,16 @@ Describe 'Test-HbPreflight' {
         }
 
         It 'passes OffHostCopyExists, OffHostCopyVerified and OffHostCopyFresh once the latest backup is copied' {
-            $before = Test-HbPreflight @Ssh -Path $root -CopyPath "storage:$copies"
+            $before = Test-HbPreflight @Ssh -Path $root -CopyPath "storage:$copies" -ErrorAction SilentlyContinue
             ($before | Where-Object Name -eq 'OffHostCopyExists').Message | Should -Match 'has no copy at .*: run Copy-HbBackup'
             $latest | Copy-HbBackup -Destination "storage:$copies" @Sftp | Out-Null
-            $checks = Test-HbPreflight @Ssh -Path $root -CopyPath "storage:$copies" -MaxCopyAgeMinutes 120
+            $checks = Test-HbPreflight @Ssh -Path $root -CopyPath "storage:$copies" -MaxCopyAgeMinutes 120 -ErrorAction SilentlyContinue
             $checks.Count | Should -Be 11
             foreach ($n in 'OffHostCopyExists', 'OffHostCopyVerified', 'OffHostCopyFresh') {
                 ($checks | Where-Object Name -eq $n).Passed | Should -BeTrue -Because (($checks | Where-Object Name -eq $n) | Out-String)
             }
             ($checks | Where-Object Name -eq 'OffHostCopyVerified').Observed | Should -Match "recorded read-back sha256 $($latest.Sha256) .*re-read now: sha256 $($latest.Sha256), listed in SHA256SUMS"
-            (Test-HbPreflight @Ssh -Path $root -StorageHost storage -CopyPath $copies | Where-Object Name -like 'OffHostCopy*').Passed | Should -Not -Contain $false
+            (Test-HbPreflight @Ssh -Path $root -StorageHost storage -CopyPath $copies -ErrorAction SilentlyContinue | Where-Object Name -like 'OffHostCopy*').Passed | Should -Not -Contain $false
         }
 
         It 'fails OffHostCopyFresh when the newest copy holds a backup older than -MaxCopyAgeMinutes' {
@@ -114,9 +114,11 @@ Describe 'Test-HbPreflight' {
             try {
                 New-HbFakeArtefact -Template $latest -Root (Join-Path $TestDrive 'old') -TimestampUtc ([datetime]::UtcNow.AddDays(-2)) |
                     Copy-HbBackup -Destination "storage:$stale" @Sftp | Out-Null
-                $checks = Test-HbPreflight @Ssh -Path $root -CopyPath "storage:$stale" -MaxCopyAgeMinutes 1440
+                $checks = Test-HbPreflight @Ssh -Path $root -CopyPath "storage:$stale" -MaxCopyAgeMinutes 1440 -ErrorAction SilentlyContinue -ErrorVariable err
                 $fresh = $checks | Where-Object Name -eq 'OffHostCopyFresh'
                 $fresh.Passed | Should -BeFalse
+                ($err | Where-Object { $_.TargetObject.Name -eq 'OffHostCopyFresh' }).FullyQualifiedErrorId | Should -Be 'PreflightFailed,HbOps.TestHbPreflightCommand'
+                { Test-HbPreflight @Ssh -Path $root -CopyPath "storage:$stale" -MaxCopyAgeMinutes 1440 -ErrorAction Stop } | Should -Throw -ErrorId 'PreflightFailed,HbOps.TestHbPreflightCommand'
                 $fresh.Message | Should -Match 'holds a backup 28[0-9]{2}(\.[0-9])? minutes old'
                 ($checks | Where-Object Name -eq 'OffHostCopyExists').Passed | Should -BeFalse
                 ($checks | Where-Object Name -eq 'OffHostCopyVerified').Passed | Should -BeTrue
@@ -130,7 +132,7 @@ Describe 'Test-HbPreflight' {
             $copy = Get-HbBackup -Path "storage:$copies" @Sftp | Select-Object -Last 1
             $f = [IO.File]::Open((Get-HbStorageLocal $copy.Path), 'Open', 'ReadWrite')
             try { $f.Position = 4096; $b = $f.ReadByte(); $f.Position = 4096; $f.WriteByte($b -bxor 0xFF) } finally { $f.Dispose() }
-            $verified = Test-HbPreflight @Ssh -Path $root -CopyPath "storage:$copies" | Where-Object Name -eq 'OffHostCopyVerified'
+            $verified = Test-HbPreflight @Ssh -Path $root -CopyPath "storage:$copies" -ErrorAction SilentlyContinue | Where-Object Name -eq 'OffHostCopyVerified'
             $verified.Passed | Should -BeFalse
             $verified.Message | Should -Match 'does not read back as recorded'
         }
@@ -143,15 +145,15 @@ Describe 'Test-HbPreflight' {
         }
 
         It 'RetentionApplied passes when the policy removes nothing and names what is due otherwise' {
-            (Test-HbPreflight @Ssh -Path $root -KeepLast 100 | Where-Object Name -eq 'RetentionApplied').Passed | Should -BeTrue
+            (Test-HbPreflight @Ssh -Path $root -KeepLast 100 -ErrorAction SilentlyContinue | Where-Object Name -eq 'RetentionApplied').Passed | Should -BeTrue
             $old = New-HbFakeArtefact -Template $latest -Root $root -TimestampUtc ([datetime]::UtcNow.AddDays(-3)) -Location Host
             & chown -R "$($TestEnv.Operator):" $root
-            $check = Test-HbPreflight @Ssh -Path $root -KeepLast 1 | Where-Object Name -eq 'RetentionApplied'
+            $check = Test-HbPreflight @Ssh -Path $root -KeepLast 1 -ErrorAction SilentlyContinue | Where-Object Name -eq 'RetentionApplied'
             $check.Passed | Should -BeFalse
             $check.Observed | Should -Match ([regex]::Escape($old.Path))
             $check.Message | Should -Be 'Retention is not applied: run Remove-HbBackup -KeepLast 1 -MinimumKeep 1.'
             Remove-HbBackup @Ssh -Path $root -KeepLast 1 -Confirm:$false | Out-Null
-            (Test-HbPreflight @Ssh -Path $root -KeepLast 1 | Where-Object Name -eq 'RetentionApplied').Passed | Should -BeTrue
+            (Test-HbPreflight @Ssh -Path $root -KeepLast 1 -ErrorAction SilentlyContinue | Where-Object Name -eq 'RetentionApplied').Passed | Should -BeTrue
         }
     }
 }
