@@ -149,6 +149,36 @@ Describe 'Copy-HbBackup' {
         }
     }
 
+    It 'a restore of a copy whose storage connection is cut while the copy streams to the docker host fails cleanly' {
+        $big = New-HbFakeArtefact -Template $a -Root (Join-Path $TestDrive 'bigrestore') -TimestampUtc ([datetime]::UtcNow) -SizeBytes 768MB -Tag pcopycut
+        $dest = New-HbStorageFolder 'restorecut'
+        try {
+            $c = $big | Copy-HbBackup -Destination "storage:$dest" @Sftp
+            $before = @(Get-ChildItem /tmp -Filter 'hbops-upload-*' -Directory).Name
+            $job = Start-HbBackground { param($x) $x | Test-HbRestore } @(, $c)
+            $deadline = (Get-Date).AddSeconds(60)
+            $uploading = $null
+            while (-not $uploading -and (Get-Date) -lt $deadline -and -not $job.Handle.IsCompleted) {
+                $uploading = Get-ChildItem /tmp -Filter 'hbops-upload-*' -Directory | Where-Object Name -notin $before |
+                    Get-ChildItem -File -ErrorAction SilentlyContinue | Where-Object Length -gt 64MB
+                if (-not $uploading) { Start-Sleep -Milliseconds 20 }
+            }
+            $uploading | Should -Not -BeNullOrEmpty -Because 'the copy was streaming to the docker host when the connection was cut'
+            Stop-HbStorageConnections
+            $out = $job.PowerShell.EndInvoke($job.Handle)
+            $errors = @($job.PowerShell.Streams.Error)
+            $job.PowerShell.Dispose()
+            $out | Should -BeNullOrEmpty
+            $errors[0].FullyQualifiedErrorId | Should -Be 'SshConnectionLost,HbOps.TestHbRestoreCommand'
+            # Nothing of the restore stays: no sandbox was made, the upload folder went.
+            @(docker ps -aq --filter 'name=pg-restore-test-pcopycut') | Should -BeNullOrEmpty
+            Get-ChildItem /tmp -Filter 'hbops-upload-*' -Directory | Where-Object Name -notin $before | Should -BeNullOrEmpty
+        }
+        finally {
+            Remove-HbStorageFolder $dest
+        }
+    }
+
     It 'refuses a storage host whose key differs from known_hosts (HostKeyMismatch) or is unknown (HostKeyUnknown)' {
         $hostField = (Get-Content $Storage.KnownHostsPath).Split(' ')[0]
         & ssh-keygen -q -t ed25519 -N '' -f (Join-Path $TestDrive 'other') | Out-Null

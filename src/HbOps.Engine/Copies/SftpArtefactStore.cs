@@ -127,7 +127,54 @@ public sealed class SftpArtefactStore : IArtefactStore, IHostFiles, IAsyncDispos
 
     /// <inheritdoc />
     public Task<Stream> OpenReadAsync(string path, CancellationToken ct) =>
-        Op<Stream>("Reading", path, async c => await c.OpenAsync(path, FileMode.Open, FileAccess.Read, ct).ConfigureAwait(false), ct);
+        Op<Stream>("Reading", path, async c => new ReadStream(await c.OpenAsync(path, FileMode.Open, FileAccess.Read, ct).ConfigureAwait(false), this, path, c), ct);
+
+    // An SFTP file read by a consumer (a copy to elsewhere, a restore upload): a broken connection surfaces from the reads,
+    // and is reported as the engine's error, not SSH.NET's.
+    private sealed class ReadStream(Stream inner, SftpArtefactStore store, string path, SftpClient client) : Stream
+    {
+        public override bool CanRead => true;
+        public override bool CanSeek => false;
+        public override bool CanWrite => false;
+        public override long Length => throw new NotSupportedException();
+        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+        public override void Flush() { }
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+        public override void SetLength(long value) => throw new NotSupportedException();
+        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+        public override int Read(byte[] buffer, int offset, int count) => ReadAsync(buffer.AsMemory(offset, count)).AsTask().GetAwaiter().GetResult();
+        public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
+            ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
+
+        public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
+        {
+            try
+            {
+                return await inner.ReadAsync(buffer, cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (store.Translate(ex, "Reading", path, client) is { } translated)
+            {
+                throw translated;
+            }
+        }
+
+        public override async ValueTask DisposeAsync()
+        {
+            try { await inner.DisposeAsync().ConfigureAwait(false); }
+            catch (Exception ex) when (ex is SshException or SocketException or ObjectDisposedException or InvalidOperationException) { /* closing a broken handle */ }
+            await base.DisposeAsync().ConfigureAwait(false);
+        }
+
+        protected override void Dispose(bool disposing)
+        {
+            if (disposing)
+            {
+                try { inner.Dispose(); }
+                catch (Exception ex) when (ex is SshException or SocketException or ObjectDisposedException or InvalidOperationException) { /* closing a broken handle */ }
+            }
+            base.Dispose(disposing);
+        }
+    }
 
     /// <inheritdoc />
     public async Task<long?> FreeBytesAsync(string directory, CancellationToken ct)
