@@ -45,6 +45,7 @@ public sealed class CopyHbBackupCommand : HbHostCmdletBase
     /// <summary>The artefact to copy (from Invoke-HbBackup, Get-HbBackup, or a copy to copy further).</summary>
     [Parameter(Mandatory = true, ValueFromPipeline = true, ParameterSetName = ArtefactSet)]
     [ValidateNotNull]
+    [HbModelTransformation(typeof(HbBackupArtefact))]
     public HbBackupArtefact? Artefact { get; set; }
 
     /// <summary>Path of a dump whose manifest sits beside it; on the docker host named by -SshHost/-HostName, else on this machine.</summary>

@@ -49,6 +49,7 @@ public sealed class RemoveHbBackupCommand : HbHostCmdletBase
     /// <summary>Artefacts to apply the policy to (from Get-HbBackup, of one or more locations).</summary>
     [Parameter(Mandatory = true, ValueFromPipeline = true, ParameterSetName = ArtefactSet)]
     [ValidateNotNull]
+    [HbModelTransformation(typeof(HbBackupArtefact))]
     public HbBackupArtefact? Artefact { get; set; }
 
     /// <summary>
