@@ -183,9 +183,10 @@ Import-Module '$(Join-Path $ModulePath 'HbOps.psd1')'
     Context 'Help examples' {
         BeforeAll {
             # The examples name the operator's world (alias contabo, /var/backups/hbops, target contabo-directus, ./closure.yml,
-            # a kept sandbox in $r); here that world is the test environment: its ssh config for every command, a backup root
-            # of its own, a config file whose target contabo-directus backs up into it, and a working folder with ./backups
-            # and ./closure.yml.
+            # a kept sandbox in $r, the storage host's storage:/backups, an off-site mount); here that world is the test
+            # environment: its ssh config for every command, a backup root and a storage folder of its own, a config file
+            # whose target contabo-directus backs up into it, and a working folder with ./backups and ./closure.yml.
+            . (Join-Path $PSScriptRoot 'StorageSetup.ps1')
             function Remove-ExampleSandboxes {
                 # Sandboxes an example kept (they mount an artefact of this backup root), except the shared $r.
                 Get-HbSandbox @Ssh | Where-Object { ($_.Mounts -join ' ') -like "*$exRoot/*" -and (-not $exKept -or $_.Name -ne $exKept.Sandbox.Name) } |
@@ -195,6 +196,7 @@ Import-Module '$(Join-Path $ModulePath 'HbOps.psd1')'
             $script:exRoot = Join-Path $TestEnv.BackupRoot "examples-$id"
             $script:exDir = Join-Path ([IO.Path]::GetTempPath()) "hbops-examples-$id"
             New-Item -ItemType Directory $exDir | Out-Null
+            $script:exStorage = New-HbStorageFolder 'examples'
             $script:exConfig = Join-Path $exDir 'hbops.yml'
             @"
 targets:
@@ -226,15 +228,27 @@ targets:
             Remove-ExampleSandboxes
             if ($exKept) { $exKept | Remove-HbSandbox -Confirm:$false | Out-Null }
             Remove-Item -Recurse -Force $exDir -ErrorAction SilentlyContinue
+            Remove-HbStorageFolder $exStorage
         }
 
         It '<Command> example <Index> runs' -ForEach $Examples {
-            $code = $Code.Replace('/var/backups/hbops/hb08_2026-05-15/directus_full_20260515T010203Z.dump', $exArtefact.Path).
-                Replace('/var/backups/hbops', $exRoot).Replace('pg-restore-test-hb08-20260515', $exKept.Sandbox.Name)
-            if ($Command -eq 'Test-HbPreflight') {
+            $root, $storage = $exRoot, "storage:$exStorage"
+            if ($Command -eq 'Test-HbPreflight' -and $Code -match '-CopyPath') {
+                # The copy and retention checks describe a root whose newest backup was restore-tested and copied off the
+                # host, with nothing the retention rules would remove: a root of its own with one such backup.
+                $root, $storage = (Join-Path $exRoot 'copied'), "storage:$exStorage/copied"
+                $fresh = Invoke-HbBackup @Ssh @Prod -Destination $root -Tag copied -RowCounts None
+                $fresh | Test-HbRestore | Out-Null
+                $fresh | Copy-HbBackup -Destination $storage | Out-Null
+            }
+            elseif ($Command -eq 'Test-HbPreflight') {
                 # Preflight examples describe a healthy backup root: its newest backup restore-tested.
                 Get-HbBackup @Ssh -Path $exRoot | Select-Object -Last 1 | Test-HbRestore | Out-Null
             }
+            $code = $Code.Replace('/var/backups/hbops/hb08_2026-05-15/directus_full_20260515T010203Z.dump', $exArtefact.Path).
+                Replace('/var/backups/hbops', $root).Replace('pg-restore-test-hb08-20260515', $exKept.Sandbox.Name).
+                Replace('storage:/backups', $storage).Replace('-StorageHost storage -Destination nightly', "-StorageHost storage -Destination $exStorage/nightly").
+                Replace('/mnt/offsite/hbops', (Join-Path $exDir 'offsite'))
             $r = $exKept
             $example = [scriptblock]::Create($code)
             try {
