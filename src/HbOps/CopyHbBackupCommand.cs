@@ -46,7 +46,6 @@ public sealed class CopyHbBackupCommand : HbHostCmdletBase
     [Parameter(Mandatory = true, ValueFromPipeline = true, ParameterSetName = ArtefactSet)]
     [HbModelTransformation(typeof(HbBackupArtefact))]
     [ValidateNotNull]
-    [HbModelTransformation(typeof(HbBackupArtefact))]
     public HbBackupArtefact? Artefact { get; set; }
 
     /// <summary>Path of a dump whose manifest sits beside it; on the docker host named by -SshHost/-HostName, else on this machine.</summary>

@@ -50,7 +50,6 @@ public sealed class RemoveHbBackupCommand : HbHostCmdletBase
     [Parameter(Mandatory = true, ValueFromPipeline = true, ParameterSetName = ArtefactSet)]
     [HbModelTransformation(typeof(HbBackupArtefact))]
     [ValidateNotNull]
-    [HbModelTransformation(typeof(HbBackupArtefact))]
     public HbBackupArtefact? Artefact { get; set; }
 
     /// <summary>
