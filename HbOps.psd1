@@ -25,6 +25,9 @@
         'Test-HbPreflight'
         'Copy-HbBackup'
         'Remove-HbBackup'
+        'Compare-HbContent'
+        'Compare-HbCatalog'
+        'Get-HbRestoreHistory'
     )
     FunctionsToExport    = @()
     VariablesToExport    = @()

@@ -1,6 +1,7 @@
 <#
 .SYNOPSIS
-    Runbook: backup -> restore test -> row-count comparison -> teardown -> closure record, for one config target.
+    Runbook: backup -> restore test (row counts, content fingerprints, catalog, optionally pg_amcheck) -> row-count
+    comparison -> teardown -> closure record, for one config target.
 .DESCRIPTION
     Suitable for a scheduler or CI job: exits 0 only when every acceptance criterion in the closure record passed.
     Supports -WhatIf (nothing is backed up, created or written).
@@ -23,6 +24,8 @@ param(
     # A .psd1 file with @{ Assertions = @( @{ Name = ...; Sql = ...; Expected = ... } ) }, added to -Assertion.
     [string] $AssertionFile,
     [string] $Title = "HbOps runbook for $Target",
+    # Also run pg_amcheck on the restored copy (its acceptance criterion then appears in the record).
+    [switch] $Amcheck,
     [string] $ModulePath
 )
 $ErrorActionPreference = 'Stop'
@@ -35,7 +38,7 @@ $artefact = Invoke-HbBackup @cfg
 if (-not $artefact) { Write-Host 'No backup made (-WhatIf).'; return }
 # A Failed verdict is also a RestoreTestFailed error (the Test-* rule): here it is evidence for the record, which then
 # is not accepted (exit 1). Any other error means the test could not run at all, and stops the runbook.
-$restore = $artefact | Test-HbRestore -KeepSandbox -Assertion $Assertion -ErrorAction SilentlyContinue -ErrorVariable restoreErrors
+$restore = $artefact | Test-HbRestore -KeepSandbox -Assertion $Assertion -Amcheck:$Amcheck -ErrorAction SilentlyContinue -ErrorVariable restoreErrors
 $restoreErrors | Where-Object FullyQualifiedErrorId -NotLike 'RestoreTestFailed,*' | ForEach-Object { throw $_ }
 $comparison = @()
 $removal = @()

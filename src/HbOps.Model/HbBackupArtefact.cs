@@ -116,6 +116,10 @@ public sealed class HbBackupArtefact
 
     /// <summary>True for a copy kept off the docker host (LocalCopy or Sftp).</summary>
     public bool IsOffHostCopy => Location is HbArtefactLocation.LocalCopy or HbArtefactLocation.Sftp;
+    /// <summary>Content fingerprints taken in the dump's own snapshot (null with -Fingerprint None or without a snapshot).</summary>
+    public HbContentFingerprintSnapshot? ContentFingerprints { get; set; }
+    /// <summary>The database's catalog (tables, views, sequences with their values, functions, ...) read in the dump's own snapshot (null without a snapshot).</summary>
+    public HbCatalogSnapshot? Catalog { get; set; }
 
     /// <summary>Wall time of the whole backup.</summary>
     public TimeSpan Duration => TimeSpan.FromSeconds(DurationSeconds);

@@ -109,7 +109,7 @@ public sealed class HbRestoreTestResult
     public List<string> Notes { get; set; } = new();
     /// <summary>Number of non-fatal pg_restore messages.</summary>
     public int NoteCount => Messages.Count(m => m.Severity == HbMessageSeverity.NonFatal);
-    /// <summary>Tables restored, over all schemas.</summary>
+    /// <summary>Tables restored, over all schemas (ordinary and partitioned tables; partitions count through their parent, as in the row counts).</summary>
     public int TableCount { get; set; }
     /// <summary>Tables per schema.</summary>
     public List<HbSchemaTableCount> TablesPerSchema { get; set; } = new();
@@ -121,6 +121,18 @@ public sealed class HbRestoreTestResult
     public int RowCountMismatches => RowCounts.Count(r => !r.Match);
     /// <summary>Assertion results.</summary>
     public List<HbAssertionResult> Assertions { get; set; } = new();
+    /// <summary>Per-table content comparison with the fingerprints taken in the dump's snapshot.</summary>
+    public List<HbContentComparison> Content { get; set; } = new();
+    /// <summary>Status of the content check (NotRun when the artefact carries no fingerprints).</summary>
+    public HbCheckStatus ContentCheck { get; set; } = HbCheckStatus.NotRun;
+    /// <summary>Tables whose content differs (or that are missing).</summary>
+    public int ContentDifferences => Content.Count(c => !c.Equal);
+    /// <summary>The restored catalog compared with the one read in the dump's snapshot (null when not compared).</summary>
+    public HbCatalogComparison? Catalog { get; set; }
+    /// <summary>Status of the catalog check: Failed when a difference is unexpected (NotRun when the artefact carries no catalog).</summary>
+    public HbCheckStatus CatalogCheck { get; set; } = HbCheckStatus.NotRun;
+    /// <summary>pg_amcheck on the restored copy (-Amcheck; Status NotRun otherwise).</summary>
+    public HbAmcheckResult Amcheck { get; set; } = new();
     /// <summary>Per-phase timings.</summary>
     public List<HbPhaseTiming> Phases { get; set; } = new();
     /// <summary>Teardown evidence (Status Skipped with -KeepSandbox).</summary>

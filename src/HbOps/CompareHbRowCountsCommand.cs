@@ -33,53 +33,8 @@ namespace HbOps;
 /// </example>
 [Cmdlet(VerbsData.Compare, "HbRowCounts", DefaultParameterSetName = ArtefactSet)]
 [OutputType(typeof(HbRowCountComparison))]
-public sealed class CompareHbRowCountsCommand : HbHostCmdletBase
+public sealed class CompareHbRowCountsCommand : HbCompareCmdletBase
 {
-    private const string ArtefactSet = "Artefact";
-    private const string TargetSet = "Target";
-
-    /// <summary>Artefact whose production database (and snapshot) is the reference side; binds from Invoke-HbBackup and from Test-HbRestore output.</summary>
-    [Parameter(ValueFromPipeline = true, ValueFromPipelineByPropertyName = true, ParameterSetName = ArtefactSet)]
-    [HbModelTransformation(typeof(HbBackupArtefact))]
-    public HbBackupArtefact? Artefact { get; set; }
-
-    /// <summary>Sandbox to compare; binds from Test-HbRestore -KeepSandbox output.</summary>
-    [Parameter(ValueFromPipelineByPropertyName = true)]
-    [HbModelTransformation(typeof(HbSandbox))]
-    public HbSandbox? Sandbox { get; set; }
-
-    /// <summary>Sandbox by name (on the docker host named by the SSH parameters, the target or the artefact); completes from that host's sandboxes.</summary>
-    [Parameter]
-    [ValidateNotNullOrEmpty]
-    [ArgumentCompleter(typeof(SandboxNameCompleter))]
-    public string? SandboxName { get; set; }
-
-    /// <summary>A named target from the HbOps config file: the production side (explicit -Container, -Database, -User and SSH parameters override it).</summary>
-    [Parameter(Mandatory = true, ParameterSetName = TargetSet)]
-    [ValidateNotNullOrEmpty]
-    [ArgumentCompleter(typeof(TargetCompleter))]
-    public string? Target { get; set; }
-
-    /// <summary>HbOps config file (default: $env:HBOPS_CONFIG, then ~/.config/hbops/hbops.yml).</summary>
-    [Parameter(ParameterSetName = TargetSet)]
-    [ValidateNotNullOrEmpty]
-    public string? ConfigPath { get; set; }
-
-    /// <summary>Production container when no artefact is given.</summary>
-    [Parameter]
-    [ValidateNotNullOrEmpty]
-    public string Container { get; set; } = "postgres";
-
-    /// <summary>Production database when no artefact is given.</summary>
-    [Parameter]
-    [ValidateNotNullOrEmpty]
-    public string? Database { get; set; }
-
-    /// <summary>Production role when no artefact is given.</summary>
-    [Parameter]
-    [ValidateNotNullOrEmpty]
-    public string User { get; set; } = "postgres";
-
     /// <summary>Reference side: Production (live, read-only; default) or ArtefactSnapshot (the counts taken in the dump's snapshot).</summary>
     [Parameter]
     [ValidateSet(nameof(RowCountSource.Production), nameof(RowCountSource.ArtefactSnapshot))]
@@ -115,47 +70,22 @@ public sealed class CompareHbRowCountsCommand : HbHostCmdletBase
     {
         try
         {
-            if (Target is not null) ApplyTarget();
             var filter = new TableFilter { Include = Table, Exclude = ExcludeTable };
-            var parameterHost = ResolveHostFromParameters();
+            var host = ResolveSidesHost();
             var results = RunEngine(async (reporter, ct) =>
             {
-                // The production side's host: the artefact's, the target's, else the sandbox's or the SSH parameters'.
-                var host = Artefact?.Host ?? (Target is not null ? parameterHost : null) ?? Sandbox?.Host ?? parameterHost;
-                var docker = new DockerCli(await ConnectAsync(host, ct).ConfigureAwait(false));
-                RowCountSide Production()
-                {
-                    var db = Artefact?.Database ?? Database ?? throw HbOpsException.Invalid("Give -Artefact or -Database for the production side.", null);
-                    return new RowCountSide
-                    {
-                        Source = RowCountSource.Production,
-                        Endpoint = new PgEndpoint(docker, Artefact?.Container ?? Validation.ContainerName(Container, "Container"), Artefact?.User ?? User, db),
-                    };
-                }
                 if (Reference == Difference) throw HbOpsException.Invalid("-Reference and -Difference must name two different sides.", Reference);
+                var docker = new DockerCli(await ConnectAsync(host, ct).ConfigureAwait(false));
                 RowCountSide reference = Reference == nameof(RowCountSource.ArtefactSnapshot)
                     ? new RowCountSide
                     {
                         Source = RowCountSource.ArtefactSnapshot,
                         Snapshot = Artefact?.RowCountSnapshot ?? throw HbOpsException.Invalid("-Reference ArtefactSnapshot needs an artefact with a row-count snapshot.", Artefact),
                     }
-                    : Production();
-                RowCountSide difference;
-                if (Difference == nameof(RowCountSource.Production))
-                {
-                    difference = Production();
-                }
-                else
-                {
-                    var sandboxName = Sandbox?.Name ?? SandboxName ?? throw HbOpsException.Invalid("Give -Sandbox or -SandboxName for the other side.", null);
-                    var sandboxDocker = Sandbox is not null && !Sandbox.Host.Equals(host) ? new DockerCli(await ConnectAsync(Sandbox.Host, ct).ConfigureAwait(false)) : docker;
-                    difference = new RowCountSide
-                    {
-                        Source = RowCountSource.Sandbox,
-                        Endpoint = new PgEndpoint(sandboxDocker, Validation.ContainerName(sandboxName, "SandboxName"),
-                            Sandbox?.User ?? Artefact?.User ?? User, Sandbox?.Database ?? Artefact?.Database ?? Database ?? ""),
-                    };
-                }
+                    : new RowCountSide { Source = RowCountSource.Production, Endpoint = ProductionEndpoint(docker) };
+                RowCountSide difference = Difference == nameof(RowCountSource.Production)
+                    ? new RowCountSide { Source = RowCountSource.Production, Endpoint = ProductionEndpoint(docker) }
+                    : new RowCountSide { Source = RowCountSource.Sandbox, Endpoint = await SandboxEndpointAsync(docker, host, ct).ConfigureAwait(false) };
                 reporter.Verbose($"Counting rows ({Mode}): {reference.Source} vs {difference.Source}.");
                 return await RowCountService.CompareAsync(reference, difference, Mode, filter, Tolerance, ct).ConfigureAwait(false);
             });
@@ -165,20 +95,5 @@ public sealed class CompareHbRowCountsCommand : HbHostCmdletBase
         {
             WriteHbError(ex, (object?)Sandbox ?? SandboxName);
         }
-    }
-
-    // The target fills the production side and the SSH parameters where the caller gave nothing; once per command.
-    private bool _targetApplied;
-
-    private void ApplyTarget()
-    {
-        if (_targetApplied) return;
-        _targetApplied = true;
-        var t = LoadTarget(Target!, ConfigPath);
-        ApplyTargetHost(t);
-        bool Bound(string name) => MyInvocation.BoundParameters.ContainsKey(name);
-        if (!Bound(nameof(Container)) && t.Container is not null) Container = t.Container;
-        if (!Bound(nameof(Database))) Database = t.Database;
-        if (!Bound(nameof(User)) && t.User is not null) User = t.User;
     }
 }

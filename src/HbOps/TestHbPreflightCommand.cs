@@ -7,13 +7,16 @@ using HbOps.Model;
 namespace HbOps;
 
 /// <summary>
-/// <para type="synopsis">Evaluates named preflight checks on a backup root: backup exists and is fresh, checksum recorded and verifying, restore test passed, isolation and teardown verified, retention respected and applied, off-host copies present, proven and fresh.</para>
+/// <para type="synopsis">Evaluates named preflight checks on a backup root: backup exists and is fresh, checksum recorded and verifying, restore test passed (optionally within a restore-time objective and with pg_amcheck), isolation and teardown verified, retention respected and applied, off-host copies present, proven and fresh.</para>
 /// </summary>
 /// <remarks>
 /// Emits one HbPreflightCheck per check (Name, Passed, Observed, Expected, Message) so a Pester suite can turn each into
 /// a test (see module/examples/Preflight.Tests.ps1). Everything is observed now: manifests and SHA256SUMS are read, the
 /// newest dump is re-hashed and listed with pg_restore --list, the restore-test record written beside it by
-/// Test-HbRestore is read, and a kept sandbox is looked up in docker. Like every Test-* cmdlet, all checks are written,
+/// Test-HbRestore is read, and a kept sandbox is looked up in docker. The restore test's observation names its total time
+/// and whether content, catalog and pg_amcheck were checked; -MaxRestoreMinutes adds RestoreTimeWithinLimit (fails when
+/// the latest restore test took longer) and -RequireAmcheck adds AmcheckPassed (fails unless it ran pg_amcheck and it
+/// found nothing). Like every Test-* cmdlet, all checks are written,
 /// and each check that did not pass is also a non-terminating PreflightFailed error whose TargetObject is that check:
 /// -ErrorAction Stop stops a script at the first one. With -Target the host and the backup root come from the HbOps
 /// config file. With -CopyPath the off-host copies are checked too: OffHostCopyExists (the latest backup has a copy
@@ -37,6 +40,10 @@ namespace HbOps;
 /// <example>
 /// <code>Test-HbPreflight -SshHost contabo -Path /var/backups/hbops -CopyPath storage:/backups -MaxCopyAgeMinutes 1500 -KeepDaily 7 -KeepWeekly 4 -ErrorAction SilentlyContinue | Where-Object { -not $_.Passed }</code>
 /// <para>Also checks the off-host copies on the SFTP storage host 'storage' (a copy of the latest backup exists, reads back as recorded, holds a backup at most 25 hours old) and that retention is applied; lists the checks that fail.</para>
+/// </example>
+/// <example>
+/// <code>Test-HbPreflight -SshHost contabo -Path /var/backups/hbops -MaxRestoreMinutes 15 -RequireAmcheck -ErrorAction SilentlyContinue | Where-Object { -not $_.Passed }</code>
+/// <para>Also fails when the latest restore test took longer than 15 minutes or did not prove the restored copy free of corruption.</para>
 /// </example>
 [Cmdlet(VerbsDiagnostic.Test, "HbPreflight", DefaultParameterSetName = PathSet)]
 [OutputType(typeof(HbPreflightCheck))]
@@ -117,6 +124,14 @@ public sealed class TestHbPreflightCommand : HbHostCmdletBase
     /// <summary>Retention check: nothing older than this may remain beyond what the other rules and guards keep (as Remove-HbBackup -OlderThan).</summary>
     [Parameter]
     public TimeSpan? OlderThan { get; set; }
+    /// <summary>Restore-time objective: the latest restore test of the latest backup must have taken at most this many minutes (check RestoreTimeWithinLimit).</summary>
+    [Parameter]
+    [ValidateRange(0.01, 1000000.0)]
+    public double MaxRestoreMinutes { get; set; }
+
+    /// <summary>The latest restore test must have run pg_amcheck (Test-HbRestore -Amcheck) and found nothing (check AmcheckPassed).</summary>
+    [Parameter]
+    public SwitchParameter RequireAmcheck { get; set; }
 
     /// <inheritdoc />
     protected override void ProcessRecord()
@@ -141,7 +156,8 @@ public sealed class TestHbPreflightCommand : HbHostCmdletBase
                 BackupRoot = HostPath(Path!, local), LocalFiles = local,
                 MaxBackupAge = MaxBackupAge, MinimumBackups = MinimumBackups,
                 CopyRoot = copyLocation is null ? null : storage is null ? GetUnresolvedProviderPathFromPSPath(copyLocation.Path) : copyLocation.Path,
-                MaxCopyAge = TimeSpan.FromMinutes(MaxCopyAgeMinutes), Retention = policy,
+                MaxCopyAge = TimeSpan.FromMinutes(MaxCopyAgeMinutes), Retention = policy, RequireAmcheck = RequireAmcheck,
+                MaxRestoreTime = MyInvocation.BoundParameters.ContainsKey(nameof(MaxRestoreMinutes)) ? TimeSpan.FromMinutes(MaxRestoreMinutes) : null,
             };
             checks = RunEngine(async (reporter, ct) =>
             {

@@ -23,10 +23,15 @@ namespace HbOps;
 /// note; anything unrecognised is fatal); secrets are redacted. Smoke tests count tables per schema, compare every
 /// table's exact row count with the artefact's snapshot, and run each -Assertion: one query returning rows, passed to
 /// the server as data (no psql meta-command is ever interpreted), in a read-only transaction that is rolled back, as a
-/// login role that reads everything and is no superuser; anything else fails the assertion. The sandbox is removed and
-/// verified gone unless -KeepSandbox, also on error and on Ctrl+C. A copy made by Copy-HbBackup on an SFTP storage host is
-/// restored from there: it is streamed from the storage host into a private folder on the docker host and hashed on the
-/// way (the checksum verified is the copy's), and the record is written beside the copy.
+/// login role that reads everything and is no superuser; anything else fails the assertion. Then the deeper proof:
+/// every table's content fingerprint is recomputed and compared with the one taken in the dump's snapshot (Content:
+/// Equal or Different per table), the restored catalog is compared with the one read there (Catalog: every difference
+/// classified Expected or Unexpected), and with -Amcheck pg_amcheck checks heap and indexes. Any content difference,
+/// unexpected catalog difference or corruption makes the result Failed, naming it. The total time is recorded (see
+/// Get-HbRestoreHistory). The sandbox is removed and verified gone unless -KeepSandbox, also on error and on Ctrl+C. A
+/// copy made by Copy-HbBackup on an SFTP storage host is restored from there: it is streamed from the storage host into a
+/// private folder on the docker host and hashed on the way (the checksum verified is the copy's), and the record is
+/// written beside the copy.
 /// </remarks>
 /// <example>
 /// <code>Invoke-HbBackup -SshHost contabo -Database directus -User directus | Test-HbRestore</code>
@@ -39,6 +44,10 @@ namespace HbOps;
 /// <example>
 /// <code>Get-HbBackup -Path storage:/backups | Select-Object -Last 1 | Test-HbRestore</code>
 /// <para>Proves the newest off-host copy on the storage host 'storage' restores (read from the copy, restored on the docker host it was made on).</para>
+/// </example>
+/// <example>
+/// <code>Get-HbBackup -SshHost contabo -Path /var/backups/hbops | Select-Object -Last 1 | Test-HbRestore -Amcheck -HeapAllIndexed | Format-List Result, ContentCheck, CatalogCheck, Amcheck, FailureReasons</code>
+/// <para>Restore-tests the newest backup and also checks the restored copy's heap and indexes with pg_amcheck.</para>
 /// </example>
 [Cmdlet(VerbsDiagnostic.Test, "HbRestore", DefaultParameterSetName = ArtefactSet, SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Low)]
 [OutputType(typeof(HbRestoreTestResult))]
@@ -63,6 +72,18 @@ public sealed class TestHbRestoreCommand : HbSandboxCmdletBase
     [ValidateNotNull]
     public Hashtable[] Assertion { get; set; } = Array.Empty<Hashtable>();
 
+    /// <summary>
+    /// Run pg_amcheck on the restored copy (PostgreSQL 14 and later): every heap table and btree index of the database is
+    /// checked for corruption (the amcheck extension is installed in the sandbox where missing). Anything found, or
+    /// pg_amcheck unable to run, makes the result Failed with the relations named.
+    /// </summary>
+    [Parameter]
+    public SwitchParameter Amcheck { get; set; }
+
+    /// <summary>With pg_amcheck (implies -Amcheck): also look every heap tuple up in every btree index (--heapallindexed; reads each index once more).</summary>
+    [Parameter]
+    public SwitchParameter HeapAllIndexed { get; set; }
+
     /// <summary>Relative tolerance when the artefact's snapshot holds estimated counts.</summary>
     [Parameter]
     [ValidateRange(0.0, 1.0)]
@@ -74,6 +95,7 @@ public sealed class TestHbRestoreCommand : HbSandboxCmdletBase
             ServerSettings = MergedServerSettings(), Initialization = Initialization,
             Image = Image, SandboxName = SandboxName, Jobs = Jobs, KeepSandbox = KeepSandbox, Assertions = Assertion.Select(ToAssertion).ToList(),
             EstimateTolerance = EstimateTolerance, SandboxTimeToLive = TimeSpan.FromMinutes(TimeToLiveMinutes),
+            Amcheck = Amcheck || HeapAllIndexed, AmcheckHeapAllIndexed = HeapAllIndexed,
         },
         $"{ArtefactDescription} into a new sandbox{(KeepSandbox ? " (kept)" : "")}", "Restore-test",
         (engine, artefact, request, ct) => engine.RunAsync(artefact, request, ct));

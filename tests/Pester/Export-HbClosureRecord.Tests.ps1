@@ -29,7 +29,9 @@ Describe 'Export-HbClosureRecord' {
     It 'writes a YAML record where every acceptance criterion passed from evidence' {
         $path | Should -Exist
         $record.Accepted | Should -BeTrue
-        $record.Acceptance.Count | Should -Be 9
+        $record.Acceptance.Count | Should -Be 11
+        ($record.Acceptance | Where-Object Criterion -like '*content equals the backup snapshot').Evidence | Should -Match '^41/41 tables equal \(sum-hashtextextended-v1\)$'
+        ($record.Acceptance | Where-Object Criterion -like 'The restored catalog*').Evidence | Should -Match '0 unexpected, 4 expected difference\(s\)'
         $record.Acceptance | ForEach-Object { $_.Evidence | Should -Not -BeNullOrEmpty }
         $yaml = Get-Content -Raw $path
         $yaml | Should -Match 'sha256: [0-9a-f]{64}'
@@ -73,6 +75,15 @@ Describe 'Export-HbClosureRecord' {
         $only.Accepted | Should -BeFalse
         ($only.Acceptance | Where-Object Criterion -like 'Sandbox container*').Status | Should -Be 'NotEvaluated'
         ($only.Acceptance | Where-Object Criterion -like 'Backup completed*').Status | Should -Be 'Passed'
+    }
+
+    It 'a restore test with -Amcheck adds its criterion, decided by what pg_amcheck found' {
+        $m = $a | Test-HbRestore -Amcheck -Assertion @{ Name = 'pairing'; Sql = 'SELECT count(*) FROM dot_tools WHERE id IN (991,992)'; Expected = '2' }
+        $rec = $a, $m | Export-HbClosureRecord
+        $amcheck = $rec.Acceptance | Where-Object Criterion -like 'pg_amcheck*'
+        "$($amcheck.Status)" | Should -Be 'Passed'
+        $amcheck.Evidence | Should -Match '^pg_amcheck -U directus .*: exit 0; no corruption found in \d+ relations'
+        $rec.Acceptance.Count | Should -Be 12
     }
 
     It 'a failed restore makes the record not accepted' {

@@ -133,6 +133,57 @@ Describe 'Invoke-HbBackup' {
         }
     }
 
+    Context 'Content fingerprints and the catalog, read in the dump''s snapshot' {
+        It 'fingerprints every counted table by default and records the catalog, in the same snapshot as the counts' {
+            $a = Invoke-HbBackup @Ssh @Prod -Destination $TestEnv.BackupRoot -Tag fingerprint
+            $fp = $a.ContentFingerprints
+            "$($fp.Mode)" | Should -Be 'All'
+            $fp.Algorithm | Should -Be 'sum-hashtextextended-v1'
+            $fp.SnapshotId | Should -Be $a.RowCountSnapshot.SnapshotId
+            $fp.TableCount | Should -Be $a.RowCountSnapshot.TableCount
+            $fp.Settings | Should -Contain 'TimeZone=UTC'
+            ($fp.Tables | Where-Object Table -eq 'readings').Rows | Should -Be 3069
+            ($fp.Tables | Where-Object Table -eq 'readings').Digest | Should -Match '^[0-9a-f]{16}$'
+            $a.Catalog.ObjectCount | Should -BeGreaterThan 100
+            ($a.Catalog.Objects | Where-Object { "$($_.Kind)" -eq 'Sequence' -and $_.Name -eq 'invoice_no_seq' }).Detail | Should -Be '9000'
+            $yaml = Get-Content -Raw $a.ManifestPath
+            $yaml | Should -Match '(?m)^contentFingerprints:'
+            $yaml | Should -Match '(?m)^catalog:'
+            $yaml | Should -Not -Match 'fdw-mapping-secret'
+        }
+
+        It '-Fingerprint None keeps the counts and the catalog but takes no fingerprints' {
+            $a = Invoke-HbBackup @Ssh @Prod -Destination $TestEnv.BackupRoot -Tag nofp -Fingerprint None
+            $a.ContentFingerprints | Should -BeNullOrEmpty
+            $a.RowCountSnapshot.TableCount | Should -BeGreaterThan 40
+            $a.Catalog.ObjectCount | Should -BeGreaterThan 100
+        }
+
+        It '-RowCounts None takes no snapshot at all unless fingerprints are asked for' {
+            $none = Invoke-HbBackup @Ssh @Prod -Destination $TestEnv.BackupRoot -Tag nosnap -RowCounts None
+            $none.ContentFingerprints | Should -BeNullOrEmpty
+            $none.Catalog | Should -BeNullOrEmpty
+            $none.DumpCommand | Should -Not -Match '--snapshot'
+            $fp = Invoke-HbBackup @Ssh @Prod -Destination $TestEnv.BackupRoot -Tag fponly -RowCounts None -Fingerprint All
+            $fp.RowCountSnapshot | Should -BeNullOrEmpty
+            $fp.ContentFingerprints.TableCount | Should -BeGreaterThan 40
+            $fp.DumpCommand | Should -Match "--snapshot=$([regex]::Escape($fp.ContentFingerprints.SnapshotId))$"
+        }
+
+        It '-Fingerprint KeyTables fingerprints only the key tables, and needs them' {
+            $a = Invoke-HbBackup @Ssh @Prod -Destination $TestEnv.BackupRoot -Tag fpkeys -Fingerprint KeyTables -KeyTables proof.readings, public.dot_tools
+            ($a.ContentFingerprints.Tables | ForEach-Object QualifiedName) | Should -Be @('proof.readings', 'public.dot_tools')
+            "$($a.ContentFingerprints.Mode)" | Should -Be 'KeyTables'
+            $dest = Join-Path $TestEnv.BackupRoot ('fpnokeys-' + [guid]::NewGuid().ToString('N').Substring(0, 6))
+            { Invoke-HbBackup @Ssh @Prod -Destination $dest -Fingerprint KeyTables -ErrorAction Stop } | Should -Throw -ErrorId 'InvalidArgument,HbOps.InvokeHbBackupCommand'
+            $dest | Should -Not -Exist
+        }
+
+        It 'rejects an unknown -Fingerprint mode' {
+            { Invoke-HbBackup @Ssh @Prod -Fingerprint Some } | Should -Throw -ErrorId 'CannotConvertArgumentNoMessage,HbOps.InvokeHbBackupCommand'
+        }
+    }
+
     Context 'Targets from the config file' {
         It 'backs up a named target, with tab completion of target names' {
             $a = Invoke-HbBackup -Target contabo-directus -ConfigPath $TestEnv.ConfigPath

@@ -15,7 +15,7 @@ BeforeAll {
 Describe 'HbOps module' {
     It 'exports exactly the documented cmdlets, including the four named by the user' {
         $names = (Get-Command -Module HbOps).Name | Sort-Object
-        $names | Should -Be @('Compare-HbRowCounts', 'Copy-HbBackup', 'Export-HbClosureRecord', 'Get-HbBackup', 'Get-HbSandbox', 'Import-HbClosureRecord', 'Invoke-HbBackup', 'New-HbSandbox', 'Remove-HbBackup', 'Remove-HbSandbox', 'Test-HbBackup', 'Test-HbPreflight', 'Test-HbRestore')
+        $names | Should -Be @('Compare-HbCatalog', 'Compare-HbContent', 'Compare-HbRowCounts', 'Copy-HbBackup', 'Export-HbClosureRecord', 'Get-HbBackup', 'Get-HbRestoreHistory', 'Get-HbSandbox', 'Import-HbClosureRecord', 'Invoke-HbBackup', 'New-HbSandbox', 'Remove-HbBackup', 'Remove-HbSandbox', 'Test-HbBackup', 'Test-HbPreflight', 'Test-HbRestore')
     }
 
     It 'manifest declares Core edition, version, description and formats' {

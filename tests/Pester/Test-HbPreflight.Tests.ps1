@@ -55,6 +55,38 @@ Describe 'Test-HbPreflight' {
         (Test-HbPreflight @Ssh -Path $root | Where-Object Name -eq 'TeardownVerified').Passed | Should -BeTrue
     }
 
+    It '-MaxRestoreMinutes holds the latest restore test to a restore-time objective' {
+        $latest = Get-HbRestoreHistory @Ssh -Path $root | Select-Object -Last 1
+        $ok = Test-HbPreflight @Ssh -Path $root -MaxRestoreMinutes 60 | Where-Object Name -eq 'RestoreTimeWithinLimit'
+        $ok.Passed | Should -BeTrue
+        $ok.Observed | Should -Match "^$([regex]::Escape("$($latest.DurationSeconds)")) s "
+        $slow = Test-HbPreflight @Ssh -Path $root -MaxRestoreMinutes 0.01 -ErrorAction SilentlyContinue -ErrorVariable err | Where-Object Name -eq 'RestoreTimeWithinLimit'
+        $slow.Passed | Should -BeFalse
+        $slow.Message | Should -Match 'more than 0.01'
+        $err.TargetObject.Name | Should -Be 'RestoreTimeWithinLimit' -Because 'the Test-* rule reports the failed check as a PreflightFailed error too'
+        @(Test-HbPreflight @Ssh -Path $root | Where-Object Name -eq 'RestoreTimeWithinLimit').Count | Should -Be 0
+    }
+
+    It '-RequireAmcheck fails until the latest restore test ran pg_amcheck, and the observation says whether it ran' {
+        $before = Test-HbPreflight @Ssh -Path $root -RequireAmcheck -ErrorAction SilentlyContinue
+        ($before | Where-Object Name -eq 'AmcheckPassed').Passed | Should -BeFalse
+        ($before | Where-Object Name -eq 'AmcheckPassed').Message | Should -Match 'Test-HbRestore -Amcheck'
+        ($before | Where-Object Name -eq 'LatestRestoreTestPassed').Observed | Should -Match 'pg_amcheck NotRun'
+        Get-HbBackup @Ssh -Path $root | Select-Object -Last 1 | Test-HbRestore -Amcheck | Out-Null
+        $after = Test-HbPreflight @Ssh -Path $root -RequireAmcheck -ErrorVariable err
+        ($after | Where-Object Name -eq 'AmcheckPassed').Passed | Should -BeTrue
+        ($after | Where-Object Name -eq 'LatestRestoreTestPassed').Observed | Should -Match 'pg_amcheck Passed'
+        $after | Where-Object { -not $_.Passed } | Should -BeNullOrEmpty
+        $err | Should -BeNullOrEmpty
+    }
+
+    It 'without a backup the objectives fail with the rest' {
+        $empty = Join-Path $TestEnv.BackupRoot ('preflight-empty-' + [guid]::NewGuid().ToString('N').Substring(0, 6))
+        $checks = Test-HbPreflight @Ssh -Path $empty -MaxRestoreMinutes 5 -RequireAmcheck -ErrorAction SilentlyContinue
+        $checks.Count | Should -Be 10
+        ($checks | Where-Object Name -in 'RestoreTimeWithinLimit', 'AmcheckPassed' | Where-Object Passed) | Should -BeNullOrEmpty
+    }
+
     It 'serializes cleanly with ConvertTo-Json and has a default view' {
         $checks = Test-HbPreflight @Ssh -Path $root
         ($checks | ConvertTo-Json | ConvertFrom-Json).Count | Should -Be 8
@@ -78,6 +110,13 @@ Describe 'Test-HbPreflight' {
         $res = Invoke-ExampleSuite @{ HBOPS_SSH_HOST = $TestEnv.SshAlias; HBOPS_SSH_CONFIG = $TestEnv.SshConfigPath; HBOPS_BACKUP_ROOT = $root }
         $res.Failed | Should -Be 0 -Because $res.Output
         $res.Output | Should -Match 'Tests Passed: 8'
+    }
+
+    It 'the example Pester suite takes the restore-time objective and the pg_amcheck requirement from the environment' {
+        $res = Invoke-ExampleSuite @{ HBOPS_SSH_HOST = $TestEnv.SshAlias; HBOPS_SSH_CONFIG = $TestEnv.SshConfigPath; HBOPS_BACKUP_ROOT = $root; HBOPS_MAX_RESTORE_MINUTES = '0.01'; HBOPS_REQUIRE_AMCHECK = '1' }
+        $res.Output | Should -Match 'RestoreTimeWithinLimit'
+        $res.Output | Should -Match 'AmcheckPassed'
+        $res.Failed | Should -Be 1 -Because $res.Output
     }
 
     It 'the example Pester suite fails with a readable message when a check fails' {

@@ -105,6 +105,47 @@ Describe 'Test-HbRestore' {
         It 'never shows the user mapping password' {
             ($r | ConvertTo-Json -Depth 8) | Should -Not -Match 'fdw-mapping-secret'
         }
+
+        It 'proved every table''s content equal to the dump''s snapshot' {
+            "$($r.ContentCheck)" | Should -Be 'Passed'
+            $r.Content.Count | Should -Be $artefact.ContentFingerprints.TableCount
+            @($r.Content | Where-Object { -not $_.Equal }) | Should -BeNullOrEmpty
+            ($r.Content | Where-Object Table -eq 'readings').ReferenceDigest | Should -Be ($artefact.ContentFingerprints.Tables | Where-Object Table -eq 'readings').Digest
+        }
+
+        It 'compared the catalog and explained every difference by --no-owner, --no-privileges and the missing role' {
+            "$($r.CatalogCheck)" | Should -Be 'Passed'
+            $r.Catalog.UnexpectedCount | Should -Be 0
+            ($r.Catalog.Differences | ForEach-Object { "$($_.Change) $($_.Kind) $($_.QualifiedName)" } | Sort-Object) | Should -Be @(
+                'Missing UserMapping workflow_remote for workflow_admin', 'Owner Sequence proof.reading_log_id_seq', 'Owner Table proof.reading_log', 'Privileges Table proof.readings')
+            ($r.Catalog.Counts | Where-Object { $_.Schema -eq 'proof' -and "$($_.Kind)" -eq 'Trigger' }).Difference | Should -Be 1
+            "$($r.Amcheck.Status)" | Should -Be 'NotRun'
+        }
+
+        It 'shows the proof in its default view' {
+            $view = $r | Format-Table | Out-String -Width 400
+            $view | Should -Match 'Content\s+Catalog\s+Amcheck'
+            $view | Should -Match 'Passed \(41/41\)'
+            $view | Should -Match 'Passed \(0 unexp\., 4 exp\.\)'
+        }
+    }
+
+    Context 'pg_amcheck on the restored copy' {
+        It 'takes -Amcheck and -HeapAllIndexed as switches' {
+            (Get-Command Test-HbRestore).Parameters['Amcheck'].SwitchParameter | Should -BeTrue
+            (Get-Command Test-HbRestore).Parameters['HeapAllIndexed'].SwitchParameter | Should -BeTrue
+        }
+
+        It 'checks heap and indexes with -HeapAllIndexed (which implies -Amcheck) and passes on a good restore' {
+            $a = $artefact | Test-HbRestore -HeapAllIndexed
+            "$($a.Result)" | Should -Be 'PassedWithNotes'
+            "$($a.Amcheck.Status)" | Should -Be 'Passed'
+            $a.Amcheck.HeapAllIndexed | Should -BeTrue
+            $a.Amcheck.RelationsChecked | Should -BeGreaterThan 100
+            $a.Amcheck.Command | Should -Match '^pg_amcheck -U directus --install-missing --progress -j 2 --heapallindexed directus$'
+            ($a.Phases | Where-Object Name -eq 'Amcheck').Status | Should -Be 'Passed'
+            $a.TeardownVerified | Should -BeTrue
+        }
     }
 
     Context 'A local artefact with the engine reached over SSH' {

@@ -5,23 +5,25 @@
          databases of ~150 MB and ~600 MB; wall-time ratio and the pwsh process's peak memory (VmHWM).
       2. Test-HbRestore end to end vs the reference manual sequence (volume create, run, wait, docker cp,
          serial pg_restore, count queries, rm + volume rm) on the same artefact; ratio and per-phase times.
-      3. Get-HbBackup listing 100 artefacts on the docker host (manifests with exact row counts of 36 tables) vs the
-         raw 'ssh host find ... -exec cat' of the same files; goal: under 1 s.
+      3. Get-HbBackup listing 100 artefacts on the docker host (manifests with exact row counts of 41 tables, the catalog
+         and content fingerprints) vs the raw 'ssh host find ... -exec cat' of the same files; goal: under 1 s.
       4. Copy-HbBackup of the benchmark dumps from the docker host to the SFTP storage (tests/env/start-storage.sh)
          vs scp of the same file; ratio, HbOps' transfer and read-back times, and the pwsh process's peak memory.
+      5. Invoke-HbBackup of the ~600 MB database with and without content fingerprints (-Fingerprint All vs None):
+         what taking them beside pg_dump costs, and the fingerprint query's own seconds per GiB.
 #>
 param(
     [Parameter(Mandatory)] [string] $ModulePath,
     # Each pair is measured this many times, alternating raw and HbOps; medians are reported (the machine is shared and noisy).
     [ValidateRange(1, 9)] [int] $Repeat = 3,
     # Which pairs to measure (both by default).
-    [ValidateSet('Backup', 'Restore', 'Listing', 'Copy')] [string[]] $Only = @('Backup', 'Restore', 'Listing', 'Copy')
+    [ValidateSet('Backup', 'Restore', 'Listing', 'Copy', 'Fingerprint')] [string[]] $Only = @('Backup', 'Restore', 'Listing', 'Copy', 'Fingerprint')
 )
 $ErrorActionPreference = 'Stop'
 $root = Split-Path (Split-Path $PSScriptRoot)
 $envDir = if ($env:HBOPS_ENV_DIR) { $env:HBOPS_ENV_DIR } else { '/tmp/hbops-testenv' }
 $e = Get-Content -Raw (Join-Path $envDir 'env.json') | ConvertFrom-Json
-if ($Only -contains 'Backup' -or $Only -contains 'Restore' -or $Only -contains 'Copy') {
+if ($Only -contains 'Backup' -or $Only -contains 'Restore' -or $Only -contains 'Copy' -or $Only -contains 'Fingerprint') {
     & bash (Join-Path $PSScriptRoot 'seed-bench.sh')
     if ($LASTEXITCODE -ne 0) { throw 'seeding the benchmark databases failed' }
 }
@@ -87,7 +89,7 @@ if ($Only -contains 'Listing') {
     } | Format-List | Out-Host
     Write-Host 'Before, Get-HbBackup read each manifest with its own SSH command (18 manifests took 2.7-6 s).'
 }
-if ($Only -notcontains 'Backup' -and $Only -notcontains 'Restore' -and $Only -notcontains 'Copy') { Remove-Item -Recurse -Force $work; return }
+if ($Only -notcontains 'Backup' -and $Only -notcontains 'Restore' -and $Only -notcontains 'Copy' -and $Only -notcontains 'Fingerprint') { Remove-Item -Recurse -Force $work; return }
 $rows = @()
 if ($Only -contains 'Backup') {
     Write-Host '== Backup: HbOps vs raw ssh + docker exec pg_dump ==' -ForegroundColor Cyan
@@ -151,6 +153,23 @@ elseif ($Only -contains 'Copy') {
     $copyRows | Format-Table -AutoSize | Out-Host
     Write-Host 'HbOps reads the dump on the docker host over SSH and reads the whole copy back over SFTP to prove it; scp reads the file locally and proves nothing.'
 }
+if ($Only -contains 'Fingerprint') {
+    Write-Host '== Backup with vs without content fingerprints (bench_large) ==' -ForegroundColor Cyan
+    $size = docker exec hbops-bench-pg psql -U bench -d bench_large -Atc 'SELECT pg_database_size(current_database())'
+    $m = @{ none = @(); all = @(); fp = @() }
+    for ($i = 0; $i -lt $Repeat; $i++) {
+        $m.none += (Invoke-HbChild "Invoke-HbBackup $hbSsh -Container hbops-bench-pg -Database bench_large -User bench -Destination $work/fpnone$i -Tag fpnone -Fingerprint None").Seconds
+        $all = Invoke-HbChild "Invoke-HbBackup $hbSsh -Container hbops-bench-pg -Database bench_large -User bench -Destination $work/fpall$i -Tag fpall -Fingerprint All"
+        $m.all += $all.Seconds; $m.fp += $all.Result.ContentFingerprints.Seconds
+    }
+    $gib = [long]$size / 1GB
+    [pscustomobject]@{
+        Case = 'bench_large -> host'; DbMiB = [Math]::Round($size / 1MB); NoFingerprintSec = (Get-Median $m.none); FingerprintSec = (Get-Median $m.all)
+        Ratio = [Math]::Round((Get-Median $m.all) / (Get-Median $m.none), 2); FingerprintQuerySec = (Get-Median $m.fp)
+        QuerySecPerGiB = [Math]::Round((Get-Median $m.fp) / $gib, 1); Runs = "none: $($m.none -join ' '); all: $($m.all -join ' ')"
+    } | Format-List | Out-Host
+    Write-Host 'Both include exact row counts and the catalog; the fingerprint query runs beside pg_dump in the same snapshot session.'
+}
 if ($Only -notcontains 'Restore') { Remove-Item -Recurse -Force $work; return }
 
 Write-Host '== Restore test: Test-HbRestore (-Jobs 2) vs the manual sequence ==' -ForegroundColor Cyan
@@ -161,7 +180,7 @@ if (-not $payload) {
 }
 $restoreRows = @()
 $artefacts = @(
-    @{ Name = 'production-like (36 tables)'; Path = $fixture.Result.Path; Db = $e.Database; User = $e.User }
+    @{ Name = 'production-like (41 tables)'; Path = $fixture.Result.Path; Db = $e.Database; User = $e.User }
     @{ Name = 'bench_small (payload)'; Path = $payload.FullName ?? $payload.Path; Db = 'bench_small'; User = 'bench' }
 )
 foreach ($a in $artefacts) {

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Starts a production-like PostgreSQL container and seeds it from fixture.sql (once).
+# Starts a production-like PostgreSQL container and seeds it from fixture.sql (once), then fixture-proof.sql (once).
 # Which one comes from the environment: HBOPS_PROD_CONTAINER, HBOPS_PROD_VOLUME, HBOPS_PG_IMAGE (defaults in common.sh:
 # postgres, its volume, postgres:15); up.sh starts the PostgreSQL 17 one with HBOPS_PROD17_* and HBOPS_PG17_IMAGE.
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
@@ -29,5 +29,11 @@ seeded="$(docker exec "$C" psql -U "$HBOPS_PROD_USER" -d "$HBOPS_PROD_DB" -Atc "
 if [ "$seeded" = "0" ]; then
   log "seeding fixture (this takes a few seconds)"
   docker exec -i "$C" psql -q -U "$HBOPS_PROD_USER" -d "$HBOPS_PROD_DB" -v ON_ERROR_STOP=1 <"$ENV_SCRIPTS_DIR/fixture.sql" >/dev/null
+fi
+# The deeper-proof additions (their own marker table; the file also checks it, so a second run changes nothing).
+proof="$(docker exec "$C" psql -U "$HBOPS_PROD_USER" -d "$HBOPS_PROD_DB" -Atc "SELECT to_regclass('proof.fixture_marker') IS NULL")"
+if [ "$proof" = "t" ]; then
+  log "adding the deeper-proof fixture"
+  docker exec -i "$C" psql -q -U "$HBOPS_PROD_USER" -d "$HBOPS_PROD_DB" -v ON_ERROR_STOP=1 <"$ENV_SCRIPTS_DIR/fixture-proof.sql" >/dev/null
 fi
 log "production-like container $C ready ($(docker exec "$C" psql -U "$HBOPS_PROD_USER" -d "$HBOPS_PROD_DB" -Atc "SELECT pg_size_pretty(pg_database_size(current_database()))"))"

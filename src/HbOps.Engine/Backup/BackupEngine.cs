@@ -6,6 +6,7 @@ using HbOps.Engine.Docker;
 using HbOps.Engine.Errors;
 using HbOps.Engine.Hosts;
 using HbOps.Engine.Postgres;
+using HbOps.Engine.Proof;
 using HbOps.Engine.Records;
 using HbOps.Engine.RowCounts;
 using HbOps.Engine.Util;
@@ -71,10 +72,10 @@ public sealed class BackupEngine(ICommandHost dockerHost, IHbReporter? reporter 
         _report.Verbose($"Preflight: inspecting container '{request.Container}' on {dockerHost.Host}; checking '{runFolder}'.");
         var pg = new PgEndpoint(_docker, request.Container, request.User, request.Database);
         var containerTask = _docker.InspectContainerAsync(request.Container, ct);
-        var snapshotTask = request.RowCounts == RowCountMode.None
+        var snapshotTask = !SnapshotProof.NeedsSnapshot(request)
             ? Task.FromResult<(PsqlSession?, string?, string?, string?)>((null, null, null, null))
             : OpenSnapshotAsync(pg, runId, artefact, request.KeyTables, ct);
-        var infoTask = request.RowCounts == RowCountMode.None
+        var infoTask = !SnapshotProof.NeedsSnapshot(request)
             ? pg.QueryAsync(DumpVersionMeta + "SELECT " + ServerFactsSql(request.KeyTables) + ";", ct)
             : Task.FromResult("");
         var destinationTask = files.CheckDestinationAsync(runFolder, artefact.Path, ct);
@@ -122,6 +123,7 @@ public sealed class BackupEngine(ICommandHost dockerHost, IHbReporter? reporter 
 
         var appName = $"{PgEndpoint.ApplicationNamePrefix}-dump-{runId}";
         var dumpStarted = false;
+        Task<(HbCatalogSnapshot?, HbContentFingerprintSnapshot?)>? proofTask = null;
         (int RestartCount, string StartedAt)? after = null;
         try
         {
@@ -144,7 +146,9 @@ public sealed class BackupEngine(ICommandHost dockerHost, IHbReporter? reporter 
                 throw new HbOpsException(HbErrorIds.DestinationNotWritable, HbErrorCategory.ResourceUnavailable,
                     $"An artefact already exists at '{artefact.Path}'.", artefact.Path, "Wait a second or use another -Tag.");
             }
-            var countTask = session?.ExecuteAsync(RowCounter.BuildQuery(request.RowCounts, request.KeyTables), ct);
+            var countTask = request.RowCounts == RowCountMode.None ? null : session?.ExecuteAsync(RowCounter.BuildQuery(request.RowCounts, request.KeyTables), ct);
+            // The catalog and the content fingerprints follow the counts on the same session (Proof/SnapshotProof).
+            proofTask = session is null ? null : SnapshotProof.CaptureAsync(session, countTask, request, artefact, snapshotId, _report, ct);
             var dumpArgs = new List<string> { "pg_dump", "-U", request.User, "-d", PgEndpoint.DatabaseArgument(request.Database), "-F", "c", "-Z", compression.DumpArgument };
             if (snapshotId is not null) dumpArgs.Add("--snapshot=" + snapshotId);
             artefact.DumpCommand = string.Join(' ', dumpArgs.Select(ShellQuote.Quote));
@@ -170,11 +174,20 @@ public sealed class BackupEngine(ICommandHost dockerHost, IHbReporter? reporter 
                 };
                 _report.Verbose($"Counted rows of {artefact.RowCountSnapshot.TableCount} tables in snapshot {snapshotId}.");
             }
+            if (proofTask is not null)
+            {
+                if (!proofTask.IsCompleted) _report.Verbose("pg_dump finished; waiting for the content fingerprints taken in its snapshot.");
+                (artefact.Catalog, artefact.ContentFingerprints) = await proofTask.ConfigureAwait(false);
+            }
         }
         catch (Exception)
         {
             if (dumpStarted) await AbortAsync(pg, appName, files, artefact.Path + ".partial").ConfigureAwait(false);
             if (session is not null) await session.DisposeAsync().ConfigureAwait(false);
+            if (proofTask is not null)
+            {
+                try { await proofTask.ConfigureAwait(false); } catch (Exception) when (!proofTask.IsCompletedSuccessfully) { }
+            }
             throw;
         }
         finally
@@ -283,6 +296,7 @@ public sealed class BackupEngine(ICommandHost dockerHost, IHbReporter? reporter 
         Validation.PgIdentifier(r.Database, "Database");
         Validation.PgIdentifier(r.User, "User");
         Validation.Tag(r.Tag, "Tag");
+        SnapshotProof.Validate(r);
         if (r.LocalDestination)
         {
             if (string.IsNullOrWhiteSpace(r.Destination) || r.Destination.Any(char.IsControl))
@@ -454,7 +468,9 @@ public sealed class BackupEngine(ICommandHost dockerHost, IHbReporter? reporter 
         using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(20));
         try
         {
-            await pg.QueryAsync($"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = {PgEndpoint.Literal(appName)};", cts.Token).ConfigureAwait(false);
+            // The snapshot session too: a fingerprint query still running there would otherwise go on reading production.
+            await pg.QueryAsync($"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name IN ({PgEndpoint.Literal(appName)}, " +
+                $"{PgEndpoint.Literal(appName.Replace("-dump-", "-snapshot-", StringComparison.Ordinal))});", cts.Token).ConfigureAwait(false);
             _report.Verbose($"Stopped the server side of the interrupted dump ({appName}).");
         }
         catch (Exception ex) when (ex is HbOpsException or IOException or OperationCanceledException or JsonException)

@@ -24,6 +24,11 @@ public sealed class BackupRequest
     public RowCountMode RowCounts { get; init; } = RowCountMode.Exact;
     /// <summary>Restrict counting to these <c>schema.table</c> names (empty: all tables).</summary>
     public IReadOnlyList<string> KeyTables { get; init; } = Array.Empty<string>();
+    /// <summary>
+    /// Content fingerprints to take in the dump's snapshot (null: All when row counts are taken, None with
+    /// <see cref="RowCounts"/> None; see <see cref="Proof.SnapshotProof"/>).
+    /// </summary>
+    public HbFingerprintMode? Fingerprint { get; init; }
     /// <summary>Free space required at the destination as a multiple of the database size.</summary>
     public double SafetyFactor { get; init; } = 2.0;
     /// <summary>Proceed even when free space is below the safety factor.</summary>

@@ -68,6 +68,24 @@ public static class ClosureRecordBuilder
             restore is null || restore.RowCountCheck == HbCheckStatus.NotRun ? null : restore.RowCountCheck == HbCheckStatus.Passed,
             restore is null || restore.RowCountCheck == HbCheckStatus.NotRun ? "no snapshot counts were compared"
                 : $"{counts.Count(c => c.Match)}/{counts.Count} tables match ({counts.FirstOrDefault()?.Mode})");
+        var content = restore?.Content ?? new List<HbContentComparison>();
+        Add("Every fingerprinted table's content equals the backup snapshot",
+            restore is null || restore.ContentCheck == HbCheckStatus.NotRun ? null : restore.ContentCheck == HbCheckStatus.Passed,
+            restore is null || restore.ContentCheck == HbCheckStatus.NotRun ? "no content fingerprints were compared"
+                : $"{content.Count(c => c.Equal)}/{content.Count} tables equal ({content.FirstOrDefault()?.Algorithm})" +
+                  (restore.ContentDifferences > 0 ? "; differing: " + string.Join(", ", content.Where(c => !c.Equal).Take(10).Select(c => $"{c.QualifiedName} {c.Status}")) : ""));
+        var catalog = restore?.Catalog;
+        Add("The restored catalog has no unexpected difference from the backup snapshot's",
+            restore is null || restore.CatalogCheck == HbCheckStatus.NotRun || catalog is null ? null : restore.CatalogCheck == HbCheckStatus.Passed,
+            restore is null || restore.CatalogCheck == HbCheckStatus.NotRun || catalog is null ? "no catalog was compared"
+                : $"{catalog.ReferenceObjects} objects in the snapshot, {catalog.DifferenceObjects} restored; {catalog.UnexpectedCount} unexpected, {catalog.ExpectedCount} expected difference(s)" +
+                  (catalog.Differences.Count > 0 ? ": " + string.Join("; ", catalog.Differences.Take(10).Select(d => $"{d.Classification} {d.Change} {d.Kind} {d.QualifiedName}")) : ""));
+        // pg_amcheck is asked for (Test-HbRestore -Amcheck); its criterion appears when it was.
+        if (restore is not null && restore.Amcheck.Status != HbCheckStatus.NotRun)
+        {
+            Add("pg_amcheck found no corruption in the restored copy", restore.Amcheck.Status == HbCheckStatus.Passed,
+                $"{restore.Amcheck.Command}: exit {restore.Amcheck.ExitCode?.ToString(CultureInfo.InvariantCulture) ?? "none"}; {restore.Amcheck.Message}");
+        }
         Add("Production and restored row counts agree",
             r.RowCountComparisons.Count == 0 ? null : r.RowCountComparisons.All(c => c.Match),
             r.RowCountComparisons.Count == 0 ? "no comparison supplied"

@@ -73,8 +73,10 @@ public static class HbYaml
 
     private sealed class SettablePropertiesOnly(ITypeInspector inner) : TypeInspectorSkeleton
     {
+        // A property marked [IgnoreDataMember] has a compact recorded form in another property (e.g. a catalog's objects
+        // as one line each): writing both would record it twice and slow every listing that parses it.
         public override IEnumerable<IPropertyDescriptor> GetProperties(Type type, object? container) =>
-            inner.GetProperties(type, container).Where(p => p.CanWrite);
+            inner.GetProperties(type, container).Where(p => p.CanWrite && p.GetCustomAttribute<System.Runtime.Serialization.IgnoreDataMemberAttribute>() is null);
 
         public override string GetEnumName(Type enumType, string name) => inner.GetEnumName(enumType, name);
 

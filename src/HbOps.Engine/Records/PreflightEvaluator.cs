@@ -27,6 +27,20 @@ public sealed class PreflightRequest
     public TimeSpan MaxCopyAge { get; init; } = TimeSpan.FromMinutes(60);
     /// <summary>A retention policy the backup root (and the copy location) must already satisfy; null: not checked.</summary>
     public RetentionPolicy? Retention { get; init; }
+    /// <summary>The latest restore test must have taken at most this long (null: not checked).</summary>
+    public TimeSpan? MaxRestoreTime { get; init; }
+    /// <summary>The latest restore test must have run pg_amcheck and found nothing.</summary>
+    public bool RequireAmcheck { get; init; }
+
+    /// <summary>The restore-test checks asked for, in the order they are reported.</summary>
+    internal IEnumerable<string> RestoreCheckNames()
+    {
+        yield return "LatestRestoreTestPassed";
+        yield return "IsolationVerified";
+        yield return "TeardownVerified";
+        if (MaxRestoreTime is not null) yield return "RestoreTimeWithinLimit";
+        if (RequireAmcheck) yield return "AmcheckPassed";
+    }
 }
 
 /// <summary>
@@ -62,7 +76,7 @@ public sealed class PreflightEvaluator(ICommandHost host, IHbReporter? reporter 
         }
         if (latest is null)
         {
-            foreach (var n in new[] { "LatestBackupFresh", "ChecksumRecorded", "ChecksumVerifies", "LatestRestoreTestPassed", "IsolationVerified", "TeardownVerified" })
+            foreach (var n in new[] { "LatestBackupFresh", "ChecksumRecorded", "ChecksumVerifies" }.Concat(request.RestoreCheckNames()))
             {
                 Add(n, false, "no backup", "a backup", "Cannot be evaluated without a backup.");
             }
@@ -83,13 +97,14 @@ public sealed class PreflightEvaluator(ICommandHost host, IHbReporter? reporter 
         var record = await LatestRestoreRecordAsync(latest, ct).ConfigureAwait(false);
         if (record is null)
         {
-            foreach (var n in new[] { "LatestRestoreTestPassed", "IsolationVerified", "TeardownVerified" })
+            foreach (var n in request.RestoreCheckNames())
             {
                 Add(n, false, "no restore-test record", "a restore test of the latest backup", $"No restore test of {latest.FileName} was recorded: run Test-HbRestore on it.");
             }
             return checks;
         }
-        Add("LatestRestoreTestPassed", record.Result != HbRestoreOutcome.Failed, Inv($"{record.Result} ({record.StartedUtc:u})"), "Passed or PassedWithNotes",
+        Add("LatestRestoreTestPassed", record.Result != HbRestoreOutcome.Failed,
+            Inv($"{record.Result} ({record.StartedUtc:u}; {record.DurationSeconds} s; content {record.ContentCheck}, catalog {record.CatalogCheck}, pg_amcheck {record.Amcheck.Status})"), "Passed or PassedWithNotes",
             record.Result != HbRestoreOutcome.Failed ? "The latest backup was restore-tested successfully." : "The restore test failed: " + string.Join(" ", record.FailureReasons));
         Add("IsolationVerified", record.Sandbox.IsolationVerified, $"network {record.Sandbox.NetworkMode}, ports [{string.Join(", ", record.Sandbox.PublishedPorts)}]",
             "network none, no published port", record.Sandbox.IsolationVerified ? "The sandbox's isolation was verified." : "The sandbox's isolation was not verified.");
@@ -109,6 +124,24 @@ public sealed class PreflightEvaluator(ICommandHost host, IHbReporter? reporter 
             var ok = teardown?.Verified == true;
             Add("TeardownVerified", ok, teardown is null ? "no teardown recorded" : $"{teardown.Status}: containers {teardown.ContainersRemaining}, volumes {teardown.VolumesRemaining}",
                 "container and volume gone", ok ? "Teardown was verified." : "Teardown was not verified.");
+        }
+        if (request.MaxRestoreTime is { } max)
+        {
+            var within = record.DurationSeconds <= max.TotalSeconds;
+            Add("RestoreTimeWithinLimit", within, Inv($"{record.DurationSeconds} s ({Math.Round(record.DurationSeconds / 60, 2)} minutes) on {record.StartedUtc:u}"),
+                Inv($"<= {max.TotalMinutes} minutes"), within ? "The latest restore test finished within the restore-time objective."
+                    : Inv($"The latest restore test took {Math.Round(record.DurationSeconds / 60, 2)} minutes, more than {max.TotalMinutes}: see Get-HbRestoreHistory -Summary for the trend."));
+        }
+        if (request.RequireAmcheck)
+        {
+            var a = record.Amcheck;
+            Add("AmcheckPassed", a.Status == HbCheckStatus.Passed, $"{a.Status}{(a.Message.Length > 0 ? ": " + a.Message : "")}", "pg_amcheck ran and found nothing",
+                a.Status switch
+                {
+                    HbCheckStatus.Passed => "pg_amcheck found no corruption in the restored copy.",
+                    HbCheckStatus.NotRun => "The latest restore test did not run pg_amcheck: run Test-HbRestore -Amcheck.",
+                    _ => "pg_amcheck failed on the restored copy: " + a.Message,
+                });
         }
         return checks;
     }

@@ -8,6 +8,7 @@ using HbOps.Engine.Docker;
 using HbOps.Engine.Errors;
 using HbOps.Engine.Hosts;
 using HbOps.Engine.Postgres;
+using HbOps.Engine.Proof;
 using HbOps.Engine.RowCounts;
 using HbOps.Engine.Sandbox;
 using HbOps.Engine.Util;
@@ -162,7 +163,7 @@ public sealed class RestoreEngine(ICommandHost dockerHost, IHbReporter? reporter
                     "SELECT json_build_object('version', current_setting('server_version'), 'num', current_setting('server_version_num')::int, " +
                     "'schemas', coalesce((SELECT json_agg(json_build_object('s', nspname, 'n', n) ORDER BY nspname) FROM (" +
                     "SELECT n.nspname, count(*) AS n FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace " +
-                    "WHERE c.relkind IN ('r','p') AND n.nspname NOT IN ('pg_catalog','information_schema') AND n.nspname NOT LIKE 'pg\\_toast%' GROUP BY 1) x), '[]'::json), " +
+                    "WHERE c.relkind IN ('r','p') AND NOT c.relispartition AND n.nspname NOT IN ('pg_catalog','information_schema') AND n.nspname NOT LIKE 'pg\\_toast%' GROUP BY 1) x), '[]'::json), " +
                     "'counts', " + countSql + ");\nCOMMIT;").ConfigureAwait(false))
                 {
                     var root = doc.RootElement;
@@ -220,6 +221,9 @@ public sealed class RestoreEngine(ICommandHost dockerHost, IHbReporter? reporter
                 }
                 return result.FailureReasons.Count == 0;
             }).ConfigureAwait(false);
+
+            // 4b. Deeper proof: content fingerprints, catalog, pg_amcheck (Proof/RestoreProof).
+            await new RestoreProof(_docker, _report).RunAsync(result, sb, pg, request, (name, body) => Phase(result, name, 4, body), ct).ConfigureAwait(false);
 
             // The record's writer starts now: its SSH channel opens while the sandbox is torn down.
             record = BeginRecordAsync(result);

@@ -24,6 +24,10 @@ public sealed class RestoreRequest
     public IReadOnlyDictionary<string, string> ServerSettings { get; init; } = Sandbox.SandboxSettings.Defaults;
     /// <summary>How the sandbox's cluster is initialised.</summary>
     public HbSandboxInitialization Initialization { get; init; }
+    /// <summary>Run pg_amcheck (heap tables and btree indexes) on the restored copy.</summary>
+    public bool Amcheck { get; init; }
+    /// <summary>With <see cref="Amcheck"/>: also look every heap tuple up in every btree index (--heapallindexed).</summary>
+    public bool AmcheckHeapAllIndexed { get; init; }
     /// <summary>Remove expired sandboxes of this host before starting.</summary>
     public bool SweepExpired { get; init; } = true;
 }

@@ -10,7 +10,7 @@ namespace HbOps.Engine.RowCounts;
 /// </summary>
 public static class RowCounter
 {
-    private const string TableFilter =
+    internal const string TableFilter =
         "c.relkind IN ('r','p') AND NOT c.relispartition AND n.nspname NOT IN ('pg_catalog','information_schema') " +
         "AND n.nspname NOT LIKE 'pg\\_toast%' AND n.nspname NOT LIKE 'pg\\_temp%'";
 
