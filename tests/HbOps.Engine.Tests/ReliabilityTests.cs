@@ -81,7 +81,10 @@ public class DumpScriptTests
             Assert.Equal(Base + "-bbbb2222.dump", await DumpAndClaimAsync(dir, "bbbb2222"));
             Assert.Contains($"{Base}.dump: OK", Run($"cd '{dir}' && sha256sum -c SHA256SUMS"), StringComparison.Ordinal);
             Assert.Contains($"{Base}-bbbb2222.dump: OK", Run($"cd '{dir}' && sha256sum -c SHA256SUMS"), StringComparison.Ordinal);
-            Assert.Equal(2, File.ReadAllLines(Path.Combine(dir, "SHA256SUMS")).Length);
+            // Each artefact's dump and manifest, and nothing else; sha256sum -c verifies all four.
+            Assert.Equal(4, File.ReadAllLines(Path.Combine(dir, "SHA256SUMS")).Length);
+            Assert.Contains($"{Base}-bbbb2222.dump.manifest.yml: OK", Run($"cd '{dir}' && sha256sum -c SHA256SUMS"), StringComparison.Ordinal);
+            Assert.DoesNotContain("FAILED", Run($"cd '{dir}' && sha256sum -c SHA256SUMS"), StringComparison.Ordinal);
             Assert.Equal($"fileName: {Base}-bbbb2222.dump\n", File.ReadAllText(Path.Combine(dir, $"{Base}-bbbb2222.dump.manifest.yml")));
             Assert.Equal(new[] { "SHA256SUMS", $"{Base}-bbbb2222.dump", $"{Base}-bbbb2222.dump.manifest.yml", $"{Base}.dump", $"{Base}.dump.manifest.yml" },
                 Directory.GetFiles(dir).Select(Path.GetFileName).Order(StringComparer.Ordinal).ToArray());
@@ -195,7 +198,7 @@ public class DumpScriptTests
             Assert.False(File.Exists(Path.Combine(dir, "SHA256SUMS")));
             File.Delete(lockFile);
             Assert.Equal(Base + ".dump", await claim.WaitAsync(TimeSpan.FromSeconds(30)));
-            Assert.Single(File.ReadAllLines(Path.Combine(dir, "SHA256SUMS")));
+            Assert.Equal(2, File.ReadAllLines(Path.Combine(dir, "SHA256SUMS")).Length);
             Assert.False(File.Exists(lockFile));
         }
         finally
@@ -229,8 +232,9 @@ public class LocalClaimTests
             Assert.Equal(Base + "-33334444.dump", await WritePartialAndClaimAsync(dir, "33334444", "second"));
             Assert.Equal("first", File.ReadAllText(Path.Combine(dir, Base + ".dump")));
             var sums = File.ReadAllLines(Path.Combine(dir, "SHA256SUMS"));
-            Assert.Equal(2, sums.Length);
-            Assert.EndsWith($"  {Base}-33334444.dump", sums[1], StringComparison.Ordinal);
+            Assert.Equal(4, sums.Length);
+            Assert.EndsWith($"  {Base}-33334444.dump", sums[2], StringComparison.Ordinal);
+            Assert.EndsWith($"  {Base}-33334444.dump.manifest.yml", sums[3], StringComparison.Ordinal);
             Assert.Equal($"fileName: {Base}-33334444.dump\n", File.ReadAllText(Path.Combine(dir, $"{Base}-33334444.dump.manifest.yml")));
             Assert.All(Directory.GetFiles(dir), f => Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(f)));
             Assert.Empty(Directory.GetFiles(dir, "*.partial"));
@@ -254,7 +258,7 @@ public class LocalClaimTests
             Assert.False(claim.IsCompleted);
             File.Delete(lockFile);
             await claim.WaitAsync(TimeSpan.FromSeconds(30));
-            Assert.Single(File.ReadAllLines(Path.Combine(dir, "SHA256SUMS")));
+            Assert.Equal(2, File.ReadAllLines(Path.Combine(dir, "SHA256SUMS")).Length);
         }
         finally
         {
