@@ -25,8 +25,11 @@ BeforeAll {
         $sums = @(Get-Content (Join-Path $Folder 'SHA256SUMS') | Where-Object { $_ })
         Push-Location $Folder
         try { $check = @(sha256sum -c SHA256SUMS 2>&1); $ok = $LASTEXITCODE -eq 0 } finally { Pop-Location }
+        $names = @($sums | ForEach-Object { ($_ -split '  ', 2)[1] } | Sort-Object)
         [pscustomobject]@{
-            Listed = @($sums | ForEach-Object { ($_ -split '  ', 2)[1] } | Sort-Object)
+            # The dumps SHA256SUMS lists, and the manifests it lists (each artefact has both lines).
+            Listed = @($names | Where-Object { $_ -like '*.dump' })
+            ListedManifests = @($names | Where-Object { $_ -like '*.dump.manifest.yml' })
             Verifies = $ok
             Check = $check
             Dumps = @(Get-ChildItem -LiteralPath $Folder -File -Filter '*.dump' | ForEach-Object Name | Sort-Object)
@@ -71,6 +74,7 @@ Describe 'Reliability under faults' {
                 $state = Get-HbRunFolderState $f
                 $state.Verifies | Should -BeTrue -Because ($state.Check -join "`n")
                 $state.Dumps | Should -Be $state.Listed
+                $state.Manifests | Should -Be $state.ListedManifests
                 @($state.Manifests | ForEach-Object { $_ -replace '\.manifest\.yml$', '' }) | Should -Be $state.Dumps
                 $state.Listed
             }
@@ -95,6 +99,7 @@ Describe 'Reliability under faults' {
                 $state = Get-HbRunFolderState $f
                 $state.Verifies | Should -BeTrue -Because ($state.Check -join "`n")
                 $state.Dumps | Should -Be $state.Listed
+                $state.Manifests | Should -Be $state.ListedManifests
                 $state.Listed
             }
             @($listed).Count | Should -Be 6
