@@ -30,7 +30,10 @@ public sealed class HbBackupArtefact
     public string RunId { get; set; } = "";
     /// <summary>Absolute path of the dump file on the machine given by <see cref="Location"/>.</summary>
     public string Path { get; set; } = "";
-    /// <summary>File name of the dump.</summary>
+    /// <summary>
+    /// File name of the dump: <c>&lt;db&gt;_full_&lt;UTC&gt;.dump</c>, or <c>&lt;db&gt;_full_&lt;UTC&gt;-&lt;RunId&gt;.dump</c> when another
+    /// run claimed that name in the same second.
+    /// </summary>
     public string FileName { get; set; } = "";
     /// <summary>Run folder holding the dump, SHA256SUMS and the manifest.</summary>
     public string RunFolder { get; set; } = "";

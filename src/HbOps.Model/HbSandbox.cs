@@ -54,8 +54,19 @@ public sealed class HbSandbox
     public List<string> ServerSettings { get; set; } = new();
     /// <summary>The sandbox server's version as it reported itself (<c>SHOW server_version</c>), once queried.</summary>
     public string ServerVersion { get; set; } = "";
-    /// <summary>True when the expiry time has passed.</summary>
-    public bool Expired => ExpiresUtc != default && DateTime.UtcNow > ExpiresUtc;
+    /// <summary>True when only the volume is left (its container is gone): nothing can use it any more.</summary>
+    public bool Orphaned { get; set; }
+    /// <summary>
+    /// How long an orphaned volume counts as being made: a sandbox's volume exists a moment before its container, and a
+    /// sweep must not take it from the run that is making it.
+    /// </summary>
+    public static readonly TimeSpan OrphanGrace = TimeSpan.FromMinutes(2);
+    /// <summary>
+    /// True when the expiry time has passed, or when only the volume is left and it is older than <see cref="OrphanGrace"/>
+    /// (an orphaned volume is swept without waiting for its expiry).
+    /// </summary>
+    public bool Expired => (ExpiresUtc != default && DateTime.UtcNow > ExpiresUtc) ||
+        (Orphaned && (CreatedUtc == default || DateTime.UtcNow > CreatedUtc + OrphanGrace));
 
     /// <inheritdoc />
     public override string ToString() => Name;

@@ -9,8 +9,9 @@ namespace HbOps;
 /// </summary>
 /// <remarks>
 /// Lists containers and volumes labelled hbops.sandbox=true on the docker host, with their isolation as observed
-/// now and their expiry. Volumes whose container is gone are listed too, so a sweep removes them. With -Target the
-/// docker host is the target's from the HbOps config file.
+/// now and their expiry. Volumes whose container is gone are listed too (Orphaned) and count as expired two minutes
+/// after they were made, so Get-HbSandbox -Expired | Remove-HbSandbox sweeps them at once. With -Target the docker host
+/// is the target's from the HbOps config file.
 /// </remarks>
 /// <example>
 /// <code>Get-HbSandbox -SshHost contabo</code>
@@ -35,7 +36,10 @@ public sealed class GetHbSandboxCommand : HbHostCmdletBase
     [ArgumentCompleter(typeof(SandboxNameCompleter))]
     public string Name { get; set; } = "*";
 
-    /// <summary>Only sandboxes past their expiry time.</summary>
+    /// <summary>
+    /// Only sandboxes a sweep may remove: past their expiry time, or volumes whose container is gone (Orphaned; after a
+    /// two-minute grace, as a sandbox's volume exists a moment before its container).
+    /// </summary>
     [Parameter]
     public SwitchParameter Expired { get; set; }
 

@@ -54,6 +54,19 @@ public abstract class HbCmdletBase : PSCmdlet, IDisposable
     {
         ArgumentNullException.ThrowIfNull(exception);
         if (exception is AggregateException { InnerExceptions.Count: 1 } agg) exception = agg.InnerExceptions[0];
+        // A library's exception wrapping HbOps' own (a transport that failed because the SSH connection went away)
+        // keeps HbOps' stable id instead of becoming Unexpected.
+        if (exception is not (HbOpsException or OperationCanceledException))
+        {
+            for (var inner = exception.InnerException; inner is not null; inner = inner.InnerException)
+            {
+                if (inner is HbOpsException wrapped)
+                {
+                    exception = wrapped;
+                    break;
+                }
+            }
+        }
         ErrorRecord record = exception switch
         {
             HbOpsException hb => new ErrorRecord(hb, hb.ErrorId, MapCategory(hb.Category), hb.Target ?? target),

@@ -12,11 +12,15 @@ namespace HbOps;
 /// </summary>
 /// <remarks>
 /// Runs docker exec &lt;container&gt; pg_dump -F c -Z &lt;compression&gt; on the docker host (reached by ssh alias, host name, or
-/// locally), streaming into &lt;Destination&gt;/&lt;Tag&gt;_&lt;date&gt;/&lt;db&gt;_full_&lt;UTC&gt;.dump.partial while SHA-256 is computed on the
-/// same stream. Only after pg_dump exited 0 and the checksum is written to SHA256SUMS is the file renamed and a
-/// YAML manifest written beside it. Row counts, the catalog and content fingerprints are taken inside the exported
-/// snapshot pg_dump reads, so a restore can be proven equal table by table and object by object. Production is only
-/// read: pg_dump and read-only SQL.
+/// locally), streaming into the run's own &lt;Destination&gt;/&lt;Tag&gt;_&lt;date&gt;/&lt;db&gt;_full_&lt;UTC&gt;.dump.&lt;run id&gt;.partial while
+/// SHA-256 is computed on the same stream. Only after pg_dump exited 0 is the file claimed under its final name
+/// &lt;db&gt;_full_&lt;UTC&gt;.dump (never over an existing file: a second run of the same second gets
+/// &lt;db&gt;_full_&lt;UTC&gt;-&lt;run id&gt;.dump), its YAML manifest written and its checksum appended to SHA256SUMS under the
+/// folder's lock. A run that fails, is interrupted or loses its connection stops pg_dump's server session and removes
+/// its own partial file, and nothing else. Folders HbOps creates are 0700 and files 0600 (-GroupReadable: 0750/0640).
+/// Row counts, the catalog and content fingerprints are taken inside the exported snapshot pg_dump reads, so a restore
+/// can be proven equal table by table and object by object.
+/// Production is only read: pg_dump and read-only SQL.
 /// </remarks>
 /// <example>
 /// <code>Invoke-HbBackup -SshHost contabo -Container postgres -Database directus -User directus -Destination /var/backups/hbops -Tag hb08</code>
@@ -130,6 +134,15 @@ public sealed class InvokeHbBackupCommand : HbHostCmdletBase
     [Parameter]
     public SwitchParameter Force { get; set; }
 
+    /// <summary>
+    /// Let a backup group read the artefacts: folders HbOps creates become 0750 and the dump, manifest and SHA256SUMS
+    /// 0640, instead of the private default (0700 and 0600, readable by the backup account only). The group is the
+    /// folder's own: give the backup root to the backup group with the setgid bit (chgrp backup ROOT; chmod 2750 ROOT)
+    /// and new run folders and files inherit it.
+    /// </summary>
+    [Parameter]
+    public SwitchParameter GroupReadable { get; set; }
+
     /// <inheritdoc />
     protected override void ProcessRecord()
     {
@@ -150,7 +163,7 @@ public sealed class InvokeHbBackupCommand : HbHostCmdletBase
                 Container = Container, Database = Database, User = User,
                 Destination = Local ? GetUnresolvedProviderPathFromPSPath(Destination) : Destination,
                 LocalDestination = Local, Tag = Tag, Compression = compression, RowCounts = RowCounts,
-                KeyTables = KeyTables, SafetyFactor = SafetyFactor, Force = Force,
+                KeyTables = KeyTables, SafetyFactor = SafetyFactor, Force = Force, GroupReadable = GroupReadable,
                 Fingerprint = MyInvocation.BoundParameters.ContainsKey(nameof(Fingerprint)) ? Fingerprint : null,
             };
             var artefact = RunEngine(async (reporter, ct) =>

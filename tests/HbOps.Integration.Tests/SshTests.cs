@@ -239,20 +239,28 @@ public class ShellHostFilesTests
         }
         Assert.Equal("result: Passed\n", File.ReadAllText(Path.Combine(dir, "record.yml")));
 
-        File.WriteAllText(Path.Combine(dir, "a.dump.partial"), "dump");
-        await files.FinalizeArtefactAsync(Path.Combine(dir, "SHA256SUMS"), "abc  a.dump", Path.Combine(dir, "a.dump.partial"), Path.Combine(dir, "a.dump"),
-            Path.Combine(dir, "a.dump.manifest.yml"), "sha256: abc\n", CancellationToken.None);
-        Assert.Equal("sha256: abc\n", File.ReadAllText(Path.Combine(dir, "a.dump.manifest.yml")));
-
+        // The host-side dump answers its claim only after the manifest and the end of its input arrived.
         var env = new TestEnvironment();
+        var a = await new HbOps.Engine.Backup.BackupEngine(host).RunAsync(new HbOps.Engine.Backup.BackupRequest
+        {
+            Container = env.Container, Database = env.Database, User = env.User, Destination = dir, Tag = "eof", RowCounts = HbOps.Model.RowCountMode.None,
+        }, CancellationToken.None);
+        Assert.Equal(a.Sha256, TestEnvironment.Sh($"sha256sum {a.Path}").Split(' ')[0]);
+        Assert.Equal(a.Sha256, HbOps.Engine.Backup.BackupEngine.ParseManifest(File.ReadAllText(a.ManifestPath)).Sha256);
+
         var session = await HbOps.Engine.Postgres.PsqlSession.StartAsync(
             new HbOps.Engine.Postgres.PgEndpoint(new HbOps.Engine.Docker.DockerCli(host), env.Container, env.User, env.Database), "hbops-test", CancellationToken.None);
         Assert.Equal("1\n", await session.ExecuteAsync("SELECT 1;", CancellationToken.None));
         await session.DisposeAsync();
 
-        Assert.Equal(3, host.Commands.Count);
-        await Task.WhenAll(host.Commands.Select(c => c.Exited)).WaitAsync(TimeSpan.FromSeconds(10));
-        Assert.All(host.Commands, c => Assert.True(c.ExitedAfterEof, $"exited {c.ExitedAt:O}, end-of-file sent {c.EofSentAt:O}"));
+        // The pending write, the dump and the psql sessions (the backup's server query and the session) read input; the
+        // backup's other probes are sent none.
+        var readers = host.Commands.Where(c => c.Argv.Contains("hbops-write") || c.Argv.Contains("hbops-dump") || (c.Argv.Contains("psql") && c.Argv.Contains("-i"))).ToList();
+        Assert.Single(readers, c => c.Argv.Contains("hbops-write"));
+        Assert.Single(readers, c => c.Argv.Contains("hbops-dump"));
+        Assert.Contains(readers, c => c.Argv.Contains("PGAPPNAME=hbops-test"));
+        await Task.WhenAll(readers.Select(c => c.Exited)).WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.All(readers, c => Assert.True(c.ExitedAfterEof, $"{c.Argv[Math.Min(3, c.Argv.Count - 1)]} exited {c.ExitedAt:O}, end-of-file sent {c.EofSentAt:O}"));
         Assert.Equal("still here\n", (await inner.RunAsync(new[] { "echo", "still here" }, CancellationToken.None)).StandardOutput);
         Directory.Delete(dir, true);
     }
@@ -265,7 +273,7 @@ public class ShellHostFilesTests
 
         public async Task<IRunningCommand> StartAsync(IReadOnlyList<string> argv, CancellationToken ct)
         {
-            var c = new SlowEofCommand(await inner.StartAsync(argv, ct), delay);
+            var c = new SlowEofCommand(await inner.StartAsync(argv, ct), delay, argv);
             lock (Commands) Commands.Add(c);
             return c;
         }
@@ -278,13 +286,15 @@ public class ShellHostFilesTests
         private readonly IRunningCommand _inner;
         private readonly SlowEofStream _stdin;
 
-        public SlowEofCommand(IRunningCommand inner, TimeSpan delay)
+        public SlowEofCommand(IRunningCommand inner, TimeSpan delay, IReadOnlyList<string> argv)
         {
             _inner = inner;
+            Argv = argv;
             _stdin = new SlowEofStream(inner.StandardInput, delay, this);
             Exited = inner.WaitForExitAsync(CancellationToken.None).ContinueWith(_ => ExitedAt = DateTime.UtcNow, TaskScheduler.Default);
         }
 
+        public IReadOnlyList<string> Argv { get; }
         public Task Exited { get; }
         public DateTime? EofSentAt { get; set; }
         public DateTime? ExitedAt { get; private set; }

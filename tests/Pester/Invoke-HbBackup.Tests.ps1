@@ -2,6 +2,11 @@ BeforeAll {
     . (Join-Path $PSScriptRoot 'TestSetup.ps1')
 }
 
+AfterAll {
+    # No run of this file leaves a partial, status or temporary file in the backup root.
+    Get-HbStrayFiles -Path $TestEnv.BackupRoot | Where-Object { $_ -notin $StrayFilesBefore } | Should -BeNullOrEmpty
+}
+
 Describe 'Invoke-HbBackup' {
     Context 'Parameter validation' {
         It 'requires -Database' {
@@ -286,12 +291,13 @@ Describe 'Invoke-HbBackup' {
             $dest = Join-Path $TestEnv.BackupRoot 'midway'
             Remove-Item -Recurse -Force $dest -ErrorAction SilentlyContinue
             $job = Start-HbBackground { param($s, $p, $d) Invoke-HbBackup @s @p -Destination $d -Tag midway -RowCounts None } @($Ssh, $Prod, $dest)
-            Wait-HbFile $dest '*.partial' | Out-Null
-            docker exec $TestEnv.Container psql -U $TestEnv.User -d $TestEnv.Database -qAtc "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name LIKE 'hbops-dump-%'" | Out-Null
+            $runId = Get-HbRunId (Wait-HbFile $dest '*.partial')[0].FullName
+            # Only this run's server session (other runs may be dumping at the same time).
+            docker exec $TestEnv.Container psql -U $TestEnv.User -d $TestEnv.Database -qAtc "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'hbops-dump-$runId'" | Out-Null
             $out = $job.PowerShell.EndInvoke($job.Handle)
             $out | Should -BeNullOrEmpty
             $job.PowerShell.Streams.Error[0].FullyQualifiedErrorId | Should -Be 'DumpFailed,HbOps.InvokeHbBackupCommand'
-            Get-ChildItem -Recurse $dest -Include '*.dump', '*.partial', '*.manifest.yml', 'SHA256SUMS' | Should -BeNullOrEmpty
+            Get-ChildItem -Recurse -File -Force $dest | Should -BeNullOrEmpty
             $job.PowerShell.Dispose()
         }
 
@@ -299,25 +305,26 @@ Describe 'Invoke-HbBackup' {
             $dest = Join-Path $TestEnv.BackupRoot 'cancel'
             Remove-Item -Recurse -Force $dest -ErrorAction SilentlyContinue
             $job = Start-HbBackground { param($s, $p, $d) Invoke-HbBackup @s @p -Destination $d -Tag cancel } @($Ssh, $Prod, $dest)
-            Wait-HbFile $dest '*.partial' | Out-Null
+            $runId = Get-HbRunId (Wait-HbFile $dest '*.partial')[0].FullName
             $job.PowerShell.Stop()
-            Get-ChildItem -Recurse $dest -Include '*.dump', '*.partial', '*.manifest.yml', 'SHA256SUMS' | Should -BeNullOrEmpty
-            Start-Sleep -Milliseconds 500
-            Get-HbDumpSessions | Should -Be '0'
+            # Stop returns once the command has cleaned up: no file at all (no partial, status or temporary file).
+            Get-ChildItem -Recurse -File -Force $dest | Should -BeNullOrEmpty
+            Get-HbDumpSessions -RunId $runId | Should -Be '0'
             $job.PowerShell.Dispose()
         }
 
         It 'SSH connection cut mid-stream -> SshConnectionLost, no artefact claimed' {
             $dest = Join-Path ([IO.Path]::GetTempPath()) ('hbops-cut-' + [guid]::NewGuid().ToString('N').Substring(0, 8))
+            $before = @(Get-HbSshClientPorts)
             $job = Start-HbBackground { param($s, $p, $d) Invoke-HbBackup @s @p -Destination $d -Local -Tag cut -RowCounts None } @($Ssh, $Prod, $dest)
             Wait-HbFile $dest '*.partial' | Out-Null
-            $sshdPid = Get-Content (Join-Path $TestEnv.EnvDir 'ssh/sshd.pid')
-            pkill -P $sshdPid   # only the test sshd's per-connection processes
+            # Only this command's own connection (other tests use the same sshd at the same time).
+            Stop-HbSshConnection -Except $before | Out-Null
             $completed = $job.Handle.AsyncWaitHandle.WaitOne(60000)
             $completed | Should -BeTrue
             $job.PowerShell.EndInvoke($job.Handle) | Should -BeNullOrEmpty
-            $job.PowerShell.Streams.Error[0].FullyQualifiedErrorId | Should -BeIn @('SshConnectionLost,HbOps.InvokeHbBackupCommand', 'DumpFailed,HbOps.InvokeHbBackupCommand')
-            Get-ChildItem -Recurse $dest -Include '*.dump', '*.partial', '*.manifest.yml', 'SHA256SUMS' | Should -BeNullOrEmpty
+            $job.PowerShell.Streams.Error[0].FullyQualifiedErrorId | Should -Be 'SshConnectionLost,HbOps.InvokeHbBackupCommand'
+            Get-ChildItem -Recurse -File -Force $dest | Should -BeNullOrEmpty
             $job.PowerShell.Dispose()
             Remove-Item -Recurse -Force $dest
         }

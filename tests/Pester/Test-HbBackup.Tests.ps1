@@ -29,6 +29,7 @@ Describe 'Test-HbBackup' {
         $bytes = [IO.File]::ReadAllBytes($copy)
         $bytes[100] = $bytes[100] -bxor 0x55
         [IO.File]::WriteAllBytes($copy, $bytes)
+        chown --reference=$($a.Path) $copy   # artefacts are private to the account that made them
         $bad = Copy-HbArtefact $a { param($x) $x.Path = $copy }
         $v = $bad | Test-HbBackup -ErrorVariable err -ErrorAction SilentlyContinue
         "$($v.Status)" | Should -Be 'Failed'

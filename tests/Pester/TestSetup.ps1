@@ -12,10 +12,78 @@ $script:PwshPath = Join-Path $PSHOME 'pwsh'
 # Unused (dangling) volumes that existed before this test file: anything new among them is a leak.
 $script:DanglingVolumesBefore = @(docker volume ls -q --filter dangling=true)
 
+# Files a run must never leave in a backup root: partial dumps, status files of older versions, temporary files, a
+# SHA256SUMS lock. A file that still changes (or goes) while it is watched belongs to a run in flight (other test
+# files use the same roots at the same time) and is not counted.
+function Get-HbStrayFiles {
+    param([string[]] $Path, [int] $SettleSeconds = 3)
+    $patterns = '*.partial', '*.partial.*', '*.rc', '*.teerc', '*.stderr', '*.tmp.*', '*.tmp-*', 'SHA256SUMS.lock'
+    $list = {
+        foreach ($p in $Path | Where-Object { Test-Path $_ }) {
+            Get-ChildItem -LiteralPath $p -Recurse -File -Force -ErrorAction SilentlyContinue |
+                Where-Object { $n = $_.Name; $patterns | Where-Object { $n -like $_ } } |
+                ForEach-Object { [pscustomobject]@{ Path = $_.FullName; Stamp = "$($_.Length)/$($_.LastWriteTimeUtc.Ticks)" } }
+        }
+    }
+    $seen = @(& $list)
+    if ($seen.Count -eq 0) { return }
+    $deadline = (Get-Date).AddSeconds(30)
+    do {
+        Start-Sleep -Seconds $SettleSeconds
+        $now = @(& $list)
+        $stable = @($now | Where-Object { $n = $_; $seen | Where-Object { $_.Path -eq $n.Path -and $_.Stamp -eq $n.Stamp } })
+        $changed = $now.Count -ne $stable.Count
+        $seen = $now
+    } while ($changed -and (Get-Date) -lt $deadline)
+    $stable | ForEach-Object Path
+}
+
+# Stray files that were already in the shared backup root when this test file started are not this file's doing.
+$script:StrayFilesBefore = @(Get-HbStrayFiles -Path $script:TestEnv.BackupRoot -SettleSeconds 0)
+
 function Get-HbLeftovers {
-    # Every container and volume an HbOps sandbox could leave behind, and anonymous volumes left by removed containers.
+    # Every container and volume an HbOps sandbox could leave behind, anonymous volumes left by removed containers, and
+    # stray files (partial dumps, status or temporary files) in the shared backup root.
     @(docker ps -aq --filter 'label=hbops.sandbox=true') + @(docker volume ls -q --filter 'label=hbops.sandbox=true') +
-    @(docker volume ls -q --filter dangling=true | Where-Object { $_ -notin $script:DanglingVolumesBefore }) | Where-Object { $_ }
+    @(docker volume ls -q --filter dangling=true | Where-Object { $_ -notin $script:DanglingVolumesBefore }) +
+    @(Get-HbStrayFiles -Path $script:TestEnv.BackupRoot | Where-Object { $_ -notin $script:StrayFilesBefore }) | Where-Object { $_ }
+}
+
+# The client ports of this process's SSH connections to the test sshd.
+function Get-HbSshClientPorts {
+    ss -tnpH state established "( dport = :$($script:TestEnv.SshPort) )" | Where-Object { $_ -match "pid=$PID," } |
+        ForEach-Object { (($_ -split '\s+')[2] -split ':')[-1] }
+}
+
+# Kills the sshd processes serving this process's SSH connections that were not open before ($Except: client ports from
+# Get-HbSshClientPorts), i.e. the connection of the command a test started; nobody else's connection is touched.
+function Stop-HbSshConnection {
+    param([string[]] $Except = @(), [int] $TimeoutSeconds = 30)
+    $deadline = (Get-Date).AddSeconds($TimeoutSeconds)
+    do {
+        $ports = @(Get-HbSshClientPorts | Where-Object { $_ -notin $Except })
+        if ($ports.Count -eq 0) { Start-Sleep -Milliseconds 50 }
+    } while ($ports.Count -eq 0 -and (Get-Date) -lt $deadline)
+    if ($ports.Count -eq 0) { throw 'the command opened no SSH connection to cut' }
+    $pids = foreach ($port in $ports) {
+        ss -tnpH state established "( sport = :$($script:TestEnv.SshPort) and dport = :$port )" |
+            ForEach-Object { [regex]::Matches($_, 'pid=(\d+)') | ForEach-Object { $_.Groups[1].Value } }
+    }
+    $pids = @($pids | Sort-Object -Unique)
+    if ($pids.Count -eq 0) { throw "no sshd process serves client ports $ports" }
+    foreach ($p in $pids) { kill -KILL $p }
+    $pids
+}
+
+# Waits until $Condition is true (re-evaluated every 200 ms); returns whether it became true within the time.
+function Wait-HbCondition {
+    param([scriptblock] $Condition, [int] $TimeoutSeconds = 30)
+    $deadline = (Get-Date).AddSeconds($TimeoutSeconds)
+    while (-not (& $Condition)) {
+        if ((Get-Date) -gt $deadline) { return $false }
+        Start-Sleep -Milliseconds 200
+    }
+    $true
 }
 
 # Starts a cmdlet pipeline in a second runspace so a test can interrupt it (Stop() = Ctrl+C) or break things under it.
@@ -59,6 +127,8 @@ function New-HbCorruptArtefact {
     $middle = [int]($bytes.Length / 2)
     $bytes[$middle] = $bytes[$middle] -bxor 0xFF
     [IO.File]::WriteAllBytes($copy, $bytes)
+    # Artefacts are private (0600) to the account that made them: the copy is that account's too.
+    chown --reference=$($Artefact.Path) $copy
     Copy-HbArtefact $Artefact { param($a) $a.Path = $copy; $a.FileName = Split-Path -Leaf $copy }
 }
 
@@ -73,8 +143,17 @@ function Wait-HbFile {
     throw "no $Filter appeared under $Directory within $TimeoutSeconds s"
 }
 
+# Server sessions of HbOps dumps in production: of one run (its id is in its partial file's name), or of any run.
 function Get-HbDumpSessions {
-    docker exec $script:TestEnv.Container psql -U $script:TestEnv.User -d $script:TestEnv.Database -qAtc "SELECT count(*) FROM pg_stat_activity WHERE application_name LIKE 'hbops-dump-%'"
+    param([string] $RunId)
+    $like = if ($RunId) { "hbops-dump-$RunId" } else { 'hbops-dump-%' }
+    docker exec $script:TestEnv.Container psql -U $script:TestEnv.User -d $script:TestEnv.Database -qAtc "SELECT count(*) FROM pg_stat_activity WHERE application_name LIKE '$like'"
+}
+
+# The run id in a partial file's name (<db>_full_<UTC>.dump.<run id>.partial).
+function Get-HbRunId {
+    param([string] $PartialPath)
+    if ((Split-Path -Leaf $PartialPath) -match '\.dump\.([0-9a-f]+)\.partial$') { $Matches[1] } else { throw "not a partial file: $PartialPath" }
 }
 
 # An HbOps config file (in TestDrive) with one target, 'pester-target', on the test environment's docker host.

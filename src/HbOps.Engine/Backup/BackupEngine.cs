@@ -27,6 +27,7 @@ public sealed class BackupEngine(ICommandHost dockerHost, IHbReporter? reporter 
     public const string ManifestSuffix = ".manifest.yml";
     /// <summary>Name of the checksum file in each run folder.</summary>
     public const string ChecksumFileName = "SHA256SUMS";
+    private const string DumpExtension = ".dump";
     private const int ProgressId = 41;
     private readonly IHbReporter _report = reporter ?? NullReporter.Instance;
     private readonly DockerCli _docker = new(dockerHost);
@@ -60,10 +61,11 @@ public sealed class BackupEngine(ICommandHost dockerHost, IHbReporter? reporter 
         var runFolder = JoinPath(request.LocalDestination, request.Destination,
             $"{request.Tag}_{timestamp.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture)}");
         artefact.RunFolder = runFolder;
-        artefact.FileName = ArtefactFileName.ForDump(request.Database, timestamp);
-        artefact.Path = JoinPath(request.LocalDestination, runFolder, artefact.FileName);
+        // The name the artefact gets unless another run of the same second claimed it first (then the claim adds the
+        // run id; see ClaimAsync).
+        var baseName = ArtefactFileName.ForDump(request.Database, timestamp)[..^DumpExtension.Length];
+        SetFileName(artefact, request.LocalDestination, baseName + DumpExtension);
         artefact.ChecksumPath = JoinPath(request.LocalDestination, runFolder, ChecksumFileName);
-        artefact.ManifestPath = artefact.Path + ManifestSuffix;
 
         // Preflight: container, server, pg_dump, destination. The container inspection, the server facts with pg_dump's
         // version (read by the snapshot session, or by one psql call without counts) and the destination check are
@@ -122,12 +124,12 @@ public sealed class BackupEngine(ICommandHost dockerHost, IHbReporter? reporter 
         _report.Verbose($"Server {artefact.ServerVersion}, {artefact.PgDumpVersion}, database size {artefact.DatabaseSizeBytes:N0} bytes.");
 
         var appName = $"{PgEndpoint.ApplicationNamePrefix}-dump-{runId}";
-        var dumpStarted = false;
+        DumpRun? dump = null;
         Task<(HbCatalogSnapshot?, HbContentFingerprintSnapshot?)>? proofTask = null;
         (int RestartCount, string StartedAt)? after = null;
         try
         {
-            var (free, exists) = await destinationTask.ConfigureAwait(false);
+            var (free, _) = await destinationTask.ConfigureAwait(false);
             artefact.FreeDiskBytesBefore = free;
             var required = (long)(artefact.DatabaseSizeBytes * request.SafetyFactor);
             if (artefact.FreeDiskBytesBefore < required)
@@ -141,29 +143,26 @@ public sealed class BackupEngine(ICommandHost dockerHost, IHbReporter? reporter 
                 artefact.SpaceCheckForced = true;
                 _report.Warning($"Free space {artefact.FreeDiskBytesBefore:N0} bytes is below {request.SafetyFactor}x the database size; continuing because -Force was given.");
             }
-            if (exists)
-            {
-                throw new HbOpsException(HbErrorIds.DestinationNotWritable, HbErrorCategory.ResourceUnavailable,
-                    $"An artefact already exists at '{artefact.Path}'.", artefact.Path, "Wait a second or use another -Tag.");
-            }
             var countTask = request.RowCounts == RowCountMode.None ? null : session?.ExecuteAsync(RowCounter.BuildQuery(request.RowCounts, request.KeyTables), ct);
             // The catalog and the content fingerprints follow the counts on the same session (Proof/SnapshotProof).
             proofTask = session is null ? null : SnapshotProof.CaptureAsync(session, countTask, request, artefact, snapshotId, _report, ct);
             var dumpArgs = new List<string> { "pg_dump", "-U", request.User, "-d", PgEndpoint.DatabaseArgument(request.Database), "-F", "c", "-Z", compression.DumpArgument };
             if (snapshotId is not null) dumpArgs.Add("--snapshot=" + snapshotId);
             artefact.DumpCommand = string.Join(' ', dumpArgs.Select(ShellQuote.Quote));
-            var dumpArgv = ObservedDumpArgv(request.Container, DockerCli.ExecArgv(request.Container, dumpArgs, env: new Dictionary<string, string> { ["PGAPPNAME"] = appName }));
-            _report.Verbose($"Dumping: docker exec {request.Container} {artefact.DumpCommand} -> {artefact.Path}.partial");
-            // The run folder is made only now (the host-side dump command makes its own).
-            if (request.LocalDestination) await files.EnsureWritableDirectoryAsync(runFolder, ct).ConfigureAwait(false);
-            dumpStarted = true;
-
-            (var sha, var size, var stderr, after) = request.LocalDestination
-                ? await DumpToLocalAsync(dumpArgv, artefact.Path + ".partial", artefact.DatabaseSizeBytes, ct).ConfigureAwait(false)
-                : await DumpOnHostAsync(dumpArgv, artefact.Path + ".partial", artefact.DatabaseSizeBytes, ct).ConfigureAwait(false);
-            artefact.Sha256 = sha;
-            artefact.SizeBytes = size;
-            artefact.Stderr = stderr;
+            var dumpArgv = DockerCli.ExecArgv(request.Container, dumpArgs, env: new Dictionary<string, string> { ["PGAPPNAME"] = appName });
+            // The run folder and this run's partial file are made only now, by the dump itself.
+            var spec = new HostDumpSpec(runId, request.GroupReadable, request.Container, request.User, request.Database, appName, runFolder, baseName);
+            var sw = Stopwatch.StartNew();
+            void Progress(long bytes) => ReportBytes(bytes, artefact.DatabaseSizeBytes, sw.Elapsed);
+            dump = request.LocalDestination
+                ? new StreamedDumpRun(dockerHost, spec, dumpArgv, Progress)
+                : new HostSideDumpRun(dockerHost, spec, dumpArgv, Progress, pg, _report);
+            _report.Verbose($"Dumping: docker exec {request.Container} {artefact.DumpCommand} -> {runFolder}/{baseName}.dump.{runId}.partial");
+            var dumped = await dump.RunAsync(ct).ConfigureAwait(false);
+            artefact.Sha256 = dumped.Sha256;
+            artefact.SizeBytes = dumped.Size;
+            artefact.Stderr = dumped.Stderr;
+            after = dumped.After;
 
             if (countTask is not null)
             {
@@ -180,9 +179,14 @@ public sealed class BackupEngine(ICommandHost dockerHost, IHbReporter? reporter 
                 (artefact.Catalog, artefact.ContentFingerprints) = await proofTask.ConfigureAwait(false);
             }
         }
-        catch (Exception)
+        catch (Exception ex)
         {
-            if (dumpStarted) await AbortAsync(pg, appName, files, artefact.Path + ".partial").ConfigureAwait(false);
+            // Failed, cancelled (Ctrl+C) or cut off: the dump stops its server side and removes its own partial file.
+            if (dump is not null)
+            {
+                await dump.AbortAsync(ex).ConfigureAwait(false);
+                await dump.DisposeAsync().ConfigureAwait(false);
+            }
             if (session is not null) await session.DisposeAsync().ConfigureAwait(false);
             if (proofTask is not null)
             {
@@ -198,24 +202,44 @@ public sealed class BackupEngine(ICommandHost dockerHost, IHbReporter? reporter 
         // The container as observed right after pg_dump exited (by the dump command itself; a separate look if that failed).
         // The snapshot transaction closes while the artefact is claimed.
         var closing = session is not null ? session.DisposeAsync().AsTask() : Task.CompletedTask;
-        try
+        var run = dump ?? throw new InvalidOperationException("The dump did not run.");
+        await using (run)
         {
-            if (after is null && await _docker.InspectContainerAsync(request.Container, ct).ConfigureAwait(false) is { } c) after = (c.RestartCount, c.StartedAt);
-            artefact.ContainerRestartCountAfter = after?.RestartCount ?? -1;
-            artefact.ContainerStartedAtAfter = after?.StartedAt ?? "";
+            try
+            {
+                if (after is null && await _docker.InspectContainerAsync(request.Container, ct).ConfigureAwait(false) is { } c) after = (c.RestartCount, c.StartedAt);
+                artefact.ContainerRestartCountAfter = after?.RestartCount ?? -1;
+                artefact.ContainerStartedAtAfter = after?.StartedAt ?? "";
 
-            // Record the checksums (the dump's and the manifest's), then claim the artefact by renaming, then write the manifest.
-            artefact.DurationSeconds = Math.Round(started.Elapsed.TotalSeconds, 3);
-            var manifest = HbYaml.Serialize(artefact);
-            await files.FinalizeArtefactAsync(artefact.ChecksumPath, SumsLines(artefact, manifest), artefact.Path + ".partial", artefact.Path,
-                artefact.ManifestPath, manifest, ct).ConfigureAwait(false);
-        }
-        finally
-        {
-            await closing.ConfigureAwait(false);
+                // Claim the file under its final name (never over another file), write the manifest for that name, then
+                // record the checksum; a claim that fails undoes itself.
+                artefact.DurationSeconds = Math.Round(started.Elapsed.TotalSeconds, 3);
+                var claimed = await run.ClaimAsync(artefact.Sha256, name =>
+                {
+                    SetFileName(artefact, request.LocalDestination, name);
+                    return HbYaml.Serialize(artefact);
+                }, ct).ConfigureAwait(false);
+                SetFileName(artefact, request.LocalDestination, claimed);
+            }
+            catch (Exception ex)
+            {
+                await run.AbortAsync(ex).ConfigureAwait(false);
+                throw;
+            }
+            finally
+            {
+                await closing.ConfigureAwait(false);
+            }
         }
         _report.Verbose($"Artefact {artefact.Path}: {artefact.SizeBytes:N0} bytes, sha256 {artefact.Sha256}, {artefact.DurationSeconds}s.");
         return artefact;
+    }
+
+    private static void SetFileName(HbBackupArtefact artefact, bool local, string fileName)
+    {
+        artefact.FileName = fileName;
+        artefact.Path = JoinPath(local, artefact.RunFolder, fileName);
+        artefact.ManifestPath = artefact.Path + ManifestSuffix;
     }
 
     // Opens REPEATABLE READ, READ ONLY on production and exports its snapshot for pg_dump --snapshot.
@@ -319,105 +343,6 @@ public sealed class BackupEngine(ICommandHost dockerHost, IHbReporter? reporter 
     private static string JoinPath(bool local, string a, string b) =>
         local ? System.IO.Path.GetFullPath(System.IO.Path.Combine(a, b)) : a.TrimEnd('/') + "/" + b;
 
-    // Host side: the dump never crosses the network. The run folder is made first (exit 73 when it cannot be);
-    // tee writes the file, hbops_sha256 (OpenSSL or sha256sum) hashes the same stream, and the exit codes of pg_dump and tee are reported
-    // separately. While it runs, a background loop reports the bytes written once a second on the same output (no
-    // extra connection per report); it is stopped before the results are printed.
-    private const string ProgressMarker = "hbops-progress|";
-    private const string HostDumpScript = ShellHostFiles.Sha256Function + "\n" + """
-        set -u
-        partial=$1; errf=$2; shift 2
-        mkdir -p -- "${partial%/*}" || exit 73
-        rcf="$partial.rc"; teef="$partial.teerc"
-        rm -f -- "$rcf" "$teef"
-        ( while sleep 1 </dev/null >/dev/null 2>&1; do printf 'hbops-progress|%s\n' "$(wc -c 2>/dev/null < "$partial" || echo 0)"; done ) &
-        monitor=$!
-        sum=$( { "$@" 2>"$errf"; echo $? >"$rcf"; } | { tee -- "$partial"; echo $? >"$teef"; } | hbops_sha256 )
-        kill "$monitor" 2>/dev/null; wait "$monitor" 2>/dev/null
-        printf '%s\n' "$sum"
-        printf 'rc=%s tee=%s\n' "$(cat -- "$rcf" 2>/dev/null || echo x)" "$(cat -- "$teef" 2>/dev/null || echo x)"
-        wc -c 2>/dev/null < "$partial" || echo 0
-        cat -- "$errf" 2>/dev/null
-        rm -f -- "$rcf" "$teef" "$errf"
-        """;
-
-    // Wraps the dump (in both modes). pg_dump writes small blocks, and each would travel (docker exec, sshd, SSH.NET,
-    // tee) as its own packet and wake-up; dd, where it supports full blocks, hands them on in 256 KiB blocks, which cuts
-    // the receiving side's CPU several times. Both exit codes are kept: a dd failure after a clean pg_dump still fails.
-    // Once pg_dump has exited, the container is observed again by the same command and reported on stderr after a
-    // marker line; the exit code stays pg_dump's.
-    private const string AfterMarker = "hbops-after|";
-    private const string ObserveAfterScript = """
-        container=$1; shift
-        if printf x | dd bs=262144 iflag=fullblock status=none >/dev/null 2>&1; then
-          exec 3>&1
-          codes=$( { { "$@"; echo "dump=$?" >&4; } | { dd bs=262144 iflag=fullblock status=none >&3; echo "dd=$?" >&4; }; } 4>&1 )
-          rc=$(printf '%s\n' "$codes" | sed -n 's/^dump=//p'); ddrc=$(printf '%s\n' "$codes" | sed -n 's/^dd=//p')
-          if [ "${rc:-x}" = 0 ] && [ "${ddrc:-x}" != 0 ]; then echo "hbops: passing the dump on failed (dd exit ${ddrc:-none})" >&2; rc=125; fi
-          rc=${rc:-125}
-        else
-          "$@"; rc=$?
-        fi
-        printf '\n%s%s\n' 'hbops-after|' "$(docker container inspect -f '{{.RestartCount}}|{{.State.StartedAt}}' -- "$container" 2>/dev/null)" >&2
-        exit $rc
-        """;
-
-    private static List<string> ObservedDumpArgv(string container, IEnumerable<string> dumpArgv)
-    {
-        var argv = new List<string> { "sh", "-c", ObserveAfterScript, "hbops-dump", container };
-        argv.AddRange(dumpArgv);
-        return argv;
-    }
-
-    // Separates pg_dump's own stderr (redacted) from the "restarts|startedAt" observation after the marker.
-    private static (string Stderr, (int RestartCount, string StartedAt)? After) SplitAfter(string stderr)
-    {
-        var marker = stderr.LastIndexOf(AfterMarker, StringComparison.Ordinal);
-        if (marker < 0) return (Redaction.Redact(stderr.Trim()), null);
-        var parts = stderr[(marker + AfterMarker.Length)..].Trim().Split('|', 2);
-        var after = parts.Length == 2 && int.TryParse(parts[0], NumberStyles.Integer, CultureInfo.InvariantCulture, out var n) ? (n, parts[1]) : ((int, string)?)null;
-        return (Redaction.Redact(stderr[..marker].Trim()), after);
-    }
-
-    private async Task<(string Sha, long Size, string Stderr, (int, string)? After)> DumpOnHostAsync(List<string> dumpArgv,
-        string partial, long dbSize, CancellationToken ct)
-    {
-        var errFile = partial + ".stderr";
-        var argv = new List<string> { "sh", "-c", HostDumpScript, "hbops-dump", partial, errFile };
-        argv.AddRange(dumpArgv);
-        var sw = Stopwatch.StartNew();
-        // Progress lines come first (until the results start); everything after them is the script's result.
-        var results = false;
-        var r = await dockerHost.RunObservingAsync(argv, line =>
-        {
-            if (results || !line.StartsWith(ProgressMarker, StringComparison.Ordinal))
-            {
-                results = true;
-                return false;
-            }
-            if (long.TryParse(line.AsSpan(ProgressMarker.Length), NumberStyles.Integer, CultureInfo.InvariantCulture, out var bytes)) ReportBytes(bytes, dbSize, sw.Elapsed);
-            return true;
-        }, ct).ConfigureAwait(false);
-        if (r.ExitCode == 73) throw LocalHostFiles.NotWritable(partial[..partial.LastIndexOf('/')], Redaction.Redact(r.StandardError.Trim()));
-        // Output: the hash line, the status line, the size written, then the dump's stderr.
-        var lines = r.StandardOutput.Split('\n');
-        var status = lines.Length > 1 ? lines[1].Trim() : "";
-        var (stderr, after) = SplitAfter(string.Join('\n', lines.Skip(3)));
-        if (!r.Succeeded || lines.Length < 3 || status != "rc=0 tee=0" ||
-            !long.TryParse(lines[2].Trim(), NumberStyles.Integer, CultureInfo.InvariantCulture, out var size))
-        {
-            var why = status.StartsWith("rc=0", StringComparison.Ordinal) && status != "rc=0 tee=0"
-                ? $"writing '{partial}' failed ({Redaction.Redact(r.StandardError.Trim())})"
-                : $"pg_dump failed ({status}): {stderr}";
-            throw new HbOpsException(HbErrorIds.DumpFailed, HbErrorCategory.OperationFailed,
-                $"Backup failed: {why}", partial, "Check the database, the destination's free space, and pg_dump's message.");
-        }
-        var sha = ShellHostFiles.ParseSha256(lines[0])
-            ?? throw new HbOpsException(HbErrorIds.DumpFailed, HbErrorCategory.OperationFailed,
-                $"Backup failed: no SHA-256 was computed for '{partial}' ({Redaction.Redact(r.StandardError.Trim())}).", partial);
-        return (sha, size, stderr, after);
-    }
-
     private void ReportBytes(long bytes, long dbSize, TimeSpan elapsed)
     {
         var rate = elapsed.TotalSeconds > 0 ? bytes / elapsed.TotalSeconds / 1048576.0 : 0;
@@ -425,66 +350,5 @@ public sealed class BackupEngine(ICommandHost dockerHost, IHbReporter? reporter 
         var pct = dbSize > 0 ? (int)Math.Min(99, bytes * 100 / Math.Max(1, dbSize / 3)) : -1;
         _report.Progress(new HbProgress(ProgressId, "Invoke-HbBackup",
             string.Create(CultureInfo.InvariantCulture, $"{bytes / 1048576.0:F1} MiB streamed at {rate:F1} MiB/s"), pct));
-    }
-
-    private async Task<(string Sha, long Size, string Stderr, (int, string)? After)> DumpToLocalAsync(List<string> dumpArgv,
-        string partial, long dbSize, CancellationToken ct)
-    {
-        using var hasher = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-        var sw = Stopwatch.StartNew();
-        var lastReport = TimeSpan.Zero;
-        CommandResult r;
-        long written = 0;
-        try
-        {
-            await using var file = new FileStream(partial, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1, useAsync: true);
-            await using var sink = new HashingStream(file, hasher);
-            r = await dockerHost.RunToStreamAsync(dumpArgv, sink, n =>
-            {
-                written = n;
-                if (sw.Elapsed - lastReport < TimeSpan.FromMilliseconds(500)) return;
-                lastReport = sw.Elapsed;
-                ReportBytes(n, dbSize, sw.Elapsed);
-            }, ct).ConfigureAwait(false);
-            await sink.FlushAsync(ct).ConfigureAwait(false);
-        }
-        catch (IOException ex)
-        {
-            throw new HbOpsException(HbErrorIds.DumpFailed, HbErrorCategory.OperationFailed,
-                $"Backup failed: writing '{partial}' failed after {written:N0} bytes: {ex.Message}", partial, "Check free space and permissions.", ex);
-        }
-        var (stderr, after) = SplitAfter(r.StandardError);
-        if (!r.Succeeded)
-        {
-            throw new HbOpsException(HbErrorIds.DumpFailed, HbErrorCategory.OperationFailed,
-                $"Backup failed: pg_dump exited {r.ExitCode}: {stderr}", partial, "Check the database and pg_dump's message.");
-        }
-        return (Convert.ToHexString(hasher.GetHashAndReset()).ToLowerInvariant(), new FileInfo(partial).Length, stderr, after);
-    }
-
-    // Stops the server side of an interrupted dump (docker exec forwards no signals) and removes the partial file.
-    private async Task AbortAsync(PgEndpoint pg, string appName, IHostFiles files, string partial)
-    {
-        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(20));
-        try
-        {
-            // The snapshot session too: a fingerprint query still running there would otherwise go on reading production.
-            await pg.QueryAsync($"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name IN ({PgEndpoint.Literal(appName)}, " +
-                $"{PgEndpoint.Literal(appName.Replace("-dump-", "-snapshot-", StringComparison.Ordinal))});", cts.Token).ConfigureAwait(false);
-            _report.Verbose($"Stopped the server side of the interrupted dump ({appName}).");
-        }
-        catch (Exception ex) when (ex is HbOpsException or IOException or OperationCanceledException or JsonException)
-        {
-            _report.Warning($"Could not stop the dump's server session: {ex.Message}");
-        }
-        try
-        {
-            await files.DeleteAsync(partial, cts.Token).ConfigureAwait(false);
-            await files.DeleteAsync(partial + ".stderr", cts.Token).ConfigureAwait(false);
-        }
-        catch (Exception ex) when (ex is HbOpsException or IOException or OperationCanceledException or UnauthorizedAccessException)
-        {
-            _report.Warning($"Could not remove the partial file '{partial}': {ex.Message}");
-        }
     }
 }

@@ -33,4 +33,9 @@ public sealed class BackupRequest
     public double SafetyFactor { get; init; } = 2.0;
     /// <summary>Proceed even when free space is below the safety factor.</summary>
     public bool Force { get; init; }
+    /// <summary>
+    /// Folders HbOps creates 0750 and artefact files 0640 (group-readable) instead of 0700 and 0600. The group is the
+    /// folder's: a backup root owned by the backup group with the setgid bit passes it on.
+    /// </summary>
+    public bool GroupReadable { get; init; }
 }

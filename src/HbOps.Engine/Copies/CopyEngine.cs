@@ -233,12 +233,17 @@ public sealed class CopyEngine(IHbReporter? reporter = null)
     private static async Task ClaimAsync(IArtefactStore destination, CopyPlan plan, string partial, string manifest, List<string> sumsLines,
         HbArtefactCopy proof, CancellationToken ct)
     {
-        var sumsBefore = await destination.Files.ReadTextAsync(plan.Sums, ct).ConfigureAwait(false);
         var renamed = false;
         var recorded = false;
         try
         {
-            await destination.ReplaceTextAsync(plan.Sums, ArtefactFiles.With(sumsBefore, sumsLines), ct).ConfigureAwait(false);
+            // SHA256SUMS is read, edited and written under the folder's lock: concurrent copies, backups and removals keep
+            // each other's lines.
+            await using (await destination.LockChecksumsAsync(plan.Folder, ct).ConfigureAwait(false))
+            {
+                var sumsBefore = await destination.Files.ReadTextAsync(plan.Sums, ct).ConfigureAwait(false);
+                await destination.ReplaceTextAsync(plan.Sums, ArtefactFiles.With(sumsBefore, sumsLines), ct).ConfigureAwait(false);
+            }
             await destination.RenameNoReplaceAsync(partial, plan.Dump, ct).ConfigureAwait(false);
             renamed = true;
             proof.CopiedAtUtc = DateTime.UtcNow;
@@ -257,10 +262,13 @@ public sealed class CopyEngine(IHbReporter? reporter = null)
                 await destination.DeleteAsync(renamed ? plan.Dump : partial, cts.Token).ConfigureAwait(false);
                 if (ex is not HbOpsException { ErrorId: HbErrorIds.CopyExists })
                 {
-                    var now = await destination.Files.ReadTextAsync(plan.Sums, cts.Token).ConfigureAwait(false);
-                    var rest = ArtefactFiles.Without(now, sumsLines.Select(l => l[66..]).ToList());
-                    if (rest.Length == 0) await destination.DeleteAsync(plan.Sums, cts.Token).ConfigureAwait(false);
-                    else await destination.ReplaceTextAsync(plan.Sums, rest, cts.Token).ConfigureAwait(false);
+                    await using (await destination.LockChecksumsAsync(plan.Folder, cts.Token).ConfigureAwait(false))
+                    {
+                        var now = await destination.Files.ReadTextAsync(plan.Sums, cts.Token).ConfigureAwait(false);
+                        var rest = ArtefactFiles.Without(now, sumsLines.Select(l => l[66..]).ToList());
+                        if (rest.Length == 0) await destination.DeleteAsync(plan.Sums, cts.Token).ConfigureAwait(false);
+                        else await destination.ReplaceTextAsync(plan.Sums, rest, cts.Token).ConfigureAwait(false);
+                    }
                 }
             }
             catch (Exception undo) when (undo is HbOpsException or IOException or OperationCanceledException or UnauthorizedAccessException)

@@ -45,9 +45,20 @@ public sealed class HostArtefactSource(ICommandHost host) : IArtefactSource
           if [ -e "$f" ]; then rm -f -- "$f" || exit 1; printf 'removed|%s\n' "$f"; fi
         done
         if [ -f "$sums" ]; then
+          # Under the folder's SHA256SUMS lock (created with O_EXCL; backups take the same one), so a backup claiming meanwhile
+          # keeps its lines; the rewrite is as readable as the file was (never wider).
+          lock="$dir/SHA256SUMS.lock"; i=0
+          until (set -C; : > "$lock") 2>/dev/null; do
+            [ -e "$lock" ] && [ "$i" -lt 150 ] || { echo "cannot take $lock (left by a killed run? remove it when no backup is running)" >&2; exit 1; }
+            i=$((i + 1)); sleep 0.2 2>/dev/null || sleep 1
+          done
+          trap 'rm -f -- "$lock"' EXIT
+          umask 077
+          if [ -n "$(find "$sums" -prune -perm -g=r 2>/dev/null)" ]; then umask 027; fi
           tmp="$sums.tmp.$$"
           awk -v a="$name" -v b="$name.manifest.yml" '{ n = substr($0, 67); if (length($0) > 66 && substr($0, 65, 2) == "  " && (n == a || n == b)) next; print }' "$sums" > "$tmp" || { rm -f -- "$tmp"; exit 1; }
           if [ -s "$tmp" ]; then mv -f -- "$tmp" "$sums" || exit 1; else rm -f -- "$tmp" "$sums" || exit 1; fi
+          rm -f -- "$lock"; trap - EXIT
         fi
         for f in "$dump.copy.yml" "$dump".restore-*.yml; do
           [ -e "$f" ] || continue

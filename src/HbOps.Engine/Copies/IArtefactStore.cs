@@ -64,6 +64,12 @@ public interface IArtefactStore : IArtefactSource
     /// <summary>Replaces (or creates) a text file atomically: a temporary file renamed over it.</summary>
     Task ReplaceTextAsync(string path, string content, CancellationToken ct);
 
+    /// <summary>
+    /// Takes the lock on <paramref name="folder"/>'s SHA256SUMS (<c>SHA256SUMS.lock</c>, created exclusively; the one
+    /// backups and removals take too). A change of SHA256SUMS is read, edited and written under it; dispose to release.
+    /// </summary>
+    Task<IAsyncDisposable> LockChecksumsAsync(string folder, CancellationToken ct);
+
     /// <summary>Reads a file back whole and returns its size and SHA-256 (lower-case hex). <paramref name="progress"/> gets the running total.</summary>
     Task<(long Size, string Sha256)> ReadBackAsync(string path, Action<long>? progress, CancellationToken ct);
 

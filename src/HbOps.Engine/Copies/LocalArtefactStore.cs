@@ -224,6 +224,9 @@ public sealed class LocalArtefactStore : IArtefactStore
     }
 
     /// <inheritdoc />
+    public Task<IAsyncDisposable> LockChecksumsAsync(string folder, CancellationToken ct) => LocalHostFiles.LockChecksumsAsync(folder, ct);
+
+    /// <inheritdoc />
     public async Task<IReadOnlyList<string>> RemoveArtefactAsync(HbBackupArtefact artefact, CancellationToken ct)
     {
         ArgumentNullException.ThrowIfNull(artefact);
@@ -240,9 +243,13 @@ public sealed class LocalArtefactStore : IArtefactStore
             var sumsPath = Path.Combine(folder, BackupEngine.ChecksumFileName);
             if (File.Exists(sumsPath))
             {
-                var rest = ArtefactFiles.Without(await File.ReadAllTextAsync(sumsPath, ct).ConfigureAwait(false), ArtefactFiles.ListedNames(artefact));
-                if (rest.Length == 0) File.Delete(sumsPath);
-                else await ReplaceTextAsync(sumsPath, rest, ct).ConfigureAwait(false);
+                // Read, edited and written under the folder's lock: a backup or copy claiming meanwhile keeps its lines.
+                await using (await LockChecksumsAsync(folder, ct).ConfigureAwait(false))
+                {
+                    var rest = ArtefactFiles.Without(await File.ReadAllTextAsync(sumsPath, ct).ConfigureAwait(false), ArtefactFiles.ListedNames(artefact));
+                    if (rest.Length == 0) File.Delete(sumsPath);
+                    else await ReplaceTextAsync(sumsPath, rest, ct).ConfigureAwait(false);
+                }
             }
             if (Directory.Exists(folder))
             {

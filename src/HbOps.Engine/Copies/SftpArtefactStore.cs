@@ -280,6 +280,35 @@ public sealed class SftpArtefactStore : IArtefactStore, IHostFiles, IAsyncDispos
         }
     }
 
+    /// <inheritdoc />
+    public async Task<IAsyncDisposable> LockChecksumsAsync(string folder, CancellationToken ct)
+    {
+        var path = folder + "/" + BackupEngine.ChecksumFileName + ".lock";
+        for (var attempt = 0; ; attempt++)
+        {
+            try
+            {
+                await CreateExclusiveAsync(path, ct).ConfigureAwait(false);
+                return new ChecksumLock(this, path);
+            }
+            catch (HbOpsException ex) when (ex.ErrorId == HbErrorIds.CopyExists && attempt < 150)
+            {
+                await Task.Delay(200, ct).ConfigureAwait(false);
+            }
+            catch (HbOpsException ex) when (ex.ErrorId == HbErrorIds.CopyExists)
+            {
+                throw new HbOpsException(HbErrorIds.CopyFailed, HbErrorCategory.ResourceUnavailable,
+                    $"{Describe(path)} stays locked (left by a killed run?).", path, "Remove it when no copy or removal is running.", ex);
+            }
+        }
+    }
+
+    // A held SHA256SUMS lock: the lock file, removed on release.
+    private sealed class ChecksumLock(SftpArtefactStore store, string path) : IAsyncDisposable
+    {
+        public async ValueTask DisposeAsync() => await store.DeleteQuietlyAsync(path).ConfigureAwait(false);
+    }
+
     // O_CREAT|O_EXCL, then 0600 before a single byte is written (the server's umask decides the mode at creation).
     private async Task CreateExclusiveAsync(string path, CancellationToken ct)
     {
@@ -434,11 +463,18 @@ public sealed class SftpArtefactStore : IArtefactStore, IHostFiles, IAsyncDispos
                 removed.Add(path);
             }
             var sumsPath = folder + "/" + BackupEngine.ChecksumFileName;
-            if (await ReadTextAsync(sumsPath, ct).ConfigureAwait(false) is { } sums)
+            if (await ExistsAsync(sumsPath, ct).ConfigureAwait(false))
             {
-                var rest = ArtefactFiles.Without(sums, ArtefactFiles.ListedNames(artefact));
-                if (rest.Length == 0) await DeleteAsync(sumsPath, ct).ConfigureAwait(false);
-                else await ReplaceTextAsync(sumsPath, rest, ct).ConfigureAwait(false);
+                // Read, edited and written under the folder's lock: a copy claiming meanwhile keeps its lines.
+                await using (await LockChecksumsAsync(folder, ct).ConfigureAwait(false))
+                {
+                    if (await ReadTextAsync(sumsPath, ct).ConfigureAwait(false) is { } sums)
+                    {
+                        var rest = ArtefactFiles.Without(sums, ArtefactFiles.ListedNames(artefact));
+                        if (rest.Length == 0) await DeleteAsync(sumsPath, ct).ConfigureAwait(false);
+                        else await ReplaceTextAsync(sumsPath, rest, ct).ConfigureAwait(false);
+                    }
+                }
             }
             foreach (var entry in await ListAsync(folder, ct).ConfigureAwait(false))
             {
@@ -602,7 +638,10 @@ public sealed class SftpArtefactStore : IArtefactStore, IHostFiles, IAsyncDispos
     public async Task FinalizeArtefactAsync(string sumsPath, string sumsLine, string partial, string final, string manifestPath, string manifest, CancellationToken ct)
     {
         var lines = sumsLine.Split('\n', StringSplitOptions.RemoveEmptyEntries);
-        await ReplaceTextAsync(sumsPath, ArtefactFiles.With(await ReadTextAsync(sumsPath, ct).ConfigureAwait(false), lines), ct).ConfigureAwait(false);
+        await using (await LockChecksumsAsync(Parent(sumsPath), ct).ConfigureAwait(false))
+        {
+            await ReplaceTextAsync(sumsPath, ArtefactFiles.With(await ReadTextAsync(sumsPath, ct).ConfigureAwait(false), lines), ct).ConfigureAwait(false);
+        }
         await RenameNoReplaceAsync(partial, final, ct).ConfigureAwait(false);
         await ReplaceTextAsync(manifestPath, manifest, ct).ConfigureAwait(false);
     }

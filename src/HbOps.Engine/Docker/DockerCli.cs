@@ -187,6 +187,11 @@ public sealed class DockerCli(ICommandHost host) : IDockerGateway
         run.AddRange(spec.Command);
         var stdin = System.Text.Encoding.UTF8.GetBytes(string.Concat(spec.SecretEnv.Select(e => e.Split('=', 2)[1] + "\n")));
         var r = await RunAsync(run, ct, stdin).ConfigureAwait(false);
+        if (!r.Succeeded && r.StandardError.Contains("is already in use by container", StringComparison.Ordinal))
+        {
+            throw new HbOpsException(HbErrorIds.SandboxCollision, HbErrorCategory.ResourceUnavailable,
+                $"A container named '{spec.Name}' already exists; refusing to reuse or replace it.", spec.Name);
+        }
         if (!r.Succeeded) throw Failed("run " + spec.Name, r, HbErrorIds.SandboxStartFailed);
     }
 

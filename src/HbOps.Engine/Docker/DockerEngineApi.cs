@@ -141,7 +141,19 @@ public sealed class DockerEngineApi : IDockerGateway
         };
         if (spec.Entrypoint is { Count: > 0 }) create.Entrypoint = spec.Entrypoint.ToList();
         if (spec.Command.Count > 0) create.Cmd = spec.Command.ToList();
-        await Call(() => _client.Containers.CreateContainerAsync(create, ct)).ConfigureAwait(false);
+        await Call(async () =>
+        {
+            try
+            {
+                return await _client.Containers.CreateContainerAsync(create, ct).ConfigureAwait(false);
+            }
+            catch (DockerApiException ex) when (ex.StatusCode == HttpStatusCode.Conflict)
+            {
+                // Another container has the name (another run made it a moment ago): said as such, so nothing of it is touched.
+                throw new HbOpsException(HbErrorIds.SandboxCollision, HbErrorCategory.ResourceUnavailable,
+                    $"A container named '{spec.Name}' already exists; refusing to reuse or replace it.", spec.Name, null, ex);
+            }
+        }).ConfigureAwait(false);
         await Call(() => _client.Containers.StartContainerAsync(spec.Name, new ContainerStartParameters(), ct)).ConfigureAwait(false);
     }
 
@@ -194,6 +206,11 @@ public sealed class DockerEngineApi : IDockerGateway
         }
         catch (Exception ex) when (ex is HttpRequestException or IOException or TimeoutException or UnauthorizedAccessException)
         {
+            // A connection that went away under the transport is said as such (the stream's exception carries it).
+            for (var inner = ex.InnerException; inner is not null; inner = inner.InnerException)
+            {
+                if (inner is HbOpsException { ErrorId: HbErrorIds.SshConnectionLost } lost) throw lost;
+            }
             // The transport only sees a stream that ended; the docker CLI says why (no permission, no engine, no CLI).
             if (await DiagnoseAsync().ConfigureAwait(false) is { } reason) throw reason;
             throw new HbOpsException(HbErrorIds.DockerUnavailable, HbErrorCategory.ResourceUnavailable,

@@ -54,9 +54,12 @@ public interface IPendingTextFile : IAsyncDisposable
 /// <summary>File operations on the machine where an artefact lives (this machine or the docker host).</summary>
 public interface IHostFiles
 {
-    /// <summary>Creates the directory (and parents) and checks it is writable.</summary>
+    /// <summary>Creates the directory (and parents, private: 0700) and checks it is writable.</summary>
     Task EnsureWritableDirectoryAsync(string path, CancellationToken ct);
-    /// <summary>Writes a text file atomically (temporary file + rename).</summary>
+    /// <summary>
+    /// Writes a text file atomically (temporary file + rename). The file is private (0600), or 0640 when its folder is
+    /// group-readable: never wider than the folder it is in.
+    /// </summary>
     Task WriteTextAtomicAsync(string path, string content, CancellationToken ct);
     /// <summary>
     /// Prepares an atomic write of <paramref name="path"/> whose content is known only later: remotely the writing
@@ -87,12 +90,6 @@ public interface IHostFiles
     Task<IReadOnlyList<string>> FindFilesAsync(string directory, string suffix, CancellationToken ct);
 
     /// <summary>
-    /// Claims an artefact, in this order: append <paramref name="sumsLine"/> (one or more lines) to SHA256SUMS (atomic rewrite), rename the
-    /// partial file to its final name (never over an existing file), write the manifest (atomic). One round trip remotely.
-    /// </summary>
-    Task FinalizeArtefactAsync(string sumsPath, string sumsLine, string partial, string final, string manifestPath, string manifest, CancellationToken ct);
-
-    /// <summary>
     /// Every file below <paramref name="directory"/> (two levels) whose name ends with <paramref name="suffix"/>, with its
     /// text (null when it cannot be read), in path order; null when the directory does not exist. One round trip remotely.
     /// </summary>
@@ -110,7 +107,7 @@ public sealed class LocalHostFiles : IHostFiles
     {
         try
         {
-            Directory.CreateDirectory(path);
+            CreateDirectory(path, groupReadable: false);
             var probe = Path.Combine(path, ".hbops-write-probe-" + Guid.NewGuid().ToString("N"));
             File.WriteAllBytes(probe, Array.Empty<byte>());
             File.Delete(probe);
@@ -125,9 +122,77 @@ public sealed class LocalHostFiles : IHostFiles
     /// <inheritdoc />
     public async Task WriteTextAtomicAsync(string path, string content, CancellationToken ct)
     {
-        var tmp = path + ".tmp-" + Guid.NewGuid().ToString("N");
-        await File.WriteAllTextAsync(tmp, content, new UTF8Encoding(false), ct).ConfigureAwait(false);
-        File.Move(tmp, path, overwrite: true);
+        var tmp = path + ".tmp." + Guid.NewGuid().ToString("N");
+        try
+        {
+            await WriteNewFileAsync(tmp, new UTF8Encoding(false).GetBytes(content), FolderIsGroupReadable(Path.GetDirectoryName(Path.GetFullPath(path))), ct).ConfigureAwait(false);
+            File.Move(tmp, path, overwrite: true);
+        }
+        catch
+        {
+            File.Delete(tmp);
+            throw;
+        }
+    }
+
+    /// <summary>Folders 0700 and files 0600 unless a backup group may read them (0750 and 0640).</summary>
+    private static UnixFileMode DirectoryModeFor(bool groupReadable) =>
+        UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute |
+        (groupReadable ? UnixFileMode.GroupRead | UnixFileMode.GroupExecute : UnixFileMode.None);
+
+    private static UnixFileMode FileModeFor(bool groupReadable) =>
+        UnixFileMode.UserRead | UnixFileMode.UserWrite | (groupReadable ? UnixFileMode.GroupRead : UnixFileMode.None);
+
+    private static bool FolderIsGroupReadable(string? folder) =>
+        !OperatingSystem.IsWindows() && folder is not null && Directory.Exists(folder) &&
+        (File.GetUnixFileMode(folder) & UnixFileMode.GroupRead) != 0;
+
+    /// <summary>
+    /// Creates <paramref name="path"/> and any missing parent with mode 0700 (0750 when <paramref name="groupReadable"/>),
+    /// set explicitly so the process's umask neither widens nor narrows it (a setgid bit inherited from the parent is
+    /// kept); folders that exist are left as they are.
+    /// </summary>
+    public static void CreateDirectory(string path, bool groupReadable)
+    {
+        var missing = new Stack<string>();
+        for (var d = Path.GetFullPath(path); !Directory.Exists(d); d = Path.GetDirectoryName(d) ?? throw NotWritable(path, "no existing parent directory"))
+        {
+            missing.Push(d);
+        }
+        while (missing.TryPop(out var d))
+        {
+            if (OperatingSystem.IsWindows())
+            {
+                Directory.CreateDirectory(d);
+                continue;
+            }
+            Directory.CreateDirectory(d, DirectoryModeFor(groupReadable));
+            // The setgid bit a folder inherits from a setgid parent passes the backup group on to what is made inside.
+            File.SetUnixFileMode(d, DirectoryModeFor(groupReadable) | (File.GetUnixFileMode(d) & UnixFileMode.SetGroup));
+        }
+    }
+
+    /// <summary>
+    /// Creates a file that must not exist yet (O_EXCL), 0600 (0640 when <paramref name="groupReadable"/>), for writing.
+    /// </summary>
+    public static FileStream CreateNewFile(string path, bool groupReadable, int bufferSize = 1)
+    {
+        var options = new FileStreamOptions
+        {
+            Mode = FileMode.CreateNew, Access = FileAccess.Write, Share = FileShare.Read, BufferSize = bufferSize, Options = FileOptions.Asynchronous,
+        };
+        if (!OperatingSystem.IsWindows()) options.UnixCreateMode = FileModeFor(groupReadable);
+        var stream = new FileStream(path, options);
+        // The umask may narrow the mode given at creation; the mode is meant exactly.
+        if (!OperatingSystem.IsWindows()) File.SetUnixFileMode(stream.SafeFileHandle, FileModeFor(groupReadable));
+        return stream;
+    }
+
+    private static async Task WriteNewFileAsync(string path, byte[] content, bool groupReadable, CancellationToken ct)
+    {
+        await using var fs = CreateNewFile(path, groupReadable);
+        await fs.WriteAsync(content, ct).ConfigureAwait(false);
+        await fs.FlushAsync(ct).ConfigureAwait(false);
     }
 
     /// <inheritdoc />
@@ -203,14 +268,139 @@ public sealed class LocalHostFiles : IHostFiles
         return Task.FromResult<IReadOnlyList<string>>(files);
     }
 
-    /// <inheritdoc />
-    public async Task FinalizeArtefactAsync(string sumsPath, string sumsLine, string partial, string final, string manifestPath, string manifest, CancellationToken ct)
+    /// <summary>
+    /// Claims a dump written to <paramref name="partial"/> (this run's own file), the way the host-side script does:
+    /// the final name <c>&lt;baseName&gt;.dump</c> is taken without ever replacing a file (another run's artefact of the
+    /// same second keeps its name; this one becomes <c>&lt;baseName&gt;-&lt;runId&gt;.dump</c>), the manifest
+    /// <paramref name="manifestFor"/> makes for that name is written, and the dump's and the manifest's checksum lines are
+    /// appended to SHA256SUMS under the folder's lock (<c>SHA256SUMS.lock</c>, created with O_EXCL, shared with the host-side script). What a
+    /// claim that fails has made is removed again. Returns the claimed file name.
+    /// </summary>
+    public static async Task<string> ClaimArtefactAsync(string partial, string baseName, string runId, string sha256,
+        Func<string, string> manifestFor, bool groupReadable, CancellationToken ct)
     {
-        var sums = await ReadTextAsync(sumsPath, ct).ConfigureAwait(false) ?? "";
-        if (sums.Length > 0 && !sums.EndsWith('\n')) sums += "\n";
-        await WriteTextAtomicAsync(sumsPath, sums + sumsLine + "\n", ct).ConfigureAwait(false);
-        File.Move(partial, final, overwrite: false);
-        await WriteTextAtomicAsync(manifestPath, manifest, ct).ConfigureAwait(false);
+        ArgumentNullException.ThrowIfNull(manifestFor);
+        var dir = Path.GetDirectoryName(partial)!;
+        string? final = null;
+        var name = "";
+        foreach (var candidate in new[] { baseName + ".dump", $"{baseName}-{runId}.dump" })
+        {
+            try
+            {
+                // Never over an existing file: on Unix this is link(2) + unlink(2), which fails when the name is taken.
+                File.Move(partial, Path.Combine(dir, candidate), overwrite: false);
+                (final, name) = (Path.Combine(dir, candidate), candidate);
+                break;
+            }
+            catch (IOException) when (File.Exists(Path.Combine(dir, candidate)))
+            {
+                // Taken by another run of the same second.
+            }
+        }
+        if (final is null) throw NotWritable(partial, "no free name to claim the artefact under");
+        var manifest = final + ".manifest.yml";
+        var tmp = manifest + ".tmp." + runId;
+        var tmpMade = false;
+        try
+        {
+            var manifestBytes = new UTF8Encoding(false).GetBytes(manifestFor(name));
+            await using (var fs = CreateNewFile(tmp, groupReadable))
+            {
+                tmpMade = true;
+                await fs.WriteAsync(manifestBytes, ct).ConfigureAwait(false);
+            }
+            // The manifest's own SHA-256 beside the dump's: an edited manifest no longer verifies.
+            var manifestSha = Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(manifestBytes)).ToLowerInvariant();
+            await using (await SumsLock.TakeAsync(dir, groupReadable, ct).ConfigureAwait(false))
+            {
+                AppendLine(Path.Combine(dir, BackupChecksumFile), $"{sha256}  {name}\n{manifestSha}  {Path.GetFileName(manifest)}", groupReadable);
+            }
+            File.Move(tmp, manifest, overwrite: true);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or OperationCanceledException or HbOpsException)
+        {
+            // Only what this claim made goes: the manifest's temporary file (if it was made) and the claimed dump.
+            if (tmpMade) File.Delete(tmp);
+            File.Delete(final);
+            if (ex is HbOpsException or OperationCanceledException) throw;
+            throw NotWritable(final, $"claiming the artefact failed: {ex.Message}{(IsDiskFull(ex) ? " (ENOSPC)" : "")}", ex);
+        }
+        return name;
+    }
+
+    private const string BackupChecksumFile = "SHA256SUMS";
+
+    /// <summary>
+    /// Takes the lock on <paramref name="directory"/>'s SHA256SUMS (<c>SHA256SUMS.lock</c>, created with O_EXCL; the
+    /// host-side scripts take the same one): every change of a run folder's SHA256SUMS (a claim, a copy, a removal) is
+    /// made under it, so concurrent runs never lose each other's lines. Released by disposing the handle.
+    /// </summary>
+    public static async Task<IAsyncDisposable> LockChecksumsAsync(string directory, CancellationToken ct) =>
+        await SumsLock.TakeAsync(directory, groupReadable: false, ct).ConfigureAwait(false);
+
+    /// <summary>True when an I/O error says the filesystem is full (ENOSPC).</summary>
+    public static bool IsDiskFull(Exception ex) =>
+        ex is IOException io && (io.HResult == 28 || io.Message.Contains("No space left on device", StringComparison.OrdinalIgnoreCase));
+
+    // Appends in place (the file keeps its mode and group); an append that fails is cut back to the old length.
+    private static void AppendLine(string path, string line, bool groupReadable)
+    {
+        var existed = File.Exists(path);
+        var options = new FileStreamOptions { Mode = FileMode.OpenOrCreate, Access = FileAccess.ReadWrite, Share = FileShare.ReadWrite };
+        if (!OperatingSystem.IsWindows()) options.UnixCreateMode = FileModeFor(groupReadable);
+        using var fs = new FileStream(path, options);
+        if (!existed && !OperatingSystem.IsWindows()) File.SetUnixFileMode(fs.SafeFileHandle, FileModeFor(groupReadable));
+        var length = fs.Length;
+        try
+        {
+            var newline = false;
+            if (length > 0)
+            {
+                fs.Seek(-1, SeekOrigin.End);
+                newline = fs.ReadByte() != '\n';
+            }
+            fs.Seek(0, SeekOrigin.End);
+            fs.Write(Encoding.UTF8.GetBytes((newline ? "\n" : "") + line + "\n"));
+            fs.Flush(flushToDisk: true);
+        }
+        catch (IOException)
+        {
+            fs.SetLength(length);
+            if (!existed) File.Delete(path);
+            throw;
+        }
+    }
+
+    // The lock on a run folder's SHA256SUMS: a file created with O_EXCL (the host-side script takes the same one with
+    // noclobber), removed when released. It is held for milliseconds; one left by a killed run is named after 30 s.
+    private sealed class SumsLock(string path) : IAsyncDisposable
+    {
+        public static async Task<SumsLock> TakeAsync(string dir, bool groupReadable, CancellationToken ct)
+        {
+            var path = Path.Combine(dir, BackupChecksumFile + ".lock");
+            for (var attempt = 0; ; attempt++)
+            {
+                try
+                {
+                    await using (CreateNewFile(path, groupReadable)) { }
+                    return new SumsLock(path);
+                }
+                catch (IOException) when (File.Exists(path) && attempt < 150)
+                {
+                    await Task.Delay(200, ct).ConfigureAwait(false);
+                }
+                catch (IOException ex) when (File.Exists(path))
+                {
+                    throw NotWritable(path, "it stays locked (left by a killed run? remove it when no backup is running)", ex);
+                }
+            }
+        }
+
+        public ValueTask DisposeAsync()
+        {
+            File.Delete(path);
+            return ValueTask.CompletedTask;
+        }
     }
 
     /// <inheritdoc />
@@ -236,9 +426,10 @@ public sealed class LocalHostFiles : IHostFiles
 /// <summary>Files on a remote host, through small POSIX sh scripts with the paths as positional arguments.</summary>
 public sealed class ShellHostFiles(ICommandHost host) : IHostFiles
 {
+    // Everything these scripts create is private (umask 077: folders 0700, files 0600) unless they say otherwise.
     private async Task<CommandResult> Sh(string script, byte[]? stdin, string[] args, CancellationToken ct)
     {
-        var argv = new List<string> { "sh", "-c", script, "hbops" };
+        var argv = new List<string> { "sh", "-c", "umask 077\n" + script, "hbops" };
         argv.AddRange(args);
         return await host.RunAsync(argv, ct, stdin).ConfigureAwait(false);
     }
@@ -261,7 +452,10 @@ public sealed class ShellHostFiles(ICommandHost host) : IHostFiles
     // renames it into place. Anything else (end of input before a length, a short content) writes nothing. It always
     // reads its input to the end before exiting: SSH.NET may send the end-of-file after a channel that closed meanwhile,
     // and OpenSSH drops the whole connection for that.
+    // The file is private (0600), or 0640 in a group-readable folder (never wider than its folder).
     private const string PendingWriteScript = """
+        umask 077
+        if [ -n "$(find "$(dirname -- "$1")" -prune -perm -g=r 2>/dev/null)" ]; then umask 027; fi
         IFS= read -r n || exit 3
         case $n in ''|*[!0-9]*) cat > /dev/null; exit 3;; esac
         tmp="$1.tmp.$$"
@@ -303,7 +497,7 @@ public sealed class ShellHostFiles(ICommandHost host) : IHostFiles
                 // No content: a line that is not a length, so the command writes nothing and exits. (Closing an SSH.NET
                 // input stream nothing was written to sends no end-of-file, so the line is needed.)
                 try { await cmd.StandardInput.WriteAsync("abort\n"u8.ToArray()).ConfigureAwait(false); }
-                catch (IOException) { }
+                catch (Exception ex) when (ex is IOException or HbOpsException) { }
                 await cmd.StandardInput.DisposeAsync().ConfigureAwait(false);
                 using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(10));
                 try { await cmd.WaitForExitAsync(cts.Token).ConfigureAwait(false); }
@@ -398,27 +592,6 @@ public sealed class ShellHostFiles(ICommandHost host) : IHostFiles
 
     private HbOpsException CannotRead(string path, CommandResult r) =>
         new(HbErrorIds.ArtefactNotFound, HbErrorCategory.ObjectNotFound, $"Cannot read '{path}' on {host.Host}: {Redaction.Redact(r.StandardError.Trim())}", path);
-
-    // The manifest arrives on stdin and is read (to the end) first, whatever happens next: the command never exits
-    // before its input ended (see PendingWriteScript).
-    private const string FinalizeScript = """
-        sums=$1; line=$2; partial=$3; final=$4; manifest=$5; tmp="$manifest.tmp.$$"
-        if ! cat > "$tmp"; then cat > /dev/null; rm -f -- "$tmp"; exit 1; fi
-        set -e
-        trap 'rm -f -- "$tmp" "$sums.tmp.$$"' EXIT
-        { if [ -s "$sums" ]; then cat -- "$sums"; [ -z "$(tail -c 1 -- "$sums")" ] || echo; fi; printf '%s\n' "$line"; } > "$sums.tmp.$$"
-        mv -f -- "$sums.tmp.$$" "$sums"
-        test ! -e "$final"
-        mv -- "$partial" "$final"
-        mv -f -- "$tmp" "$manifest"
-        """;
-
-    /// <inheritdoc />
-    public async Task FinalizeArtefactAsync(string sumsPath, string sumsLine, string partial, string final, string manifestPath, string manifest, CancellationToken ct)
-    {
-        var r = await Sh(FinalizeScript, new UTF8Encoding(false).GetBytes(manifest), [sumsPath, sumsLine, partial, final, manifestPath], ct).ConfigureAwait(false);
-        if (!r.Succeeded) throw LocalHostFiles.NotWritable(final, "finalizing the artefact failed: " + r.StandardError.Trim());
-    }
 
     /// <inheritdoc />
     public async Task<IReadOnlyList<string>> FindFilesAsync(string directory, string suffix, CancellationToken ct)

@@ -296,19 +296,103 @@ public sealed class SshCommandHost : ICommandHost
         var stdout = ShellStartFilter.Filter(cmd.OutputStream, marker, Host.ToString(), "stdout");
         var stderr = ShellStartFilter.Filter(cmd.ExtendedOutputStream, marker, Host.ToString(), "stderr");
         var cts = new CancellationTokenSource();
-        var exec = cmd.ExecuteAsync(cts.Token);
+        Task exec;
         Stream stdin;
+        try
+        {
+            exec = cmd.ExecuteAsync(cts.Token);
+        }
+        catch (Exception ex) when (IsConnectionFailure(ex))
+        {
+            cmd.Dispose();
+            cts.Dispose();
+            throw Lost(ex, "while starting a command");
+        }
         try
         {
             stdin = cmd.CreateInputStream();
         }
-        catch (InvalidOperationException)
+        catch (InvalidOperationException) when (_client.IsConnected)
         {
-            // ExecuteAsync was just called, so the only reason is that the command already ended (a quick one on a
-            // loaded machine): nobody is left to read input.
+            // The command already ended (a shell that exits at once): there is nothing to send it; its output and exit
+            // status say why.
             stdin = Stream.Null;
         }
-        return Task.FromResult<IRunningCommand>(new SshRunningCommand(this, cmd, exec, stdin, stdout, stderr, cts));
+        catch (Exception ex) when (IsConnectionFailure(ex))
+        {
+            stdin = Stream.Null; // the exit reports the lost connection
+        }
+        return Task.FromResult<IRunningCommand>(new SshRunningCommand(this, cmd, exec, new GuardedInput(stdin, this), stdout, stderr, cts));
+    }
+
+    // SSH.NET reports a connection that went away in many shapes ("Client not connected.", a disposed session, a socket
+    // error, an operation on a channel that closed with it); all of them are SshConnectionLost at this gateway.
+    private bool IsConnectionFailure(Exception ex) =>
+        ex is SshConnectionException or SocketException ||
+        (ex is SshException or ObjectDisposedException or InvalidOperationException or IOException && !_client.IsConnected);
+
+    private HbOpsException Lost(Exception? ex, string when) =>
+        new(HbErrorIds.SshConnectionLost, HbErrorCategory.ConnectionError,
+            $"The SSH connection to {Host} was lost {when}{(ex is null ? "." : ": " + ex.Message)}", Host.ToString(),
+            "Check the network and the host, then run the command again; HbOps' host-side work stops itself when its connection ends.", ex);
+
+    // A command's input: a write after the connection went away is SshConnectionLost, a write to a command that ended
+    // is an IOException (callers read its exit for the reason), and closing never throws.
+    private sealed class GuardedInput(Stream inner, SshCommandHost owner) : Stream
+    {
+        public override bool CanRead => false;
+        public override bool CanSeek => false;
+        public override bool CanWrite => true;
+        public override long Length => throw new NotSupportedException();
+        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+        public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+        public override void SetLength(long value) => throw new NotSupportedException();
+
+        public override void Flush() => Guard(inner.Flush);
+        public override void Write(byte[] buffer, int offset, int count) => Guard(() => inner.Write(buffer, offset, count));
+
+        public override Task FlushAsync(CancellationToken cancellationToken) => GuardAsync(() => inner.FlushAsync(cancellationToken));
+
+        public override Task WriteAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
+            GuardAsync(() => inner.WriteAsync(buffer, offset, count, cancellationToken));
+
+        public override ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default) =>
+            new(GuardAsync(() => inner.WriteAsync(buffer, cancellationToken).AsTask()));
+
+        private void Guard(Action write)
+        {
+            try { write(); }
+            catch (Exception ex) when (ex is SshException or ObjectDisposedException or InvalidOperationException or SocketException)
+            {
+                throw Translate(ex);
+            }
+        }
+
+        private async Task GuardAsync(Func<Task> write)
+        {
+            try { await write().ConfigureAwait(false); }
+            catch (Exception ex) when (ex is SshException or ObjectDisposedException or InvalidOperationException or SocketException)
+            {
+                throw Translate(ex);
+            }
+        }
+
+        private Exception Translate(Exception ex) => owner.IsConnectionFailure(ex)
+            ? owner.Lost(ex, "while sending a command its input")
+            : new IOException($"The command's input is closed: {ex.Message}", ex);
+
+        protected override void Dispose(bool disposing)
+        {
+            // Closing sends the end of the input when the channel is still open; a connection that is gone has nothing
+            // left to close.
+            if (disposing)
+            {
+                try { inner.Dispose(); }
+                catch (Exception ex) when (ex is SshException or ObjectDisposedException or InvalidOperationException or SocketException) { }
+            }
+            base.Dispose(disposing);
+        }
     }
 
     /// <inheritdoc />
@@ -333,16 +417,11 @@ public sealed class SshCommandHost : ICommandHost
             {
                 await exec.WaitAsync(ct).ConfigureAwait(false);
             }
-            catch (Exception ex) when (ex is SshConnectionException or SshException && !ct.IsCancellationRequested)
+            catch (Exception ex) when (!ct.IsCancellationRequested && (ex is SshException || owner.IsConnectionFailure(ex)))
             {
-                throw new HbOpsException(HbErrorIds.SshConnectionLost, HbErrorCategory.ConnectionError,
-                    $"The SSH connection to {owner.Host} was lost while a command was running: {ex.Message}", owner.Host.ToString(), null, ex);
+                throw owner.Lost(ex, "while a command was running");
             }
-            if (cmd.ExitStatus is null && !owner._client.IsConnected)
-            {
-                throw new HbOpsException(HbErrorIds.SshConnectionLost, HbErrorCategory.ConnectionError,
-                    $"The SSH connection to {owner.Host} was lost while a command was running.", owner.Host.ToString());
-            }
+            if (cmd.ExitStatus is null && !owner._client.IsConnected) throw owner.Lost(null, "while a command was running");
             return cmd.ExitStatus ?? -1;
         }
 
@@ -366,7 +445,11 @@ public sealed class SshCommandHost : ICommandHost
                 try { await exec.ConfigureAwait(false); } catch (Exception) { /* already failed or cancelled */ }
             }
             await stdin.DisposeAsync().ConfigureAwait(false);
-            cmd.Dispose();
+            try { cmd.Dispose(); }
+            catch (Exception ex) when (ex is SshException or ObjectDisposedException or InvalidOperationException or SocketException)
+            {
+                // The connection is gone: nothing is left to close.
+            }
             cts.Dispose();
         }
     }

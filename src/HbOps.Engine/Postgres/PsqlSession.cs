@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text;
 using HbOps.Engine.Docker;
+using HbOps.Engine.Errors;
 using HbOps.Engine.Hosts;
 using HbOps.Model;
 
@@ -71,7 +72,7 @@ public sealed class PsqlSession : IAsyncDisposable
             using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(10));
             await _cmd.WaitForExitAsync(cts.Token).ConfigureAwait(false);
         }
-        catch (Exception ex) when (ex is IOException or OperationCanceledException or ObjectDisposedException or InvalidOperationException)
+        catch (Exception ex) when (ex is IOException or OperationCanceledException or ObjectDisposedException or InvalidOperationException or HbOpsException)
         {
             // psql already gone; nothing to roll back.
         }

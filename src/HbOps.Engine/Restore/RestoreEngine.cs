@@ -48,6 +48,10 @@ public sealed class RestoreEngine(ICommandHost dockerHost, IHbReporter? reporter
         ISqlEndpoint? sandboxSql = null;
         Task<PsqlSession>? smokeSession = null;
         Task<IPendingTextFile>? record = null;
+        // The lease removes whatever this run makes on the docker host if the connection drops; it listens from the
+        // start (alongside the checksum and the image probe), and the sandbox is made only once it does.
+        var lease = SandboxLease.TakeAsync(dockerHost, runId, ct);
+        var creationBegan = false;
         try
         {
             // 1. The artefact must be what was recorded before anything reads it. Creating the sandbox does not read it,
@@ -71,7 +75,7 @@ public sealed class RestoreEngine(ICommandHost dockerHost, IHbReporter? reporter
             {
                 var artefactFolder = await Phase(result, "VerifyChecksum", 1, async () =>
                 {
-                    var onHost = await EnsureArtefactOnHostAsync(artefact, runId, ct).ConfigureAwait(false);
+                    var onHost = await EnsureArtefactOnHostAsync(artefact, runId, lease, ct).ConfigureAwait(false);
                     uploadFolder = onHost.Uploaded ? onHost.Folder : null;
                     result.ObservedSha256 = onHost.Sha256;
                     RequireChecksum(artefact, onHost, result);
@@ -107,6 +111,8 @@ public sealed class RestoreEngine(ICommandHost dockerHost, IHbReporter? reporter
                 await Phase(result, "CreateSandbox", 2, async () =>
                 {
                     socketDirectory = NewSocketDirectory();
+                    await ArmAsync(lease, ScratchFolder(null, socketDirectory), token).ConfigureAwait(false);
+                    creationBegan = true;
                     sandbox = await sandboxes.CreateAsync(Spec(artefact, request, image, major, artefactFolder, socketDirectory, uploadFolder, runId), token).ConfigureAwait(false);
                     result.Sandbox = sandbox;
                     await checksumVerified.Task.WaitAsync(token).ConfigureAwait(false);
@@ -226,7 +232,7 @@ public sealed class RestoreEngine(ICommandHost dockerHost, IHbReporter? reporter
             await new RestoreProof(_docker, _report).RunAsync(result, sb, pg, request, (name, body) => Phase(result, name, 4, body), ct).ConfigureAwait(false);
 
             // The record's writer starts now: its SSH channel opens while the sandbox is torn down.
-            record = BeginRecordAsync(result);
+            record = BeginRecordAsync(result, runId);
         }
         finally
         {
@@ -252,7 +258,7 @@ public sealed class RestoreEngine(ICommandHost dockerHost, IHbReporter? reporter
                     var sw = Stopwatch.StartNew();
                     using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(60));
                     _report.Progress(new HbProgress(ProgressId, Activity, "Teardown", 90));
-                    result.Teardown = await sandboxes.RemoveAsync(sandbox.Name, cts.Token, sandbox.VolumeName, ScratchFolder(uploadFolder, socketDirectory)).ConfigureAwait(false);
+                    result.Teardown = await TeardownAsync(sandboxes, sandbox, ScratchFolder(uploadFolder, socketDirectory), runId, cts.Token).ConfigureAwait(false);
                     sandbox.Running = false;
                     result.Phases.Add(new HbPhaseTiming { Name = "Teardown", Seconds = Math.Round(sw.Elapsed.TotalSeconds, 3), Status = result.Teardown.Verified ? HbCheckStatus.Passed : HbCheckStatus.Failed });
                     if (!result.Teardown.Verified) result.FailureReasons.Add("Teardown could not be verified: " + result.Teardown.Message);
@@ -267,6 +273,8 @@ public sealed class RestoreEngine(ICommandHost dockerHost, IHbReporter? reporter
             // The sandbox's folder (upload or socket directory) went with its teardown, or stays with a kept sandbox
             // (Remove-HbSandbox removes it); without a sandbox it is removed here.
             if (sandbox is null) await RemoveScratchAsync(sandboxes, uploadFolder, socketDirectory).ConfigureAwait(false);
+            // The lease ends: nothing to do when the sandbox is gone (verified) or kept on purpose, a sweep otherwise.
+            await EndLeaseAsync(lease, NothingLeft(creationBegan, sandbox, result.Teardown)).ConfigureAwait(false);
             _report.Progress(new HbProgress(ProgressId, Activity, "done", 100, Completed: true));
         }
         result.DurationSeconds = Math.Round(total.Elapsed.TotalSeconds, 3);
@@ -281,11 +289,16 @@ public sealed class RestoreEngine(ICommandHost dockerHost, IHbReporter? reporter
     public const string RecordInfix = ".restore-";
 
     // The result is kept beside the artefact so preflight checks can later prove the latest backup was restore-tested.
-    private static string RecordPath(HbRestoreTestResult result) =>
-        result.Artefact.Path + RecordInfix + result.StartedUtc.ToString("yyyyMMdd'T'HHmmss'Z'", CultureInfo.InvariantCulture) + ".yml";
+    // The run id makes the name this run's own: restore tests of one artefact started in the same second never write
+    // one record (names still sort by time first).
+    private static string RecordPath(HbRestoreTestResult result, string runId) =>
+        result.Artefact.Path + RecordInfix + result.StartedUtc.ToString("yyyyMMdd'T'HHmmss'Z'", CultureInfo.InvariantCulture) + "-" + runId + ".yml";
 
-    private Task<IPendingTextFile> BeginRecordAsync(HbRestoreTestResult result) =>
-        FilesOf(result.Artefact).BeginWriteTextAtomicAsync(RecordPath(result), CancellationToken.None);
+    private Task<IPendingTextFile> BeginRecordAsync(HbRestoreTestResult result, string runId)
+    {
+        result.RecordPath = RecordPath(result, runId);
+        return FilesOf(result.Artefact).BeginWriteTextAtomicAsync(result.RecordPath, CancellationToken.None);
+    }
 
     // Where an artefact's files are: a copy on a storage host through its own connection, anything else beside the engine.
     private IHostFiles FilesOf(HbBackupArtefact artefact) => artefact.Location == HbArtefactLocation.Sftp
@@ -297,7 +310,6 @@ public sealed class RestoreEngine(ICommandHost dockerHost, IHbReporter? reporter
     {
         try
         {
-            result.RecordPath = RecordPath(result);
             await using var file = await pending.ConfigureAwait(false);
             await file.CommitAsync(Records.HbYaml.Serialize(Records.RecordCopies.WithArtefactReference(result)), ct).ConfigureAwait(false);
         }
@@ -305,6 +317,55 @@ public sealed class RestoreEngine(ICommandHost dockerHost, IHbReporter? reporter
         {
             result.RecordPath = "";
             _report.Warning($"Could not record the restore test beside the artefact: {ex.Message}");
+        }
+    }
+
+    // The sandbox is made only once the lease listens (and knows the folder made for it, when there is one).
+    private static async Task ArmAsync(Task<SandboxLease> lease, string? scratchFolder, CancellationToken ct)
+    {
+        var held = await lease.WaitAsync(ct).ConfigureAwait(false);
+        if (scratchFolder is not null) await held.AddScratchFolderAsync(scratchFolder, ct).ConfigureAwait(false);
+    }
+
+    // Released when nothing is left to remove (the teardown was verified, the sandbox is kept on purpose, or its creation
+    // never began); otherwise the lease sweeps what the run labelled.
+    private static bool NothingLeft(bool creationBegan, HbSandbox? sandbox, HbSandboxRemoval? teardown) =>
+        sandbox is null ? !creationBegan : teardown is { } t && (t.Verified || t.Status == HbRemovalStatus.Skipped);
+
+    private static async Task EndLeaseAsync(Task<SandboxLease> lease, bool nothingLeft)
+    {
+        SandboxLease held;
+        try
+        {
+            held = await lease.ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is HbOpsException or IOException or OperationCanceledException)
+        {
+            return; // never listened: nothing was made under it
+        }
+        await using (held)
+        {
+            if (nothingLeft) await held.ReleaseAsync().ConfigureAwait(false);
+            else await held.SweepAsync().ConfigureAwait(false);
+        }
+    }
+
+    // Removes this run's sandbox (only what carries its run id) and verifies it; a connection that is gone cannot verify
+    // anything: the lease on the host removes the sandbox, and the failed teardown says so.
+    private async Task<HbSandboxRemoval> TeardownAsync(SandboxManager sandboxes, HbSandbox sandbox, string? scratchFolder, string runId, CancellationToken ct)
+    {
+        try
+        {
+            return await sandboxes.RemoveAsync(sandbox.Name, ct, sandbox.VolumeName, scratchFolder, runId).ConfigureAwait(false);
+        }
+        catch (HbOpsException ex) when (ex.ErrorId == HbErrorIds.SshConnectionLost)
+        {
+            _report.Warning($"The connection is gone; the host-side lease removes sandbox '{sandbox.Name}'.");
+            return new HbSandboxRemoval
+            {
+                Name = sandbox.Name, VolumeName = sandbox.VolumeName, Host = sandbox.Host, Status = HbRemovalStatus.Failed,
+                ContainersRemaining = -1, VolumesRemaining = -1, Message = "not verified: " + ex.Message,
+            };
         }
     }
 
@@ -360,18 +421,24 @@ public sealed class RestoreEngine(ICommandHost dockerHost, IHbReporter? reporter
         string? socketDirectory = null;
         HbSandbox? sandbox = null;
         Task<int>? probe = null;
+        var lease = SandboxLease.TakeAsync(dockerHost, runId, ct);
+        var creationBegan = false;
         try
         {
             probe = ProbeMajorAsync(sandboxes, image, artefact, ct);
-            var onHost = await EnsureArtefactOnHostAsync(artefact, runId, ct).ConfigureAwait(false);
+            var onHost = await EnsureArtefactOnHostAsync(artefact, runId, lease, ct).ConfigureAwait(false);
             uploadFolder = onHost.Uploaded ? onHost.Folder : null;
             RequireChecksum(artefact, onHost, null);
             var major = await probe.ConfigureAwait(false);
             socketDirectory = NewSocketDirectory();
+            await ArmAsync(lease, ScratchFolder(null, socketDirectory), ct).ConfigureAwait(false);
+            creationBegan = true;
             sandbox = await sandboxes.CreateAsync(Spec(artefact, request, image, major, onHost.Folder, socketDirectory, uploadFolder, runId), ct).ConfigureAwait(false);
             _report.Verbose($"Waiting until the server in '{sandbox.Name}' accepts connections (pg_isready -h 127.0.0.1).");
             await sandboxes.WaitReadyAsync(sandbox, request.ReadyTimeout, ct).ConfigureAwait(false);
             SqlEndpoint(sandbox);
+            // The sandbox is meant to outlive this command: the lease lets go of it.
+            await EndLeaseAsync(lease, nothingLeft: true).ConfigureAwait(false);
             return sandbox;
         }
         catch (Exception)
@@ -383,8 +450,10 @@ public sealed class RestoreEngine(ICommandHost dockerHost, IHbReporter? reporter
                 catch (Exception) when (!probe.IsCompletedSuccessfully) { /* the first failure is the one reported */ }
             }
             using var cleanup = new CancellationTokenSource(TimeSpan.FromSeconds(60));
-            if (sandbox is not null) await sandboxes.RemoveAsync(sandbox.Name, cleanup.Token, sandbox.VolumeName, ScratchFolder(uploadFolder, socketDirectory)).ConfigureAwait(false);
+            HbSandboxRemoval? teardown = null;
+            if (sandbox is not null) teardown = await TeardownAsync(sandboxes, sandbox, ScratchFolder(uploadFolder, socketDirectory), runId, cleanup.Token).ConfigureAwait(false);
             else await RemoveScratchAsync(sandboxes, uploadFolder, socketDirectory).ConfigureAwait(false);
+            await EndLeaseAsync(lease, NothingLeft(creationBegan, sandbox, teardown)).ConfigureAwait(false);
             throw;
         }
     }
@@ -483,9 +552,9 @@ public sealed class RestoreEngine(ICommandHost dockerHost, IHbReporter? reporter
 
     // The sandbox reads the artefact through a read-only bind mount of its folder. A local artefact
     // with a remote engine is uploaded first into a private folder on the host (and re-hashed there).
-    private async Task<ArtefactOnHost> EnsureArtefactOnHostAsync(HbBackupArtefact artefact, string runId, CancellationToken ct)
+    private async Task<ArtefactOnHost> EnsureArtefactOnHostAsync(HbBackupArtefact artefact, string runId, Task<SandboxLease> lease, CancellationToken ct)
     {
-        if (artefact.Location == HbArtefactLocation.Sftp) return await UploadCopyAsync(artefact, runId, ct).ConfigureAwait(false);
+        if (artefact.Location == HbArtefactLocation.Sftp) return await UploadCopyAsync(artefact, runId, lease, ct).ConfigureAwait(false);
         var artefactIsLocal = HostFiles.IsLocal(artefact);
         var artefactFiles = HostFiles.ForArtefact(dockerHost, artefact);
         _report.Verbose($"Re-reading '{artefact.Path}' to verify its SHA-256.");
@@ -501,10 +570,12 @@ public sealed class RestoreEngine(ICommandHost dockerHost, IHbReporter? reporter
         var remoteFolder = $"/tmp/hbops-upload-{runId}";
         _report.Verbose($"Uploading the local artefact to {dockerHost.Host}:{remoteFolder} for the sandbox.");
         var files = new ShellHostFiles(dockerHost);
+        // The copy goes with the run if the connection drops.
+        await ArmAsync(lease, remoteFolder, ct).ConfigureAwait(false);
         await files.EnsureWritableDirectoryAsync(remoteFolder, ct).ConfigureAwait(false);
         await using (var input = File.OpenRead(artefact.Path))
         {
-            var r = await dockerHost.RunFromStreamAsync(new[] { "sh", "-c", "cat > \"$1\"", "hbops-upload", remoteFolder + "/" + artefact.FileName }, input, ct).ConfigureAwait(false);
+            var r = await dockerHost.RunFromStreamAsync(new[] { "sh", "-c", "umask 077; cat > \"$1\"", "hbops-upload", remoteFolder + "/" + artefact.FileName }, input, ct).ConfigureAwait(false);
             if (!r.Succeeded) throw LocalHostFiles.NotWritable(remoteFolder, r.StandardError.Trim());
         }
         var remoteSha = await files.Sha256Async(remoteFolder + "/" + artefact.FileName, ct).ConfigureAwait(false);
@@ -514,7 +585,7 @@ public sealed class RestoreEngine(ICommandHost dockerHost, IHbReporter? reporter
     // A copy on an SFTP storage host, streamed from there into a private folder on the docker host in one read of the copy,
     // hashed on the way (the checksum is the copy's own), then re-hashed where the sandbox will read it. Nothing passes
     // through this machine's disk; memory is bounded by the SSH channel windows.
-    private async Task<ArtefactOnHost> UploadCopyAsync(HbBackupArtefact artefact, string runId, CancellationToken ct)
+    private async Task<ArtefactOnHost> UploadCopyAsync(HbBackupArtefact artefact, string runId, Task<SandboxLease> lease, CancellationToken ct)
     {
         var source = copySource ?? throw new HbOpsException(HbErrorIds.InvalidArgument, HbErrorCategory.InvalidArgument,
             $"'{artefact.Path}' is a copy on a storage host, and no connection to it was given.", artefact.Path);
@@ -529,6 +600,8 @@ public sealed class RestoreEngine(ICommandHost dockerHost, IHbReporter? reporter
         var remoteFolder = $"/tmp/hbops-upload-{runId}";
         _report.Verbose($"Streaming the copy {source.Describe(artefact.Path)} to {dockerHost.Host}:{remoteFolder} for the sandbox, hashing it on the way.");
         var files = new ShellHostFiles(dockerHost);
+        // The copy goes with the run if the connection drops.
+        await ArmAsync(lease, remoteFolder, ct).ConfigureAwait(false);
         await files.EnsureWritableDirectoryAsync(remoteFolder, ct).ConfigureAwait(false);
         var target = remoteFolder + "/" + artefact.FileName;
         string sha;
@@ -539,7 +612,7 @@ public sealed class RestoreEngine(ICommandHost dockerHost, IHbReporter? reporter
             {
                 await using var input = await source.OpenReadAsync(artefact.Path, ct).ConfigureAwait(false);
                 var observed = new ObservedReadStream(input, hash);
-                var r = await dockerHost.RunFromStreamAsync(new[] { "sh", "-c", "cat > \"$1\"", "hbops-upload", target }, observed, ct).ConfigureAwait(false);
+                var r = await dockerHost.RunFromStreamAsync(new[] { "sh", "-c", "umask 077; cat > \"$1\"", "hbops-upload", target }, observed, ct).ConfigureAwait(false);
                 if (!r.Succeeded) throw LocalHostFiles.NotWritable(remoteFolder, r.StandardError.Trim());
                 sha = Convert.ToHexString(hash.GetHashAndReset()).ToLowerInvariant();
             }

@@ -125,15 +125,24 @@ public sealed partial class SandboxManager(ICommandHost host, IHbReporter? repor
     {
         ArgumentNullException.ThrowIfNull(spec);
         var created = DateTime.UtcNow;
-        var name = spec.Name is not null
+        var baseName = spec.Name is not null
             ? Validation.ContainerName(spec.Name, "SandboxName")
             : $"pg-restore-test-{spec.Tag}-{created.ToString("yyyyMMdd", CultureInfo.InvariantCulture)}";
-        if (await IsTakenAsync(name, ct).ConfigureAwait(false))
+        // The default name, or with the run id when another sandbox has it. A name is this run's only once its volume
+        // carries the run's id and its container was created: docker answers a volume create for a name that exists
+        // with that volume, and refuses a second container of one name, so two runs never share or remove each other's.
+        var candidates = spec.Name is not null ? new[] { baseName } : new[] { baseName, $"{baseName}-{spec.RunId}" };
+        foreach (var candidate in candidates)
         {
-            if (spec.Name is not null) throw Collision(name);
-            name = $"{name}-{spec.RunId}";
-            if (await IsTakenAsync(name, ct).ConfigureAwait(false)) throw Collision(name);
+            if (await IsTakenAsync(candidate, ct).ConfigureAwait(false)) continue;
+            if (await TryCreateAsync(spec, candidate, created, ct).ConfigureAwait(false) is { } made) return made;
         }
+        throw Collision(candidates[^1]);
+    }
+
+    // Creates the sandbox under one name; null when the name turned out to be another run's (nothing of it touched).
+    private async Task<HbSandbox?> TryCreateAsync(SandboxSpec spec, string name, DateTime created, CancellationToken ct)
+    {
         var volume = name + "-data";
         var sandbox = new HbSandbox
         {
@@ -160,6 +169,11 @@ public sealed partial class SandboxManager(ICommandHost host, IHbReporter? repor
         var env = SandboxInit.Environment(spec.Initialization, spec.User, spec.Database, spec.ServerSettings);
         var entrypoint = SandboxInit.Entrypoint(spec.Initialization, spec.Database, spec.User);
         await _engine.CreateVolumeAsync(volume, labels, ct).ConfigureAwait(false);
+        if (await _engine.InspectVolumeAsync(volume, ct).ConfigureAwait(false) is not { } vol || !IsRun(vol.Labels, spec.RunId))
+        {
+            _report.Verbose($"The volume '{volume}' belongs to another run; trying another name.");
+            return null;
+        }
 
         // A random password the sandbox never needs to show: it travels as a secret variable only.
         var password = Convert.ToBase64String(RandomNumberGenerator.GetBytes(24)).TrimEnd('=').Replace('+', '-').Replace('/', '_');
@@ -175,13 +189,19 @@ public sealed partial class SandboxManager(ICommandHost host, IHbReporter? repor
         }
         catch (Exception ex) when (ex is HbOpsException or OperationCanceledException)
         {
-            // Creation failed or was interrupted (Ctrl+C) after the volume existed: remove whatever was made.
+            // Creation failed or was interrupted (Ctrl+C) after the volume existed: remove whatever this run made (a
+            // container of that name made by another run is left alone).
             using var cleanup = new CancellationTokenSource(TimeSpan.FromSeconds(60));
-            await RemoveAsync(name, cleanup.Token, volume, spec.ScratchFolder).ConfigureAwait(false);
+            var taken = ex is HbOpsException { ErrorId: HbErrorIds.SandboxCollision };
+            await RemoveAsync(name, cleanup.Token, volume, taken ? null : spec.ScratchFolder, spec.RunId).ConfigureAwait(false);
+            if (taken && spec.Name is null) return null;
             throw;
         }
         return sandbox;
     }
+
+    private static bool IsRun(IReadOnlyDictionary<string, string> labels, string runId) =>
+        IsSandbox(labels) && labels.TryGetValue("hbops.run-id", out var r) && r == runId;
 
     /// <summary>Re-inspects the container and records the isolation evidence on the sandbox.</summary>
     public async Task ObserveAsync(HbSandbox sandbox, string? expectedArtefactFolder, CancellationToken ct)
@@ -272,7 +292,12 @@ public sealed partial class SandboxManager(ICommandHost host, IHbReporter? repor
     /// (named by the container's label, or by <paramref name="scratchFolder"/> when the container is gone). Refuses
     /// anything that lacks the HbOps sandbox label, whatever its name.
     /// </summary>
-    public async Task<HbSandboxRemoval> RemoveAsync(string name, CancellationToken ct, string? volumeName = null, string? scratchFolder = null)
+    /// <remarks>
+    /// With <paramref name="runId"/>, only a container and volume labelled with that run's id are removed (a run
+    /// cleaning up after itself never takes another run's sandbox of the same name).
+    /// </remarks>
+    public async Task<HbSandboxRemoval> RemoveAsync(string name, CancellationToken ct, string? volumeName = null, string? scratchFolder = null,
+        string? runId = null)
     {
         Validation.ContainerName(name, "Name");
         var removal = new HbSandboxRemoval { Name = name, Host = host.Host };
@@ -294,6 +319,11 @@ public sealed partial class SandboxManager(ICommandHost host, IHbReporter? repor
             throw new HbOpsException(HbErrorIds.NotASandbox, HbErrorCategory.PermissionDenied,
                 $"Refusing to remove volume '{volume}': it is not an HbOps sandbox volume.", volume, "Remove-HbSandbox only removes volumes it created.");
         }
+        if (runId is not null)
+        {
+            if (container is not null && !IsRun(container.Labels, runId)) container = null;
+            if (vol is not null && !IsRun(vol.Labels, runId)) vol = null;
+        }
         var existed = container is not null || vol is not null;
         var errors = new List<string>();
         try
@@ -309,8 +339,8 @@ public sealed partial class SandboxManager(ICommandHost host, IHbReporter? repor
         }
         var containerAfter = _engine.InspectContainerAsync(name, ct);
         var volumeAfter = _engine.InspectVolumeAsync(volume, ct);
-        removal.ContainersRemaining = await containerAfter.ConfigureAwait(false) is null ? 0 : 1;
-        removal.VolumesRemaining = await volumeAfter.ConfigureAwait(false) is null ? 0 : 1;
+        removal.ContainersRemaining = await containerAfter.ConfigureAwait(false) is { } c && (runId is null || IsRun(c.Labels, runId)) ? 1 : 0;
+        removal.VolumesRemaining = await volumeAfter.ConfigureAwait(false) is { } v2 && (runId is null || IsRun(v2.Labels, runId)) ? 1 : 0;
         removal.Verified = removal.ContainersRemaining == 0 && removal.VolumesRemaining == 0;
         removal.VerifiedAtUtc = removal.Verified ? DateTime.UtcNow : null;
         removal.Status = !removal.Verified ? HbRemovalStatus.Failed : existed ? HbRemovalStatus.Removed : HbRemovalStatus.AlreadyGone;
@@ -361,6 +391,7 @@ public sealed partial class SandboxManager(ICommandHost host, IHbReporter? repor
             if (vol is null) continue;
             var sb = FromLabels(vol.Labels.TryGetValue("hbops.sandbox-name", out var n) ? n : vname, vol.Labels);
             sb.VolumeName = vname;
+            sb.Orphaned = true;
             result.Add(sb);
         }
         return result.OrderBy(s => s.Name, StringComparer.Ordinal).ToList();
