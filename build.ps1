@@ -80,7 +80,27 @@ function Get-NuGetRoot {
     Join-Path ([Environment]::GetFolderPath('UserProfile')) '.nuget/packages'
 }
 
+# shellcheck over the POSIX sh HbOps runs on docker hosts (src/HbOps.Engine/Scripts/*.sh, embedded resources: every
+# finding fails the build) and the bash of the test environment and CI (warnings and errors fail it). shellcheck is a
+# Debian package (.ci/run and tests/env/up.sh install it); without it the build warns, unless HBOPS_REQUIRE_SHELLCHECK=1.
+function Test-ShellScripts {
+    if (-not (Get-Command shellcheck -ErrorAction SilentlyContinue)) {
+        if ($env:HBOPS_REQUIRE_SHELLCHECK -eq '1') { throw 'shellcheck is required (apt-get install shellcheck).' }
+        Write-Warning 'shellcheck not found (apt-get install shellcheck): the host scripts were not checked.'
+        return
+    }
+    $hostScripts = @(Get-ChildItem (Join-Path $Root 'src/HbOps.Engine/Scripts') -Filter *.sh).FullName
+    Invoke-Native shellcheck (@('--shell=sh', '--severity=style') + $hostScripts)
+    # common.sh is sourced: its variables are used by the scripts that source it (SC2034 does not see that).
+    $envScripts = @(Get-ChildItem (Join-Path $Root 'tests/env') -Filter *.sh).FullName + (Join-Path $Root '.ci/run')
+    Push-Location (Join-Path $Root 'tests/env')
+    try { Invoke-Native shellcheck (@('--severity=warning', '--external-sources', '--exclude=SC2034') + $envScripts) }
+    finally { Pop-Location }
+    Write-Host "shellcheck: $($hostScripts.Count) host scripts and $($envScripts.Count) environment scripts clean."
+}
+
 function Invoke-Build {
+    Test-ShellScripts
     $project = Join-Path $Root 'src/HbOps/HbOps.csproj'
     $publish = Join-Path $Out 'publish'
     $publish10 = Join-Path $Out 'publish-net10.0'
@@ -167,8 +187,10 @@ Import-Module '$pester'
 }
 
 function Invoke-Test {
-    Invoke-Build
+    # The environment first: it installs shellcheck, which the test build requires.
     Invoke-Env
+    $env:HBOPS_REQUIRE_SHELLCHECK = '1'
+    Invoke-Build
     # Each run starts from an empty backup root of the test environment (its own folder, nothing else).
     $backupRoot = (Get-EnvInfo).BackupRoot
     Get-ChildItem $backupRoot -ErrorAction SilentlyContinue | Remove-Item -Recurse -Force

@@ -28,6 +28,64 @@ public abstract class HbCmdletBase : PSCmdlet, IDisposable
         ArgumentNullException.ThrowIfNull(work);
         using var reporter = new QueueReporter();
         var task = Task.Run(() => work(reporter, _cts.Token));
+        Pump(task, reporter);
+        return task.GetAwaiter().GetResult();
+    }
+
+    /// <summary>
+    /// Runs <paramref name="work"/> once per item, at most <paramref name="throttleLimit"/> at a time, and hands each
+    /// item's result (or exception) to <paramref name="onResult"/> (or <paramref name="onError"/>) on the pipeline thread
+    /// as soon as that item ends: one failing item never stops the others. Verbose and warning messages carry the item's
+    /// label; each item has its own progress bar.
+    /// </summary>
+    protected void RunEngineEach<TItem, T>(IReadOnlyList<TItem> items, int throttleLimit, Func<TItem, string> label,
+        Func<TItem, IHbReporter, CancellationToken, Task<T>> work, Action<TItem, T> onResult, Action<TItem, Exception> onError)
+    {
+        ArgumentNullException.ThrowIfNull(items);
+        ArgumentNullException.ThrowIfNull(label);
+        ArgumentNullException.ThrowIfNull(work);
+        ArgumentNullException.ThrowIfNull(onResult);
+        ArgumentNullException.ThrowIfNull(onError);
+        using var reporter = new QueueReporter();
+        var ct = _cts.Token;
+        async Task RunAll()
+        {
+            using var gate = new SemaphoreSlim(Math.Max(1, throttleLimit));
+            await Task.WhenAll(items.Select(async (item, i) =>
+            {
+                try
+                {
+                    await gate.WaitAsync(ct).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException ex)
+                {
+                    reporter.Post(() => onError(item, ex));
+                    return;
+                }
+                try
+                {
+                    IHbReporter own = items.Count == 1 ? reporter : new LabelledReporter(reporter, label(item), i);
+                    var result = await work(item, own, ct).ConfigureAwait(false);
+                    reporter.Post(() => onResult(item, result));
+                }
+                catch (Exception ex)
+                {
+                    reporter.Post(() => onError(item, ex));
+                }
+                finally
+                {
+                    gate.Release();
+                }
+            })).ConfigureAwait(false);
+        }
+        var task = Task.Run(RunAll);
+        Pump(task, reporter);
+        task.GetAwaiter().GetResult();
+    }
+
+    // Drains the engine's messages onto this (pipeline) thread until the work ends.
+    private void Pump(Task task, QueueReporter reporter)
+    {
         // The pump below wakes at once when the work ends (not at its next wait timeout).
         _ = task.ContinueWith(_ => reporter.Complete(), CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
         try
@@ -38,19 +96,24 @@ public abstract class HbCmdletBase : PSCmdlet, IDisposable
             }
             reporter.Drain(this, TimeSpan.Zero);
         }
-        catch (PipelineStoppedException)
+        catch (RuntimeException)
         {
-            // Ctrl+C: nothing may be written any more, but the engine's cleanup (stopping remote work,
-            // removing partial files and sandboxes) must finish before connections are closed.
+            // Ctrl+C, or an error written with -ErrorAction Stop: nothing may be written any more, but the engine's
+            // cleanup (stopping remote work, removing partial files and sandboxes) must finish before connections close.
             _cts.Cancel();
             try { task.Wait(); } catch (AggregateException) { }
             throw;
         }
-        return task.GetAwaiter().GetResult();
     }
 
     /// <summary>Maps any exception onto an ErrorRecord with a stable id.</summary>
-    protected static ErrorRecord ToErrorRecord(Exception exception, object? target)
+    protected static ErrorRecord ToErrorRecord(Exception exception, object? target) => ToErrorRecord(exception, target, false);
+
+    /// <summary>
+    /// Maps any exception onto an ErrorRecord with a stable id; with <paramref name="targetWins"/> the record's
+    /// TargetObject is <paramref name="target"/> even when the exception names its own (one of several targets).
+    /// </summary>
+    protected static ErrorRecord ToErrorRecord(Exception exception, object? target, bool targetWins)
     {
         ArgumentNullException.ThrowIfNull(exception);
         if (exception is AggregateException { InnerExceptions.Count: 1 } agg) exception = agg.InnerExceptions[0];
@@ -69,7 +132,7 @@ public abstract class HbCmdletBase : PSCmdlet, IDisposable
         }
         ErrorRecord record = exception switch
         {
-            HbOpsException hb => new ErrorRecord(hb, hb.ErrorId, MapCategory(hb.Category), hb.Target ?? target),
+            HbOpsException hb => new ErrorRecord(hb, hb.ErrorId, MapCategory(hb.Category), targetWins ? target : hb.Target ?? target),
             OperationCanceledException => new ErrorRecord(exception, HbErrorIds.OperationCancelled, ErrorCategory.OperationStopped, target),
             _ => new ErrorRecord(exception, HbErrorIds.Unexpected, ErrorCategory.NotSpecified, target),
         };
@@ -125,6 +188,15 @@ public abstract class HbCmdletBase : PSCmdlet, IDisposable
         _disposed = true;
     }
 
+    // One item's messages among several running at once: labelled, and a progress bar of its own.
+    private sealed class LabelledReporter(IHbReporter inner, string label, int index) : IHbReporter
+    {
+        public void Verbose(string message) => inner.Verbose($"[{label}] {message}");
+        public void Warning(string message) => inner.Warning($"[{label}] {message}");
+        public void Progress(HbProgress progress) =>
+            inner.Progress(progress with { ActivityId = progress.ActivityId * 1000 + index + 1, Activity = $"{progress.Activity} [{label}]" });
+    }
+
     // Engine threads post here; the pipeline thread drains and writes. Completed when the work ends: the drain then
     // returns as soon as the queue is empty, and anything posted later (by a side task) is dropped.
     private sealed class QueueReporter : IHbReporter, IDisposable
@@ -136,6 +208,9 @@ public abstract class HbCmdletBase : PSCmdlet, IDisposable
         public void Verbose(string message) => Post('v', message);
         public void Warning(string message) => Post('w', message);
         public void Progress(HbProgress progress) => Post('p', progress);
+
+        /// <summary>Runs <paramref name="action"/> on the pipeline thread (where WriteObject and WriteError are allowed).</summary>
+        public void Post(Action action) => Post('a', action);
 
         public void Complete()
         {
@@ -163,6 +238,7 @@ public abstract class HbCmdletBase : PSCmdlet, IDisposable
                 {
                     case 'v': cmdlet.WriteVerbose((string)item.Payload); break;
                     case 'w': cmdlet.WriteWarning((string)item.Payload); break;
+                    case 'a': ((Action)item.Payload)(); break;
                     default:
                         var p = (HbProgress)item.Payload;
                         cmdlet.WriteProgress(new ProgressRecord(p.ActivityId, p.Activity, p.Status)

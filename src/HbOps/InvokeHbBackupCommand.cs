@@ -1,6 +1,7 @@
 using System.Management.Automation;
 using HbOps.Engine.Backup;
 using HbOps.Engine.Errors;
+using HbOps.Engine.Hosts;
 using HbOps.Engine.Records;
 using HbOps.Engine.RowCounts;
 using HbOps.Model;
@@ -35,6 +36,10 @@ namespace HbOps;
 /// <para>Backs up the target 'contabo-directus' defined in ~/.config/hbops/hbops.yml (tab completes target names).</para>
 /// </example>
 /// <example>
+/// <code>Invoke-HbBackup -Target contabo-directus, contabo-directus17, jump-shop -ThrottleLimit 3 -ErrorVariable failed</code>
+/// <para>Backs up three targets at once; each artefact is written as its backup ends, and a target that fails is an error of its own (in $failed) while the others go on.</para>
+/// </example>
+/// <example>
 /// <code>Invoke-HbBackup -SshHost contabo -Database directus -User directus -Local -Destination ./backups | Test-HbRestore</code>
 /// <para>Streams the dump back to this machine, then proves it restores in a sandbox on the same docker host.</para>
 /// </example>
@@ -49,11 +54,21 @@ public sealed class InvokeHbBackupCommand : HbHostCmdletBase
     private const string ExplicitSet = "Explicit";
     private const string TargetSet = "Target";
 
-    /// <summary>A named target from the HbOps config file (host, container, database, user, backup root, tag, key tables); explicit parameters override it.</summary>
+    /// <summary>
+    /// Named targets from the HbOps config file (host, container, database, user, backup root, tag, key tables);
+    /// explicit parameters override every target. Several targets are backed up at once (at most -ThrottleLimit), each
+    /// writing its artefact as it ends; a target that fails writes its error (TargetObject: the target's name) and the
+    /// others go on.
+    /// </summary>
     [Parameter(Mandatory = true, ParameterSetName = TargetSet)]
     [ValidateNotNullOrEmpty]
     [ArgumentCompleter(typeof(TargetCompleter))]
-    public string? Target { get; set; }
+    public string[]? Target { get; set; }
+
+    /// <summary>How many of several -Target backups run at once (default 4). Targets on one host share its SSH connection.</summary>
+    [Parameter(ParameterSetName = TargetSet)]
+    [ValidateRange(1, 64)]
+    public int ThrottleLimit { get; set; } = 4;
 
     /// <summary>HbOps config file (default: $env:HBOPS_CONFIG, then ~/.config/hbops/hbops.yml).</summary>
     [Parameter(ParameterSetName = TargetSet)]
@@ -151,44 +166,95 @@ public sealed class InvokeHbBackupCommand : HbHostCmdletBase
             // Bad syntax is refused before any connection (InvalidArgument); the method's support by the container's
             // pg_dump is checked by the engine's preflight.
             var compression = DumpCompression.Parse(Compression).ToString();
-            if (Target is not null) ApplyTarget();
-            var host = ResolveHostFromParameters();
-            var where = Local ? $"{Destination} on this machine" : $"{Destination} on {host}";
-            if (!ShouldProcess($"{Database} in container {Container} on {host} -> {where}", "Back up"))
+            if (Target is not null)
             {
+                BackUpTargets(compression);
                 return;
             }
-            var request = new BackupRequest
-            {
-                Container = Container, Database = Database, User = User,
-                Destination = Local ? GetUnresolvedProviderPathFromPSPath(Destination) : Destination,
-                LocalDestination = Local, Tag = Tag, Compression = compression, RowCounts = RowCounts,
-                KeyTables = KeyTables, SafetyFactor = SafetyFactor, Force = Force, GroupReadable = GroupReadable,
-                Fingerprint = MyInvocation.BoundParameters.ContainsKey(nameof(Fingerprint)) ? Fingerprint : null,
-            };
-            var artefact = RunEngine(async (reporter, ct) =>
-            {
-                var connection = await ConnectAsync(host, ct).ConfigureAwait(false);
-                return await new BackupEngine(connection, reporter).RunAsync(request, ct).ConfigureAwait(false);
-            });
+            var run = Plan(Database, compression);
+            if (run is null) return;
+            var artefact = RunEngine((reporter, ct) => BackUpAsync(run.Value, reporter, ct));
             WriteObject(artefact);
         }
         catch (Exception ex) when (ex is not PipelineStoppedException)
         {
-            WriteHbError(ex, Database);
+            WriteHbError(ex, Target is { Length: 1 } ? Target[0] : Database);
+        }
+    }
+
+    // Every target is resolved (and confirmed) first, on the pipeline thread; then they run concurrently. A target that
+    // cannot be resolved or fails is an error of its own: the others go on.
+    private void BackUpTargets(string compression)
+    {
+        var runs = new List<(string Name, HbHost Host, BackupRequest Request)>();
+        foreach (var name in Target!.Distinct(StringComparer.Ordinal))
+        {
+            try
+            {
+                var run = WithTarget(name, () => Plan(name, compression));
+                if (run is { } r) runs.Add((name, r.Host, r.Request));
+            }
+            catch (Exception ex) when (ex is not PipelineStoppedException)
+            {
+                WriteError(ToErrorRecord(ex, name, targetWins: true));
+            }
+        }
+        RunEngineEach(runs, ThrottleLimit, r => r.Name, (r, reporter, ct) => BackUpAsync((r.Host, r.Request), reporter, ct),
+            (_, artefact) => WriteObject(artefact), (r, ex) => WriteError(ToErrorRecord(ex, r.Name, targetWins: true)));
+    }
+
+    // The host and request the current parameter values name; null when -WhatIf or the user declined.
+    private (HbHost Host, BackupRequest Request)? Plan(string what, string compression)
+    {
+        var host = ResolveHostFromParameters();
+        var where = Local ? $"{Destination} on this machine" : $"{Destination} on {host}";
+        if (!ShouldProcess($"{Database} in container {Container} on {host} -> {where}", "Back up"))
+        {
+            return null;
+        }
+        WriteVerbose($"Planned {what}: {Database} in {Container} on {host}.");
+        return (host, new BackupRequest
+        {
+            Container = Container, Database = Database, User = User,
+            Destination = Local ? GetUnresolvedProviderPathFromPSPath(Destination) : Destination,
+            LocalDestination = Local, Tag = Tag, Compression = compression, RowCounts = RowCounts,
+            KeyTables = KeyTables, SafetyFactor = SafetyFactor, Force = Force, GroupReadable = GroupReadable,
+            Fingerprint = MyInvocation.BoundParameters.ContainsKey(nameof(Fingerprint)) ? Fingerprint : null,
+        });
+    }
+
+    private async Task<HbBackupArtefact> BackUpAsync((HbHost Host, BackupRequest Request) run, IHbReporter reporter, CancellationToken ct)
+    {
+        var connection = await ConnectAsync(run.Host, ct).ConfigureAwait(false);
+        return await new BackupEngine(connection, reporter).RunAsync(run.Request, ct).ConfigureAwait(false);
+    }
+
+    // Applies one target over the parameters for the duration of plan, then puts every value back, so one target's
+    // values never reach the next.
+    private T WithTarget<T>(string name, Func<T> plan)
+    {
+        var saved = (Container, Database, User, Destination, Tag, KeyTables, SshHost, HostName, Port, SshUser, KeyFile, SshConfigPath, KnownHostsPath);
+        try
+        {
+            ApplyTarget(name);
+            return plan();
+        }
+        finally
+        {
+            (Container, Database, User, Destination, Tag, KeyTables, SshHost, HostName, Port, SshUser, KeyFile, SshConfigPath, KnownHostsPath) = saved;
         }
     }
 
     // Values from the target fill only what the caller did not bind explicitly.
-    private void ApplyTarget()
+    private void ApplyTarget(string name)
     {
-        var t = LoadTarget(Target!, ConfigPath);
+        var t = LoadTarget(name, ConfigPath);
         bool Bound(string name) => MyInvocation.BoundParameters.ContainsKey(name);
         ApplyTargetHost(t);
         if (!Bound(nameof(Container)) && t.Container is not null) Container = t.Container;
         if (!Bound(nameof(Database)))
         {
-            Database = t.Database ?? throw HbOpsException.Invalid($"Target '{Target}' has no database and -Database was not given.", Target);
+            Database = t.Database ?? throw HbOpsException.Invalid($"Target '{name}' has no database and -Database was not given.", name);
         }
         if (!Bound(nameof(User)) && t.User is not null) User = t.User;
         if (!Bound(nameof(Destination)) && t.BackupRoot is not null) Destination = t.BackupRoot;

@@ -225,6 +225,74 @@ Describe 'Invoke-HbBackup' {
         }
     }
 
+    Context 'Many targets at once' {
+        BeforeAll {
+            # The run window of each artefact: from its timestamp (taken when its backup began) to the end of its dump.
+            function Get-RunWindow($Artefact) {
+                [pscustomobject]@{ Start = $Artefact.TimestampUtc; End = $Artefact.TimestampUtc.AddSeconds($Artefact.DurationSeconds) }
+            }
+            $script:manyConfig = Join-Path $TestDrive 'hbops-many.yml'
+            (Get-Content -Raw $TestEnv.ConfigPath) + @"
+  broken:
+    sshHost: $($TestEnv.SshAlias)
+    sshConfigPath: $($TestEnv.SshConfigPath)
+    container: hbops-no-such-container
+    database: $($TestEnv.Database)
+    user: $($TestEnv.User)
+    backupRoot: $($TestEnv.BackupRoot)
+    tag: broken
+"@ | Set-Content -Path $manyConfig
+        }
+
+        It 'backs up three targets concurrently (two containers on one host, one through the jump host), each its own verified artefact' {
+            $out = Invoke-HbBackup -Target contabo-directus, contabo-directus17, jump-shop -ConfigPath $TestEnv.ConfigPath -ThrottleLimit 3 -Verbose 4>&1
+            $arts = @($out | Where-Object { $_ -is [HbOps.Model.HbBackupArtefact] })
+            $arts.Count | Should -Be 3
+            $seen = @($arts | ForEach-Object { "$($_.Container)|$($_.Database)|$($_.ServerMajor)|$($_.Tag)" } | Sort-Object)
+            $seen | Should -Be (@("$($TestEnv.Container)|$($TestEnv.Database)|15|target", "$($TestEnv.Container17)|$($TestEnv.Database)|17|target17",
+                "$($TestEnv.ContainerShop)|$($TestEnv.DatabaseShop)|15|shop") | Sort-Object)
+            @($arts | Test-HbBackup | Where-Object { "$($_.Status)" -ne 'Verified' }) | Should -BeNullOrEmpty
+            # Every run was under way before any of them ended.
+            $w = $arts | ForEach-Object { Get-RunWindow $_ }
+            ($w.Start | Measure-Object -Maximum).Maximum | Should -BeLessThan ($w.End | Measure-Object -Minimum).Minimum
+            # Messages name their target.
+            $verbose = @($out | Where-Object { $_ -is [System.Management.Automation.VerboseRecord] }).Message
+            foreach ($t in 'contabo-directus', 'contabo-directus17', 'jump-shop') { $verbose | Where-Object { $_ -like "``[$t``] *" } | Should -Not -BeNullOrEmpty }
+        }
+
+        It '-ThrottleLimit 1 runs them one after another' {
+            $arts = @(Invoke-HbBackup -Target contabo-directus, jump-shop -ConfigPath $TestEnv.ConfigPath -ThrottleLimit 1 -RowCounts None)
+            $arts.Count | Should -Be 2
+            $w = @($arts | ForEach-Object { Get-RunWindow $_ } | Sort-Object Start)
+            $w[0].End | Should -BeLessOrEqual $w[1].Start
+        }
+
+        It 'one failing or unknown target does not stop the others; each error names its target' {
+            $errs = $null
+            $arts = @(Invoke-HbBackup -Target broken, nope, contabo-directus -ConfigPath $manyConfig -RowCounts None -ErrorVariable errs -ErrorAction SilentlyContinue)
+            $arts.Count | Should -Be 1
+            $arts[0].Container | Should -Be $TestEnv.Container
+            $errs.Count | Should -Be 2
+            $byTarget = @{}
+            foreach ($e in $errs) { $byTarget["$($e.TargetObject)"] = $e.FullyQualifiedErrorId }
+            $byTarget['broken'] | Should -Be 'ContainerNotFound,HbOps.InvokeHbBackupCommand'
+            $byTarget['nope'] | Should -Be 'TargetNotFound,HbOps.InvokeHbBackupCommand'
+        }
+
+        It 'stops at the first failing target with -ErrorAction Stop, as a runbook expects; the others are cancelled and leave nothing running' {
+            { Invoke-HbBackup -Target broken, contabo-directus -ConfigPath $manyConfig -ThrottleLimit 2 -ErrorAction Stop } |
+                Should -Throw -ErrorId 'ContainerNotFound,HbOps.InvokeHbBackupCommand'
+            # The command returned only after the cancelled run had cleaned up (stray files: the file's AfterAll).
+            Get-HbDumpSessions | Should -Be 0
+        }
+
+        It '-WhatIf over several targets makes no backup' {
+            $before = @(Get-ChildItem -Recurse -File $TestEnv.BackupRoot -Filter *.dump -ErrorAction SilentlyContinue).Count
+            Invoke-HbBackup -Target contabo-directus, jump-shop -ConfigPath $TestEnv.ConfigPath -WhatIf | Should -BeNullOrEmpty
+            @(Get-ChildItem -Recurse -File $TestEnv.BackupRoot -Filter *.dump -ErrorAction SilentlyContinue).Count | Should -Be $before
+        }
+    }
+
     Context 'Faults' {
         It 'unknown alias -> SshAliasNotFound' {
             { Invoke-HbBackup -SshHost no-such-alias -SshConfigPath $TestEnv.SshConfigPath @Prod -ErrorAction Stop } |

@@ -185,7 +185,7 @@ Import-Module '$(Join-Path $ModulePath 'HbOps.psd1')'
             # The examples name the operator's world (alias contabo, /var/backups/hbops, target contabo-directus, ./closure.yml,
             # a kept sandbox in $r, the storage host's storage:/backups, an off-site mount); here that world is the test
             # environment: its ssh config for every command, a backup root and a storage folder of its own, a config file
-            # whose target contabo-directus backs up into it, and a working folder with ./backups and ./closure.yml.
+            # whose targets (contabo-directus and two more) back up into it, and a working folder with ./backups and ./closure.yml.
             . (Join-Path $PSScriptRoot 'StorageSetup.ps1')
             function Remove-ExampleSandboxes {
                 # Sandboxes an example kept (they mount an artefact of this backup root), except the shared $r.
@@ -208,6 +208,22 @@ targets:
     user: $($TestEnv.User)
     backupRoot: $exRoot
     tag: hb08
+  contabo-directus17:
+    sshHost: $($TestEnv.SshAlias)
+    sshConfigPath: $($TestEnv.SshConfigPath)
+    container: $($TestEnv.Container17)
+    database: $($TestEnv.Database)
+    user: $($TestEnv.User)
+    backupRoot: $exRoot
+    tag: hb08-17
+  jump-shop:
+    sshHost: $($TestEnv.JumpAlias)
+    sshConfigPath: $($TestEnv.SshConfigPath)
+    container: $($TestEnv.ContainerShop)
+    database: $($TestEnv.DatabaseShop)
+    user: $($TestEnv.DatabaseShop)
+    backupRoot: $exRoot
+    tag: shop
 "@ | Set-Content $exConfig
             $script:savedDefaults = $global:PSDefaultParameterValues.Clone()
             $script:savedConfig = $env:HBOPS_CONFIG

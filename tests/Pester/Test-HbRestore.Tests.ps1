@@ -151,14 +151,20 @@ Describe 'Test-HbRestore' {
     Context 'A local artefact with the engine reached over SSH' {
         It 'uploads the artefact to the host for the sandbox, verifies it there, and removes the upload' {
             $dir = Join-Path ([IO.Path]::GetTempPath()) ('hbops-up-' + [guid]::NewGuid().ToString('N').Substring(0, 8))
-            $local = Invoke-HbBackup @Ssh @Prod -Destination $dir -Local -Tag upload
-            $r = $local | Test-HbRestore -Verbose 4>&1
-            $result = $r | Where-Object { $_ -is [HbOps.Model.HbRestoreTestResult] }
-            "$($result.Result)" | Should -Be 'PassedWithNotes'
-            ($r | Where-Object { $_ -is [System.Management.Automation.VerboseRecord] }).Message -join "`n" | Should -Match 'Uploading the local artefact'
-            $result.Sandbox.Mounts -join ' ' | Should -Match 'bind:/tmp/hbops-upload-'
-            Get-ChildItem /tmp -Filter 'hbops-upload-*' -Directory | Should -BeNullOrEmpty
-            Remove-Item -Recurse -Force $dir
+            # Upload folders of other processes (or of a run killed long ago) are not this test's: only new ones count.
+            $before = @(Get-ChildItem /tmp -Filter 'hbops-upload-*' -Directory).FullName
+            try {
+                $local = Invoke-HbBackup @Ssh @Prod -Destination $dir -Local -Tag upload
+                $r = $local | Test-HbRestore -Verbose 4>&1
+                $result = $r | Where-Object { $_ -is [HbOps.Model.HbRestoreTestResult] }
+                "$($result.Result)" | Should -Be 'PassedWithNotes'
+                ($r | Where-Object { $_ -is [System.Management.Automation.VerboseRecord] }).Message -join "`n" | Should -Match 'Uploading the local artefact'
+                $result.Sandbox.Mounts -join ' ' | Should -Match 'bind:/tmp/hbops-upload-'
+                $upload = ($result.Sandbox.Mounts -join ' ') -replace '^.*bind:(/tmp/hbops-upload-[^/ ]+).*$', '$1'
+                $upload | Should -Not -Exist
+                @(Get-ChildItem /tmp -Filter 'hbops-upload-*' -Directory).FullName | Where-Object { $_ -notin $before } | Should -BeNullOrEmpty
+            }
+            finally { Remove-Item -Recurse -Force $dir -ErrorAction SilentlyContinue }
         }
     }
 

@@ -10,6 +10,11 @@ HBOPS_PROD_VOLUME="${HBOPS_PROD_VOLUME:-hbops-testenv-pgdata}"
 HBOPS_PG17_IMAGE="${HBOPS_PG17_IMAGE:-postgres:17}"
 HBOPS_PROD17_CONTAINER="${HBOPS_PROD17_CONTAINER:-postgres17}"
 HBOPS_PROD17_VOLUME="${HBOPS_PROD17_VOLUME:-hbops-testenv-pgdata17}"
+# A third production-like container (PostgreSQL 15, its own database and role) for runs over many targets; the
+# config file reaches it through the jump host, so two targets share a host and one is reached another way.
+HBOPS_PRODSHOP_CONTAINER="${HBOPS_PRODSHOP_CONTAINER:-postgres-shop}"
+HBOPS_PRODSHOP_VOLUME="${HBOPS_PRODSHOP_VOLUME:-hbops-testenv-pgdata-shop}"
+HBOPS_PRODSHOP_DB="${HBOPS_PRODSHOP_DB:-shop}"
 HBOPS_PROD_DB="${HBOPS_PROD_DB:-directus}"
 HBOPS_PROD_USER="${HBOPS_PROD_USER:-directus}"
 HBOPS_SSH_ALIAS="${HBOPS_SSH_ALIAS:-contabo}"

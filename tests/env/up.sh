@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Brings the whole HbOps test environment up (idempotent): Docker engine without a bridge,
 # local postgres:15 and postgres:17 images, sshd on loopback with an operator-style alias, production-like
-# containers (15 and 17). Writes $HBOPS_ENV_DIR/env.json for tests and the demo.
+# containers (15, 17 and a second 15 with its own database). Writes $HBOPS_ENV_DIR/env.json for tests and the demo.
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 need_root
 apt_install docker.io openssh-server openssh-client iproute2 busybox-static postgresql-15 python3 shellcheck
@@ -16,6 +16,8 @@ bash "$ENV_SCRIPTS_DIR/start-storage.sh" >/dev/null
 bash "$ENV_SCRIPTS_DIR/start-production.sh"
 HBOPS_PROD_CONTAINER="$HBOPS_PROD17_CONTAINER" HBOPS_PROD_VOLUME="$HBOPS_PROD17_VOLUME" HBOPS_PG_IMAGE="$HBOPS_PG17_IMAGE" \
   bash "$ENV_SCRIPTS_DIR/start-production.sh"
+HBOPS_PROD_CONTAINER="$HBOPS_PRODSHOP_CONTAINER" HBOPS_PROD_VOLUME="$HBOPS_PRODSHOP_VOLUME" HBOPS_PROD_DB="$HBOPS_PRODSHOP_DB" \
+  HBOPS_PROD_USER="$HBOPS_PRODSHOP_DB" bash "$ENV_SCRIPTS_DIR/start-production.sh"
 SSH_DIR="$HBOPS_ENV_DIR/ssh"
 cat >"$HBOPS_ENV_DIR/hbops.yml" <<YML
 # HbOps targets for the local test environment.
@@ -29,6 +31,22 @@ targets:
     backupRoot: $HBOPS_ENV_DIR/backups
     tag: target
     keyTables: [public.dot_tools, app.orders]
+  contabo-directus17:
+    sshHost: $HBOPS_SSH_ALIAS
+    sshConfigPath: $SSH_DIR/config
+    container: $HBOPS_PROD17_CONTAINER
+    database: $HBOPS_PROD_DB
+    user: $HBOPS_PROD_USER
+    backupRoot: $HBOPS_ENV_DIR/backups
+    tag: target17
+  jump-shop:
+    sshHost: $HBOPS_SSH_ALIAS-jump
+    sshConfigPath: $SSH_DIR/config
+    container: $HBOPS_PRODSHOP_CONTAINER
+    database: $HBOPS_PRODSHOP_DB
+    user: $HBOPS_PRODSHOP_DB
+    backupRoot: $HBOPS_ENV_DIR/backups
+    tag: shop
 YML
 cat >"$HBOPS_ENV_DIR/env.json" <<JSON
 {
@@ -53,6 +71,8 @@ cat >"$HBOPS_ENV_DIR/env.json" <<JSON
   "Image": "$HBOPS_PG_IMAGE",
   "Container17": "$HBOPS_PROD17_CONTAINER",
   "Image17": "$HBOPS_PG17_IMAGE",
+  "ContainerShop": "$HBOPS_PRODSHOP_CONTAINER",
+  "DatabaseShop": "$HBOPS_PRODSHOP_DB",
   "BackupRoot": "$HBOPS_ENV_DIR/backups",
   "ConfigPath": "$HBOPS_ENV_DIR/hbops.yml"
 }
