@@ -103,6 +103,15 @@ public class ShellStartFilterTests
         Assert.Equal(HbErrorIds.RemoteShellOutput, ex.ErrorId);
     }
 
+    // Arguments no shell may reinterpret: quotes of both kinds, backslashes (fish and csh treat them inside quotes),
+    // newlines (csh refuses them inside quotes), history (!) and job (%) characters, globs, variables, command
+    // substitutions, a leading '=' (zsh's =cmd), a leading '~', non-ASCII text and an empty argument.
+    private static readonly string[] HostileArguments =
+    {
+        "it's", "a b", "$HOME", ";rm -rf /", "back\\slash\\", "two\nlines", "multi\nline\n", "!1 !! !$", "%1 %%", "*", "~root", "=ls",
+        "`id`", "$(id)", "\"quoted\"", "bäckerei 名前", "", "{a,b}", "#hash", "tab\there",
+    };
+
     [Theory]
     [InlineData("/bin/bash")]
     [InlineData("/bin/sh")]
@@ -120,6 +129,39 @@ public class ShellStartFilterTests
         Assert.Equal(7, p.ExitCode);
         Assert.Equal($"noise\n{marker}\nit's|a b|$HOME|;rm -rf /|", stdout);
         Assert.Equal($"noise\n{marker}\noops\n", stderr);
+    }
+
+    /// <summary>
+    /// sshd hands the command line to the account's login shell, whatever it is. Every shell an operator may have as
+    /// login shell reads the wrapped command the same way: the command gets exactly its arguments. The shells are
+    /// installed by the test environment (tests/env/up.sh); a shell missing here is a failure, not a skip.
+    /// </summary>
+    [Theory]
+    [InlineData("/bin/bash")]
+    [InlineData("/bin/sh")]
+    [InlineData("/bin/dash")]
+    [InlineData("/usr/bin/zsh")]
+    [InlineData("/bin/mksh")]
+    [InlineData("/usr/bin/fish")]
+    [InlineData("/usr/bin/tcsh")]
+    [InlineData("/bin/csh")]
+    public void Given_any_login_shell_When_it_runs_a_wrapped_command_Then_the_command_gets_exactly_its_arguments(string shell)
+    {
+        Assert.True(File.Exists(shell), $"{shell} is not installed (tests/env/up.sh installs it)");
+        var marker = ShellStartFilter.NewMarker();
+        var argv = new List<string> { "sh", "-c", "printf '<%s>' \"$@\"; echo oops >&2; exit 7", "x" };
+        argv.AddRange(HostileArguments);
+        var psi = new ProcessStartInfo(shell) { RedirectStandardOutput = true, RedirectStandardError = true };
+        // As sshd runs it: the login shell with -c and the whole command line as one string (HOME keeps fish quiet).
+        psi.ArgumentList.Add("-c");
+        psi.ArgumentList.Add(ShellStartFilter.Wrap(argv, marker));
+        using var p = Process.Start(psi)!;
+        var stdout = p.StandardOutput.ReadToEnd();
+        var stderr = p.StandardError.ReadToEnd();
+        p.WaitForExit();
+        Assert.Equal($"{marker}\n" + string.Concat(HostileArguments.Select(a => $"<{a}>")), stdout);
+        Assert.Equal($"{marker}\noops\n", stderr);
+        Assert.Equal(7, p.ExitCode);
     }
 
     [Theory]

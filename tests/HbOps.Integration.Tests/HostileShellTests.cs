@@ -55,6 +55,37 @@ public class HostileShellTests
         Assert.All(sink.ToArray(), b => Assert.Equal(0, b));
     }
 
+    /// <summary>
+    /// sshd runs every command through the account's login shell, and operators have fish, tcsh, zsh, mksh or dash
+    /// there. Through each (the ones that read start-up files for a command print on both streams), a command gets
+    /// exactly its arguments, its output and its exit status, and both ways to the docker engine work.
+    /// </summary>
+    [Theory]
+    [InlineData("fish")]
+    [InlineData("tcsh")]
+    [InlineData("zsh")]
+    [InlineData("mksh")]
+    [InlineData("dash")]
+    public async Task Given_another_login_shell_When_HbOps_runs_commands_Then_arguments_output_and_exit_are_the_commands_own(string shell)
+    {
+        Assert.True(_env.OtherShells.TryGetValue(shell, out var account), $"the test environment has no {shell} operator (tests/env/up.sh)");
+        // The account really has that login shell.
+        var loginShell = TestEnvironment.Sh($"getent passwd ops-{shell} | cut -d: -f7").Trim();
+        Assert.EndsWith("/" + shell, loginShell, StringComparison.Ordinal);
+        string[] args = { "it's", "a b", "$HOME", "back\\slash", "two\nlines", "!1 !!", "%1", "*", "~root", "=ls", "`id`", "$(id)", "\"q\"", "bäckerei", "" };
+        await using var host = await _env.ConnectAsync(alias: account.Alias);
+        var argv = new List<string> { "sh", "-c", "id -un; printf '<%s>' \"$@\"; printf 'err\\n' >&2; exit 5", "x" };
+        argv.AddRange(args);
+        var r = await host.RunAsync(argv, CancellationToken.None);
+        Assert.Equal(5, r.ExitCode);
+        Assert.Equal($"ops-{shell}\n" + string.Concat(args.Select(a => $"<{a}>")), r.StandardOutput);
+        Assert.Equal("err\n", r.StandardError);
+        var cli = await new DockerCli(host).InspectContainerAsync(_env.Container, CancellationToken.None);
+        Assert.NotNull(cli);
+        var api = await DockerEngineApi.For(host).InspectContainerAsync(_env.Container, CancellationToken.None);
+        Assert.NotNull(api);
+    }
+
     [Fact]
     public async Task Given_an_account_whose_shell_exits_before_the_command_When_running_Then_RemoteShellOutput_names_the_first_line()
     {

@@ -37,7 +37,13 @@ public sealed class TestEnvironment
         // Written by up.sh since the PostgreSQL 17 container exists; read lazily so an older env.json only fails the tests that need it.
         _container17 = r.TryGetProperty(nameof(Container17), out var c17) ? c17.GetString() : null;
         _image17 = r.TryGetProperty(nameof(Image17), out var i17) ? i17.GetString() : null;
+        OtherShells = r.TryGetProperty(nameof(OtherShells), out var shells)
+            ? shells.EnumerateArray().ToDictionary(e => e.GetProperty("Shell").GetString()!, e => (e.GetProperty("Alias").GetString()!, e.GetProperty(nameof(BackupRoot)).GetString()!))
+            : new Dictionary<string, (string, string)>();
     }
+
+    /// <summary>Operators whose login shell is not bash: shell name -> (alias, that account's backup root).</summary>
+    public IReadOnlyDictionary<string, (string Alias, string BackupRoot)> OtherShells { get; }
 
     private readonly string? _container17;
     private readonly string? _image17;

@@ -85,6 +85,34 @@ Describe 'Real-server conditions' {
         }
     }
 
+    Context 'Operators whose login shell is not bash' {
+        # sshd hands every command to the account's login shell; these differ in how they read a command line.
+        It 'backs up, verifies, lists, restore-tests (host and -Local) and tears down as an operator whose login shell is <Shell>' -ForEach @(
+            @{ Shell = 'fish' }, @{ Shell = 'tcsh' }, @{ Shell = 'zsh' }
+        ) {
+            $account = $TestEnv.OtherShells | Where-Object Shell -eq $Shell
+            $account | Should -Not -BeNullOrEmpty -Because "the test environment has a $Shell operator"
+            $noise = ssh -F $TestEnv.SshConfigPath -o BatchMode=yes $account.Alias 'true' 2>&1 | Out-String
+            $noise | Should -Match "$Shell" -Because 'its start-up files print on every command'
+            $via = @{ SshHost = $account.Alias; SshConfigPath = $TestEnv.SshConfigPath }
+            $a = Invoke-HbBackup @via @Prod -Destination $account.BackupRoot -Tag "shell-$Shell" -KeyTables public.dot_tools
+            ($a | Test-HbBackup).Status | Should -Be 'Verified'
+            (Get-HbBackup @via -Path $account.BackupRoot | Where-Object Path -eq $a.Path) | Should -Not -BeNullOrEmpty
+            $r = $a | Test-HbRestore -KeepSandbox
+            try {
+                "$($r.Result)" | Should -Be 'PassedWithNotes'
+                (Get-HbSandbox @via -Name $r.Sandbox.Name).Name | Should -Be $r.Sandbox.Name
+            }
+            finally { ($r.Sandbox | Remove-HbSandbox -Confirm:$false).Verified | Should -BeTrue }
+            $dir = Join-Path ([IO.Path]::GetTempPath()) ("hbops-shell-$Shell-" + [guid]::NewGuid().ToString('N').Substring(0, 6))
+            try {
+                $l = Invoke-HbBackup @via @Prod -Destination $dir -Local -Tag "shell-$Shell" -RowCounts None | Test-HbRestore
+                "$($l.Result)" | Should -Be 'PassedWithNotes'
+            }
+            finally { Remove-Item -Recurse -Force $dir -ErrorAction SilentlyContinue }
+        }
+    }
+
     Context 'Through a chain of two jump hosts' {
         It 'backs up and restore-tests, each hop forwarding to the next' {
             $log1 = $TestEnv.BastionLogs[0]; $log2 = $TestEnv.BastionLogs[1]

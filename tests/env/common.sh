@@ -22,6 +22,9 @@ HBOPS_SSH_ALIAS="${HBOPS_SSH_ALIAS:-contabo}"
 HBOPS_OPERATOR="${HBOPS_OPERATOR:-ops}"
 HBOPS_NODOCKER_USER="${HBOPS_NODOCKER_USER:-nodocker}"
 HBOPS_LOCKED_USER="${HBOPS_LOCKED_USER:-locked}"
+# Operators whose login shell is not bash (sshd runs every command through it): one account per shell, in the docker
+# group, named ops-<shell>, each with start-up files that print on both streams; alias $HBOPS_SSH_ALIAS-<shell>.
+HBOPS_OTHER_SHELLS="${HBOPS_OTHER_SHELLS:-fish tcsh zsh mksh dash}"
 HBOPS_ENV_LABEL="hbops.testenv=true"
 ENV_SCRIPTS_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 

@@ -29,6 +29,25 @@ done
 home="$(getent passwd "$HBOPS_LOCKED_USER" | cut -d: -f6)"
 printf '%s\n' 'echo "This account is currently not available for commands (maintenance)."' 'exit 1' >"$home/.bashrc"
 chown "$HBOPS_LOCKED_USER:$HBOPS_LOCKED_USER" "$home/.bashrc"
+# Operators with other login shells (the one thing that differs: how their shell reads the command line sshd hands
+# it, and which start-up files it reads for a command). Each has its own backup root.
+for sh_name in $HBOPS_OTHER_SHELLS; do
+  u="ops-$sh_name"; shell_path="$(command -v "$sh_name")"
+  id "$u" >/dev/null 2>&1 || useradd --create-home --shell "$shell_path" "$u"
+  usermod -p '*' -s "$shell_path" -aG docker "$u"
+  home="$(getent passwd "$u" | cut -d: -f6)"
+  case $sh_name in
+    fish) mkdir -p "$home/.config/fish"
+          printf '%s\n' 'echo "fish: welcome to (hostname)"' 'echo "fish: a warning from an initialiser" >&2' 'printf "no newline"' >"$home/.config/fish/config.fish" ;;
+    tcsh) printf '%s\n' 'echo "tcsh: welcome"' 'sh -c "echo tcsh: a warning >&2"' 'printf "no newline"' >"$home/.tcshrc" ;;
+    zsh)  printf '%s\n' 'echo "zsh: welcome"' 'echo "zsh: a warning" >&2' 'printf "no newline"' >"$home/.zshenv" ;;
+    *)    ;; # mksh and dash read no start-up file for a command
+  esac
+  chown -R "$u:$u" "$home"
+  mkdir -p "$HBOPS_ENV_DIR/backups-$sh_name"
+  chown "$u:$u" "$HBOPS_ENV_DIR/backups-$sh_name"
+  chmod 700 "$HBOPS_ENV_DIR/backups-$sh_name"
+done
 # The operator's backup root on the docker host.
 mkdir -p "$HBOPS_ENV_DIR/backups"
 chown "$HBOPS_OPERATOR:$HBOPS_OPERATOR" "$HBOPS_ENV_DIR/backups"

@@ -4,7 +4,7 @@
 # containers (15, 17 and a second 15 with its own database). Writes $HBOPS_ENV_DIR/env.json for tests and the demo.
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 need_root
-apt_install docker.io openssh-server openssh-client iproute2 busybox-static postgresql-15 python3 shellcheck
+apt_install docker.io openssh-server openssh-client iproute2 busybox-static postgresql-15 python3 shellcheck fish tcsh zsh mksh
 bash "$ENV_SCRIPTS_DIR/start-docker.sh"
 bash "$ENV_SCRIPTS_DIR/build-postgres-image.sh" 15
 bash "$ENV_SCRIPTS_DIR/build-postgres-image.sh" 15 nofdw
@@ -71,6 +71,7 @@ cat >"$HBOPS_ENV_DIR/env.json" <<JSON
   "Image": "$HBOPS_PG_IMAGE",
   "Container17": "$HBOPS_PROD17_CONTAINER",
   "Image17": "$HBOPS_PG17_IMAGE",
+  "OtherShells": [$(for sh_name in $HBOPS_OTHER_SHELLS; do printf '%s{"Shell": "%s", "Alias": "%s", "BackupRoot": "%s"}' "${sep:-}" "$sh_name" "$HBOPS_SSH_ALIAS-$sh_name" "$HBOPS_ENV_DIR/backups-$sh_name"; sep=', '; done)],
   "ContainerShop": "$HBOPS_PRODSHOP_CONTAINER",
   "DatabaseShop": "$HBOPS_PRODSHOP_DB",
   "BackupRoot": "$HBOPS_ENV_DIR/backups",

@@ -25,11 +25,36 @@ internal static class ShellStartFilter
     /// The command line for the remote shell: a POSIX <c>sh</c> (whatever the login shell is) prints the marker on stdout
     /// and stderr, then replaces itself with the command, so its exit status and signals are the command's own.
     /// </summary>
+    /// <remarks>
+    /// sshd hands this line to the account's login shell, which may be bash, dash, zsh, ksh, fish or tcsh, and they
+    /// disagree about quotes: fish and csh read backslashes inside single quotes, csh refuses newlines in them, zsh
+    /// expands a word starting with '='. So the login shell only ever sees words of letters, digits, <c>-./=+</c> and
+    /// backslash-escaped punctuation outside quotes, which all of them read alike: <c>exec /bin/sh -c BOOTSTRAP MARKER
+    /// PAYLOAD</c>. The command itself (quoted for sh) travels base64-encoded in PAYLOAD, and sh decodes and runs it.
+    /// </remarks>
     internal static string Wrap(IReadOnlyList<string> argv, string marker)
     {
         ArgumentNullException.ThrowIfNull(argv);
-        const string script = "printf '%s\\n' \"$0\"; printf '%s\\n' \"$0\" >&2; exec \"$@\"";
-        return "exec /bin/sh -c " + ShellQuote.Quote(script) + " " + marker + " " + ShellQuote.Join(argv);
+        var script = "printf '%s\\n' \"$0\"; printf '%s\\n' \"$0\" >&2; exec " + ShellQuote.Join(argv);
+        var payload = Convert.ToBase64String(Encoding.UTF8.GetBytes(script));
+        return "exec /bin/sh -c " + Bootstrap + " " + marker + " " + payload;
+    }
+
+    // sh's script, read by the login shell as one word: eval "$(echo "$1" | base64 -d)". echo is safe here: base64 has
+    // no backslashes. Without base64 on the host the marker never comes and sh's complaint is RemoteShellOutput.
+    private static readonly string Bootstrap = EscapeForAnyShell("eval \"$(echo \"$1\" | base64 -d)\"");
+
+    // A backslash before every character but letters, digits and -_./=+ (never first: zsh's =cmd), outside quotes.
+    private static string EscapeForAnyShell(string word)
+    {
+        var sb = new StringBuilder(word.Length * 2);
+        foreach (var c in word)
+        {
+            if (c is '\n' or '\r' or '!') throw new ArgumentException("A newline or '!' cannot be escaped for every shell.", nameof(word));
+            if (!(char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.' or '/' or '+' || (c == '=' && sb.Length > 0))) sb.Append('\\');
+            sb.Append(c);
+        }
+        return sb.ToString();
     }
 
     /// <summary>Wraps one of the command's output pipes so that reads start after the marker.</summary>
