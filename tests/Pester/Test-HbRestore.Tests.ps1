@@ -196,6 +196,37 @@ Describe 'Test-HbRestore' {
         }
     }
 
+    Context 'An empty database (no tables at all)' {
+        BeforeAll {
+            $script:emptyDb = 'hbops_empty_' + [guid]::NewGuid().ToString('N').Substring(0, 6)
+            docker exec $TestEnv.Container psql -U $TestEnv.User -d $TestEnv.Database -qc "CREATE DATABASE $emptyDb" | Out-Null
+        }
+        AfterAll {
+            docker exec $TestEnv.Container psql -U $TestEnv.User -d $TestEnv.Database -qc "DROP DATABASE IF EXISTS $emptyDb WITH (FORCE)" | Out-Null
+        }
+        It 'restores to an empty database and passes with a note, the snapshot being the evidence' {
+            $a = Invoke-HbBackup @Ssh @Prod -Database $emptyDb -Destination $TestEnv.BackupRoot -Tag empty
+            $a.RowCountSnapshot.TableCount | Should -Be 0
+            $r = $a | Test-HbRestore
+            "$($r.Result)" | Should -Be 'PassedWithNotes'
+            $r.FailureReasons | Should -BeNullOrEmpty
+            $r.TableCount | Should -Be 0
+            $r.Notes -join ' ' | Should -Match 'no tables, as the dump''s own snapshot recorded'
+            "$($r.RowCountCheck)" | Should -Be 'Passed'
+            "$($r.ContentCheck)" | Should -Be 'Passed'
+            $criteria = ($a, $r | Export-HbClosureRecord -Path (Join-Path $TestDrive 'empty.yml')).Acceptance
+            ($criteria | Where-Object Criterion -like '*content equals*').Status | Should -Be 'Passed'
+            ($criteria | Where-Object Criterion -like '*row count of the backup snapshot*').Status | Should -Be 'Passed'
+        }
+        It 'still fails a restore with no tables when the artefact carries no snapshot to say so' {
+            $a = Invoke-HbBackup @Ssh @Prod -Database $emptyDb -Destination $TestEnv.BackupRoot -Tag empty -RowCounts None
+            $r = $a | Test-HbRestore -ErrorAction SilentlyContinue -ErrorVariable failed
+            "$($r.Result)" | Should -Be 'Failed'
+            $r.FailureReasons -join ' ' | Should -Match 'no snapshot saying production had none'
+            $failed.FullyQualifiedErrorId | Should -Be 'RestoreTestFailed,HbOps.TestHbRestoreCommand'
+        }
+    }
+
     Context 'Across PostgreSQL majors' {
         It 'restores a PostgreSQL 15 artefact into postgres:17 and notes the newer major' {
             $r = $artefact | Test-HbRestore -Image $TestEnv.Image17

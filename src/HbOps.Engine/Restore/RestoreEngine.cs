@@ -183,7 +183,21 @@ public sealed class RestoreEngine(ICommandHost dockerHost, IHbReporter? reporter
                     result.TablesPerSchema = root.GetProperty("schemas").EnumerateArray()
                         .Select(e => new HbSchemaTableCount { Schema = e.GetProperty("s").GetString()!, Tables = e.GetProperty("n").GetInt32() }).ToList();
                     result.TableCount = result.TablesPerSchema.Sum(s => s.Tables);
-                    if (result.TableCount == 0) result.FailureReasons.Add("The restored database has no tables.");
+                    if (result.TableCount == 0)
+                    {
+                        // An empty database restores to an empty database: the dump's own snapshot is the evidence (a
+                        // snapshot of key tables never counts 0: they must exist). Without one, no tables means nothing was restored.
+                        if (snapshot is { Mode: not RowCountMode.None, TableCount: 0 })
+                        {
+                            result.Notes.Add("The database has no tables, as the dump's own snapshot recorded: only its other objects were restored.");
+                        }
+                        else
+                        {
+                            result.FailureReasons.Add(snapshot is { Mode: not RowCountMode.None }
+                                ? $"The restored database has no tables; the dump's snapshot counted {snapshot.TableCount}."
+                                : "The restored database has no tables (the artefact carries no snapshot saying production had none).");
+                        }
+                    }
 
                     if (!compareCounts)
                     {
