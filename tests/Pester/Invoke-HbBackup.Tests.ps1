@@ -260,6 +260,17 @@ Describe 'Invoke-HbBackup' {
             foreach ($t in 'contabo-directus', 'contabo-directus17', 'jump-shop') { $verbose | Where-Object { $_ -like "``[$t``] *" } | Should -Not -BeNullOrEmpty }
         }
 
+        It 'restore-tests the targets'' artefacts concurrently with ForEach-Object -Parallel, as the README shows' {
+            $arts = @(Invoke-HbBackup -Target contabo-directus, contabo-directus17, jump-shop -ConfigPath $TestEnv.ConfigPath -RowCounts None)
+            $m = Join-Path $ModulePath 'HbOps.psd1'
+            $results = @($arts | ForEach-Object -Parallel { Import-Module $using:m; $_ | Test-HbRestore } -ThrottleLimit 3)
+            $results.Count | Should -Be 3
+            @($results | Where-Object { "$($_.Result)" -notlike 'Passed*' }) | Should -BeNullOrEmpty
+            ($results.Artefact.Path | Sort-Object) | Should -Be ($arts.Path | Sort-Object)
+            ($results.Sandbox.Name | Sort-Object -Unique).Count | Should -Be 3
+            @($results | Where-Object { -not $_.TeardownVerified }) | Should -BeNullOrEmpty
+        }
+
         It '-ThrottleLimit 1 runs them one after another' {
             $arts = @(Invoke-HbBackup -Target contabo-directus, jump-shop -ConfigPath $TestEnv.ConfigPath -ThrottleLimit 1 -RowCounts None)
             $arts.Count | Should -Be 2
