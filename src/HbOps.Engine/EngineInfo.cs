@@ -4,7 +4,7 @@ using HbOps.Model;
 namespace HbOps.Engine;
 
 /// <summary>Facts about this engine build.</summary>
-public static class EngineInfo
+internal static class EngineInfo
 {
     /// <summary>Informational version of HbOps.Engine.</summary>
     public static string Version { get; } =

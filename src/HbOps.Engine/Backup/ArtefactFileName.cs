@@ -12,7 +12,7 @@ namespace HbOps.Engine.Backup;
 /// get the same file name. (A file system that ignores case still sees "Prod" and "prod" as one name; the backup then
 /// refuses to overwrite the existing file.)
 /// </summary>
-public static class ArtefactFileName
+internal static class ArtefactFileName
 {
     // Beyond this many characters the name is cut and a hash of the whole name appended, so that a name made of 63
     // escaped bytes still leaves room for the suffixes of the artefact's companion files within 255 bytes.

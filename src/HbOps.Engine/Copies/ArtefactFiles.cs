@@ -7,7 +7,7 @@ using HbOps.Model;
 namespace HbOps.Engine.Copies;
 
 /// <summary>The files that make up an artefact in its run folder, and the SHA256SUMS edits copies and removals need.</summary>
-public static partial class ArtefactFiles
+internal static partial class ArtefactFiles
 {
     /// <summary>Suffix of the copy record written beside a copy (<c>&lt;dump&gt;.copy.yml</c>).</summary>
     public const string CopyRecordSuffix = ".copy.yml";

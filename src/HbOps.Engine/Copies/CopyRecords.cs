@@ -9,7 +9,7 @@ namespace HbOps.Engine.Copies;
 /// Turns a manifest found at a copy location into the copy it describes: the manifest is copied unchanged (it names
 /// where the backup was made), so the paths are those where it was found, and the proof comes from the copy record.
 /// </summary>
-public static class CopyRecords
+internal static class CopyRecords
 {
     /// <summary>
     /// The artefact described by <paramref name="parsed"/> (its manifest) as found with its dump at

@@ -7,7 +7,7 @@ namespace HbOps.Engine.Copies;
 /// A read-only pass-through that counts (and optionally hashes) what is read, reports the running total, and remembers a
 /// failure of the stream it reads from, so a consumer's error (the storage) can be told from the source's.
 /// </summary>
-public sealed class ObservedReadStream(Stream inner, IncrementalHash? hash = null, Action<long>? progress = null) : Stream
+internal sealed class ObservedReadStream(Stream inner, IncrementalHash? hash = null, Action<long>? progress = null) : Stream
 {
     /// <summary>Bytes read so far.</summary>
     public long Total { get; private set; }
@@ -65,7 +65,7 @@ public sealed class ObservedReadStream(Stream inner, IncrementalHash? hash = nul
 }
 
 /// <summary>A write-only sink that hashes and counts what is written to it and keeps nothing.</summary>
-public sealed class HashSinkStream(IncrementalHash hash, Action<long>? progress = null) : Stream
+internal sealed class HashSinkStream(IncrementalHash hash, Action<long>? progress = null) : Stream
 {
     /// <summary>Bytes written so far.</summary>
     public long Total { get; private set; }

@@ -12,7 +12,7 @@ namespace HbOps.Engine.Docker;
 /// Container and volume lifecycle through the Docker Engine API (Docker.DotNet.Enhanced): the local engine over
 /// its unix socket, a remote one through <c>docker system dial-stdio</c> over SSH. Translates API exceptions.
 /// </summary>
-public sealed class DockerEngineApi : IDockerGateway
+internal sealed class DockerEngineApi : IDockerGateway
 {
     private static readonly ConditionalWeakTable<ICommandHost, DockerEngineApi> Cache = new();
     private readonly DockerClient _client;

@@ -9,7 +9,7 @@ namespace HbOps.Engine.Docker;
 /// How the Engine API client opens a connection to the engine (a duplex byte stream), and how many it may hold open at
 /// once (concurrent requests beyond that wait for a free connection).
 /// </summary>
-public sealed record EngineConnectOptions(Func<CancellationToken, ValueTask<Stream>> Connect, int MaxConnections = 4)
+internal sealed record EngineConnectOptions(Func<CancellationToken, ValueTask<Stream>> Connect, int MaxConnections = 4)
 {
     /// <summary>The local engine's unix socket.</summary>
     public static EngineConnectOptions UnixSocket(string path) => new(async ct =>
@@ -47,7 +47,7 @@ public sealed record EngineConnectOptions(Func<CancellationToken, ValueTask<Stre
 /// reuse an open one instead of dialling per request. Detached exec starts (the only upgrade-style request HbOps makes)
 /// are answered with an empty body, which <see cref="HijackStreamAsync"/> hands back as a read-only stream.
 /// </summary>
-public sealed class PooledEngineHandlerFactory : IDockerHandlerFactory<EngineConnectOptions>
+internal sealed class PooledEngineHandlerFactory : IDockerHandlerFactory<EngineConnectOptions>
 {
     private PooledEngineHandlerFactory()
     {

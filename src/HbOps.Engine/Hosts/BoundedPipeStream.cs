@@ -18,7 +18,7 @@ namespace HbOps.Engine.Hosts;
 /// connection is received while the producer waits. Disposing marks the producer's end (end of stream for the reader
 /// once the buffered bytes are read).
 /// </remarks>
-public sealed class BoundedPipeStream : Stream
+internal sealed class BoundedPipeStream : Stream
 {
     private readonly object _sync = new();
     private byte[] _ring;

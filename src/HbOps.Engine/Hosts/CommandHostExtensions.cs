@@ -4,7 +4,7 @@ using HbOps.Model;
 namespace HbOps.Engine.Hosts;
 
 /// <summary>Convenience operations over <see cref="ICommandHost"/>.</summary>
-public static class CommandHostExtensions
+internal static class CommandHostExtensions
 {
     /// <summary>Runs a command to completion, optionally feeding stdin, capturing stdout and stderr as UTF-8 text.</summary>
     public static async Task<CommandResult> RunAsync(this ICommandHost host, IReadOnlyList<string> argv,

@@ -100,7 +100,7 @@ public interface IHostFiles
 public sealed record HostTextFile(string Path, string? Text);
 
 /// <summary>Files on this machine.</summary>
-public sealed class LocalHostFiles : IHostFiles
+internal sealed class LocalHostFiles : IHostFiles
 {
     /// <inheritdoc />
     public Task EnsureWritableDirectoryAsync(string path, CancellationToken ct)
@@ -424,7 +424,7 @@ public sealed class LocalHostFiles : IHostFiles
 }
 
 /// <summary>Files on a remote host, through small POSIX sh scripts with the paths as positional arguments.</summary>
-public sealed class ShellHostFiles(ICommandHost host) : IHostFiles
+internal sealed class ShellHostFiles(ICommandHost host) : IHostFiles
 {
     // Everything these scripts create is private (umask 077: folders 0700, files 0600) unless they say otherwise.
     private async Task<CommandResult> Sh(string script, byte[]? stdin, string[] args, CancellationToken ct)

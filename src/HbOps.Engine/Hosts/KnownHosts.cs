@@ -5,7 +5,7 @@ using HbOps.Model;
 namespace HbOps.Engine.Hosts;
 
 /// <summary>Outcome of checking a host key against known_hosts.</summary>
-public enum HostKeyStatus
+internal enum HostKeyStatus
 {
     /// <summary>An entry for the host with this exact key exists.</summary>
     Trusted,
@@ -19,7 +19,7 @@ public enum HostKeyStatus
 /// Reads OpenSSH known_hosts files: plain and hashed (<c>|1|salt|hash</c>) host fields,
 /// <c>[host]:port</c> forms, comma lists, wildcards, negation and the <c>@revoked</c> marker.
 /// </summary>
-public static class KnownHosts
+internal static class KnownHosts
 {
     /// <summary>The default per-user known_hosts path.</summary>
     public static string DefaultPath => Path.Combine(SshConfig.HomeDirectory, ".ssh", "known_hosts");

@@ -15,7 +15,7 @@ namespace HbOps.Engine.Hosts;
 /// matching <c>Match</c> line with a host or originalhost criterion). ssh prints UserKnownHostsFile as one
 /// space-separated line, so a known_hosts path containing a space cannot be told apart there.
 /// </summary>
-public static class OpenSshConfigEvaluator
+internal static class OpenSshConfigEvaluator
 {
     /// <summary>How long ssh may take (a Match exec command runs inside this time).</summary>
     public static TimeSpan Timeout { get; set; } = TimeSpan.FromSeconds(30);

@@ -2,7 +2,7 @@ using HbOps.Model;
 namespace HbOps.Engine.Hosts;
 
 /// <summary>POSIX shell quoting: every argument travels as one literal word, so nothing in it is ever interpreted.</summary>
-public static class ShellQuote
+internal static class ShellQuote
 {
     /// <summary>Quotes one argument with single quotes (a single quote becomes <c>'\''</c>).</summary>
     public static string Quote(string arg)

@@ -24,7 +24,7 @@ public sealed class SshConnectOptions
 /// Runs commands on a remote host over one SSH connection (SSH.NET). The host key is verified
 /// against known_hosts before any authentication; arguments are shell-quoted one by one.
 /// </summary>
-public sealed class SshCommandHost : ICommandHost
+internal sealed class SshCommandHost : ICommandHost
 {
     private readonly SshClient _client;
     // The jump hosts' clients and the forwards through them, in connect order; closed after _client, last first.

@@ -10,7 +10,7 @@ namespace HbOps.Engine.Hosts;
 /// What to resolve: the host name as typed on the command line, the config to read, and what command-line
 /// options would preset (they come first, so they win, and <c>Match user</c>, <c>%r</c>, <c>%p</c> see them).
 /// </summary>
-public sealed class SshConfigQuery
+internal sealed class SshConfigQuery
 {
     /// <summary>The host as typed (an alias or a host name): <c>Host</c> blocks and <c>Match originalhost</c> see it.</summary>
     public required string Host { get; init; }
@@ -55,7 +55,7 @@ public enum SshConfigEvaluator
 /// Not evaluated (a <see cref="Errors.HbErrorIds.SshConfigUnsupported"/> error): <c>Match exec</c>, host name
 /// canonicalisation that needs a DNS lookup, <c>~otheruser</c> paths.
 /// </summary>
-public static class SshConfigResolver
+internal static class SshConfigResolver
 {
     /// <summary>The identity files ssh tries when none is configured (OpenSSH 9.2's order).</summary>
     public static IReadOnlyList<string> DefaultIdentityFiles { get; } = new[]

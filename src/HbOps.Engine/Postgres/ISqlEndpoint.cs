@@ -23,7 +23,7 @@ public interface ISqlEndpoint
 }
 
 /// <summary>Helpers over <see cref="ISqlEndpoint"/>.</summary>
-public static class SqlEndpointExtensions
+internal static class SqlEndpointExtensions
 {
     /// <summary>Runs SQL returning one scalar.</summary>
     public static async Task<string> ScalarAsync(this ISqlEndpoint endpoint, string sql, CancellationToken ct)

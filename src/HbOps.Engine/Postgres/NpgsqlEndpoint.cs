@@ -9,7 +9,7 @@ namespace HbOps.Engine.Postgres;
 /// A sandbox database reached with Npgsql over the Unix socket directory the sandbox bind-mounts from this machine
 /// (no TCP port is ever published). Results are requested as text so they read exactly as psql prints them.
 /// </summary>
-public sealed class NpgsqlEndpoint(string socketDirectory, string user, string database) : ISqlEndpoint
+internal sealed class NpgsqlEndpoint(string socketDirectory, string user, string database) : ISqlEndpoint
 {
     /// <inheritdoc />
     public string Route => $"Npgsql over unix socket {socketDirectory}";

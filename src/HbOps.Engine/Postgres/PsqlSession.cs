@@ -11,7 +11,7 @@ namespace HbOps.Engine.Postgres;
 /// One long-lived psql session (used to hold an exported snapshot open while pg_dump reads it).
 /// Each batch ends with an <c>\echo</c> marker so replies are framed without timeouts.
 /// </summary>
-public sealed class PsqlSession : IAsyncDisposable
+internal sealed class PsqlSession : IAsyncDisposable
 {
     private readonly PgEndpoint _endpoint;
     private readonly IRunningCommand _cmd;

@@ -17,7 +17,7 @@ namespace HbOps.Engine.Postgres;
 /// restoring superuser (pg_restore runs with <c>--no-owner</c>). Their code came with the dump, which pg_restore already
 /// ran with that role's rights.
 /// </remarks>
-public static class ReadOnlyQuery
+internal static class ReadOnlyQuery
 {
     /// <summary>The login role assertions run as in a sandbox (created by <see cref="RoleSetupSql"/>).</summary>
     public const string Role = "hbops_assertion";

@@ -13,7 +13,7 @@ namespace HbOps.Engine.Proof;
 /// (bt_index_check) of the restored database, optionally looking every heap tuple up in every index
 /// (--heapallindexed). It installs the amcheck extension where missing, which only ever happens in the throwaway sandbox.
 /// </summary>
-public sealed partial class AmcheckRunner(DockerCli docker)
+internal sealed partial class AmcheckRunner(DockerCli docker)
 {
     // "btree index "db.schema.name":" or "heap table "db.schema.name", block 3, offset 7, attribute 2:" start a report;
     // its message lines follow, indented.

@@ -11,7 +11,7 @@ namespace HbOps.Engine.Proof;
 /// pg_amcheck. The content check runs beside the catalog check and pg_amcheck (which follows the catalog, because it
 /// installs the amcheck extension). A difference or a corruption makes the result Failed, naming what differs.
 /// </summary>
-public sealed class RestoreProof(DockerCli docker, IHbReporter reporter)
+internal sealed class RestoreProof(DockerCli docker, IHbReporter reporter)
 {
     /// <summary>Runs a named phase of the restore test (its timing and status are recorded).</summary>
     public delegate Task<bool> PhaseRunner(string name, Func<Task<bool>> body);

@@ -12,7 +12,7 @@ namespace HbOps.Engine.Proof;
 /// counts and while pg_dump reads the same snapshot, so they prove what the dump holds, not what production held a
 /// moment earlier or later.
 /// </summary>
-public static class SnapshotProof
+internal static class SnapshotProof
 {
     /// <summary>
     /// The fingerprint mode a request asks for: its own, else All when row counts are taken (the default) and None with

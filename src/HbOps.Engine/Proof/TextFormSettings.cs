@@ -8,7 +8,7 @@ namespace HbOps.Engine.Proof;
 /// pg_get_*def output) with search_path. row_security off makes a table that row-level security would filter for the
 /// reading role an error instead of a silently smaller result, as pg_dump does.
 /// </summary>
-public static class TextFormSettings
+internal static class TextFormSettings
 {
     /// <summary>The settings as <c>name=value</c>, recorded beside fingerprints.</summary>
     public static IReadOnlyList<string> All { get; } = new[]

@@ -10,7 +10,7 @@ namespace HbOps.Engine.Records;
 /// The one YAML dialect HbOps writes and reads: camelCase keys, nulls kept so a record shows what was
 /// not observed, and only settable properties (derived values are recomputed on load, never stored twice).
 /// </summary>
-public static class HbYaml
+internal static class HbYaml
 {
     private static readonly ISerializer Serializer = new SerializerBuilder()
         .WithNamingConvention(CamelCaseNamingConvention.Instance)

@@ -3,7 +3,7 @@ using HbOps.Model;
 namespace HbOps.Engine.Records;
 
 /// <summary>Copies of result objects shaped for records (no duplicated artefact payloads).</summary>
-public static class RecordCopies
+internal static class RecordCopies
 {
     /// <summary>A deep copy of a restore result whose artefact is reduced to the facts that identify it.</summary>
     public static HbRestoreTestResult WithArtefactReference(HbRestoreTestResult result)

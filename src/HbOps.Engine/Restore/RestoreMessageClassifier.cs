@@ -9,7 +9,7 @@ namespace HbOps.Engine.Restore;
 /// expected when restoring with --no-owner --no-privileges into a fresh cluster that lacks the
 /// production roles; anything no rule recognises is fatal.
 /// </summary>
-public static partial class RestoreMessageClassifier
+internal static partial class RestoreMessageClassifier
 {
     [GeneratedRegex(@"role ""[^""]+"" does not exist")]
     private static partial Regex MissingRole();

@@ -14,7 +14,7 @@ namespace HbOps.Engine.Retention;
 /// those the rules would remove stay).</item>
 /// </list>
 /// </summary>
-public static class RetentionPlanner
+internal static class RetentionPlanner
 {
     /// <summary>The decisions for every item, oldest first within each location.</summary>
     public static List<RetentionDecision> Decide(IEnumerable<RetentionItem> items, RetentionPolicy policy, DateTime nowUtc)

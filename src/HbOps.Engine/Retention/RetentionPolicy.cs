@@ -58,7 +58,7 @@ public sealed class RetentionPolicy
 /// <param name="Artefact">The artefact (an original or a copy).</param>
 /// <param name="Location">The location it is at, e.g. <c>contabo (ops@vps:22):/var/backups/hbops</c>.</param>
 /// <param name="RestoreTestPassed">True when the latest restore test recorded for this backup passed.</param>
-public sealed record RetentionItem(HbBackupArtefact Artefact, string Location, bool RestoreTestPassed);
+internal sealed record RetentionItem(HbBackupArtefact Artefact, string Location, bool RestoreTestPassed);
 
 /// <summary>What retention decided for one artefact, and why.</summary>
 public sealed class RetentionDecision

@@ -8,7 +8,7 @@ namespace HbOps.Engine.RowCounts;
 /// Counts rows per table. Only ordinary and partitioned tables are counted (never foreign tables,
 /// which would reach another server); partitions are counted through their parent.
 /// </summary>
-public static class RowCounter
+internal static class RowCounter
 {
     internal const string TableFilter =
         "c.relkind IN ('r','p') AND NOT c.relispartition AND n.nspname NOT IN ('pg_catalog','information_schema') " +

@@ -15,7 +15,7 @@ namespace HbOps.Engine.Sandbox;
 /// restore's database. Measured on a 2-core host: the server accepts connections ~0.6 s sooner than with the
 /// entrypoint.
 /// </summary>
-public static class SandboxInit
+internal static class SandboxInit
 {
     /// <summary>The sandbox's data directory (its named volume).</summary>
     public const string DataDir = "/var/lib/postgresql/data";

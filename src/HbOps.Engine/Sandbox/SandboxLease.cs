@@ -11,7 +11,7 @@ namespace HbOps.Engine.Sandbox;
 /// running HbOps was killed), removes every container and volume labelled with the run's id and the folder made for
 /// it. Nothing of a run that lost its connection outlives it, whatever the Engine API calls in flight did.
 /// </summary>
-public sealed class SandboxLease : IAsyncDisposable
+internal sealed class SandboxLease : IAsyncDisposable
 {
     private readonly IRunningCommand _cmd;
     private readonly Task<string> _stderr;

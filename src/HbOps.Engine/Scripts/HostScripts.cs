@@ -6,7 +6,7 @@ namespace HbOps.Engine.Scripts;
 /// POSIX sh scripts HbOps runs on a docker host. They live in <c>Scripts/*.sh</c> (embedded resources, linted with
 /// shellcheck), take their inputs as positional arguments only and report <c>key=value</c> lines.
 /// </summary>
-public static class HostScripts
+internal static class HostScripts
 {
     /// <summary>One pg_dump run: writes or streams the dump, stops it with its connection, claims it on request.</summary>
     public static string Dump { get; } = Load("dump.sh");

@@ -4,7 +4,7 @@ using HbOps.Model;
 namespace HbOps.Engine.Util;
 
 /// <summary>A write-only stream that hashes every byte on its way to an inner stream (one pass, no re-read).</summary>
-public sealed class HashingStream(Stream inner, IncrementalHash hash) : Stream
+internal sealed class HashingStream(Stream inner, IncrementalHash hash) : Stream
 {
     /// <inheritdoc />
     public override bool CanRead => false;

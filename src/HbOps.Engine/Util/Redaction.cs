@@ -4,7 +4,7 @@ using HbOps.Model;
 namespace HbOps.Engine.Util;
 
 /// <summary>Removes secrets from text before it is shown, logged or recorded.</summary>
-public static partial class Redaction
+internal static partial class Redaction
 {
     /// <summary>What replaces a secret.</summary>
     public const string Mask = "[REDACTED]";
