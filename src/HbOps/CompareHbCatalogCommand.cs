@@ -1,5 +1,4 @@
 using System.Management.Automation;
-using HbOps.Engine.Docker;
 using HbOps.Engine.Errors;
 using HbOps.Engine.Proof;
 using HbOps.Model;
@@ -59,13 +58,13 @@ public sealed class CompareHbCatalogCommand : HbCompareCmdletBase
                 var catalog = Reference == nameof(RowCountSource.ArtefactSnapshot)
                     ? Artefact?.Catalog ?? throw HbOpsException.Invalid("-Reference ArtefactSnapshot needs an artefact with a catalog snapshot (taken by Invoke-HbBackup with row counts or fingerprints).", Artefact)
                     : null;
-                var docker = new DockerCli(await ConnectAsync(host, ct).ConfigureAwait(false));
+                var sides = await SidesAsync(host, ct).ConfigureAwait(false);
                 var reference = catalog is not null
                     ? new ProofSide { Source = RowCountSource.ArtefactSnapshot, Catalog = catalog }
-                    : new ProofSide { Source = RowCountSource.Production, Endpoint = ProductionEndpoint(docker) };
+                    : new ProofSide { Source = RowCountSource.Production, Endpoint = sides.Production(SidesSpec) };
                 var difference = Difference == nameof(RowCountSource.Production)
-                    ? new ProofSide { Source = RowCountSource.Production, Endpoint = ProductionEndpoint(docker) }
-                    : new ProofSide { Source = RowCountSource.Sandbox, Endpoint = await SandboxEndpointAsync(docker, host, ct).ConfigureAwait(false), RestoreUser = SandboxUser };
+                    ? new ProofSide { Source = RowCountSource.Production, Endpoint = sides.Production(SidesSpec) }
+                    : new ProofSide { Source = RowCountSource.Sandbox, Endpoint = await sides.SandboxAsync(SidesSpec, ct).ConfigureAwait(false), RestoreUser = SandboxUser };
                 reporter.Verbose($"Reading catalogs: {reference.Source} vs {difference.Source}.");
                 return await ProofService.CompareCatalogAsync(reference, difference, ct).ConfigureAwait(false);
             });

@@ -1,5 +1,4 @@
 using System.Management.Automation;
-using HbOps.Engine.Docker;
 using HbOps.Engine.Errors;
 using HbOps.Engine.Proof;
 using HbOps.Engine.RowCounts;
@@ -67,13 +66,13 @@ public sealed class CompareHbContentCommand : HbCompareCmdletBase
                     ? Artefact?.ContentFingerprints ?? throw HbOpsException.Invalid(
                         "-Reference ArtefactSnapshot needs an artefact with content fingerprints (Invoke-HbBackup -Fingerprint All or KeyTables).", Artefact)
                     : null;
-                var docker = new DockerCli(await ConnectAsync(host, ct).ConfigureAwait(false));
+                var sides = await SidesAsync(host, ct).ConfigureAwait(false);
                 var reference = snapshot is not null
                     ? new ProofSide { Source = RowCountSource.ArtefactSnapshot, Fingerprints = snapshot }
-                    : new ProofSide { Source = RowCountSource.Production, Endpoint = ProductionEndpoint(docker) };
+                    : new ProofSide { Source = RowCountSource.Production, Endpoint = sides.Production(SidesSpec) };
                 var difference = Difference == nameof(RowCountSource.Production)
-                    ? new ProofSide { Source = RowCountSource.Production, Endpoint = ProductionEndpoint(docker) }
-                    : new ProofSide { Source = RowCountSource.Sandbox, Endpoint = await SandboxEndpointAsync(docker, host, ct).ConfigureAwait(false) };
+                    ? new ProofSide { Source = RowCountSource.Production, Endpoint = sides.Production(SidesSpec) }
+                    : new ProofSide { Source = RowCountSource.Sandbox, Endpoint = await sides.SandboxAsync(SidesSpec, ct).ConfigureAwait(false) };
                 reporter.Verbose($"Fingerprinting table content: {reference.Source} vs {difference.Source}.");
                 return await ProofService.CompareContentAsync(reference, difference, filter,
                     ContentFingerprint.AlgorithmFor(Artefact?.ServerMajor ?? CatalogSnapshot.MinimumMajor), ct).ConfigureAwait(false);

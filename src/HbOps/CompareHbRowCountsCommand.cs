@@ -1,6 +1,5 @@
 using System.Management.Automation;
 using HbOps.Engine.Backup;
-using HbOps.Engine.Docker;
 using HbOps.Engine.Errors;
 using HbOps.Engine.Postgres;
 using HbOps.Engine.RowCounts;
@@ -75,17 +74,17 @@ public sealed class CompareHbRowCountsCommand : HbCompareCmdletBase
             var results = RunEngine(async (reporter, ct) =>
             {
                 if (Reference == Difference) throw HbOpsException.Invalid("-Reference and -Difference must name two different sides.", Reference);
-                var docker = new DockerCli(await ConnectAsync(host, ct).ConfigureAwait(false));
+                var sides = await SidesAsync(host, ct).ConfigureAwait(false);
                 RowCountSide reference = Reference == nameof(RowCountSource.ArtefactSnapshot)
                     ? new RowCountSide
                     {
                         Source = RowCountSource.ArtefactSnapshot,
                         Snapshot = Artefact?.RowCountSnapshot ?? throw HbOpsException.Invalid("-Reference ArtefactSnapshot needs an artefact with a row-count snapshot.", Artefact),
                     }
-                    : new RowCountSide { Source = RowCountSource.Production, Endpoint = ProductionEndpoint(docker) };
+                    : new RowCountSide { Source = RowCountSource.Production, Endpoint = sides.Production(SidesSpec) };
                 RowCountSide difference = Difference == nameof(RowCountSource.Production)
-                    ? new RowCountSide { Source = RowCountSource.Production, Endpoint = ProductionEndpoint(docker) }
-                    : new RowCountSide { Source = RowCountSource.Sandbox, Endpoint = await SandboxEndpointAsync(docker, host, ct).ConfigureAwait(false) };
+                    ? new RowCountSide { Source = RowCountSource.Production, Endpoint = sides.Production(SidesSpec) }
+                    : new RowCountSide { Source = RowCountSource.Sandbox, Endpoint = await sides.SandboxAsync(SidesSpec, ct).ConfigureAwait(false) };
                 reporter.Verbose($"Counting rows ({Mode}): {reference.Source} vs {difference.Source}.");
                 return await RowCountService.CompareAsync(reference, difference, Mode, filter, Tolerance, ct).ConfigureAwait(false);
             });

@@ -1,7 +1,7 @@
 using System.Management.Automation;
-using HbOps.Engine.Docker;
 using HbOps.Engine.Errors;
-using HbOps.Engine.Postgres;
+using HbOps.Engine.Hosts;
+using HbOps.Engine.RowCounts;
 using HbOps.Model;
 
 namespace HbOps;
@@ -84,24 +84,16 @@ public abstract class HbCompareCmdletBase : HbHostCmdletBase
         return Artefact?.Host ?? (Target is not null ? parameterHost : null) ?? Sandbox?.Host ?? parameterHost;
     }
 
-    /// <summary>Production (read-only use only): the artefact's container and database, or -Container/-Database/-User.</summary>
-    protected PgEndpoint ProductionEndpoint(DockerCli docker)
+    /// <summary>The engine's view of the two sides this command names (call after <see cref="ResolveSidesHost"/>).</summary>
+    protected ComparisonSidesSpec SidesSpec => new()
     {
-        ArgumentNullException.ThrowIfNull(docker);
-        var db = Artefact?.Database ?? Database ?? throw HbOpsException.Invalid("Give -Artefact or -Database for the production side.", null);
-        return new PgEndpoint(docker, Artefact?.Container ?? Validation.ContainerName(Container, "Container"), Artefact?.User ?? User, db);
-    }
+        Artefact = Artefact, Sandbox = Sandbox, SandboxName = SandboxName, Container = Container, Database = Database, User = User,
+    };
 
-    /// <summary>The sandbox side (-Sandbox, or -SandboxName on the production side's docker host <paramref name="host"/>).</summary>
-    protected async Task<PgEndpoint> SandboxEndpointAsync(DockerCli docker, HbHost host, CancellationToken ct)
-    {
-        ArgumentNullException.ThrowIfNull(docker);
-        var sandboxName = Sandbox?.Name ?? SandboxName ?? throw HbOpsException.Invalid("Give -Sandbox or -SandboxName for the other side.", null);
-        var sandboxDocker = Sandbox is not null && !Sandbox.Host.Equals(host) ? new DockerCli(await ConnectAsync(Sandbox.Host, ct).ConfigureAwait(false)) : docker;
-        return new PgEndpoint(sandboxDocker, Validation.ContainerName(sandboxName, "SandboxName"),
-            Sandbox?.User ?? Artefact?.User ?? User, Sandbox?.Database ?? Artefact?.Database ?? Database ?? "");
-    }
+    /// <summary>The engine service that makes both sides' SQL endpoints, over the production side's connection.</summary>
+    protected async Task<ComparisonSides> SidesAsync(HbHost host, CancellationToken ct) =>
+        new(await ConnectAsync(host, ct).ConfigureAwait(false), ConnectAsync);
 
     /// <summary>The restoring role of the sandbox side (owner of every restored object).</summary>
-    protected string SandboxUser => Sandbox?.User ?? Artefact?.User ?? User;
+    protected string SandboxUser => ComparisonSides.SandboxUser(SidesSpec);
 }
