@@ -94,6 +94,19 @@ public class ShellStartFilterTests
     }
 
     [Fact]
+    public async Task Given_text_cut_off_before_the_marker_When_the_connection_was_lost_Then_that_error_wins_over_RemoteShellOutput()
+    {
+        var lost = new HbOpsException(HbErrorIds.SshConnectionLost, HbErrorCategory.ConnectionError, "lost", "h");
+        var cut = ShellStartFilter.Filter(new MemoryStream(Encoding.UTF8.GetBytes("Welcome to the host\n")), ShellStartFilter.NewMarker(), "h", "stdout",
+            _ => Task.FromResult<Exception?>(lost));
+        Assert.Same(lost, await Assert.ThrowsAsync<HbOpsException>(() => ReadAll(cut)));
+        // The shell itself ended (an exit status came): the shell's text is the reason.
+        var exited = ShellStartFilter.Filter(new MemoryStream(Encoding.UTF8.GetBytes("Welcome to the host\n")), ShellStartFilter.NewMarker(), "h", "stdout",
+            _ => Task.FromResult<Exception?>(null));
+        Assert.Equal(HbErrorIds.RemoteShellOutput, (await Assert.ThrowsAsync<HbOpsException>(() => ReadAll(exited))).ErrorId);
+    }
+
+    [Fact]
     public async Task Given_endless_text_without_marker_When_read_Then_refused_after_the_limit()
     {
         var data = new byte[ShellStartFilter.MaxPreamble + 100_000];

@@ -57,9 +57,14 @@ internal static class ShellStartFilter
         return sb.ToString();
     }
 
-    /// <summary>Wraps one of the command's output pipes so that reads start after the marker.</summary>
-    internal static Stream Filter(Stream pipe, string marker, string host, string streamName) =>
-        new MarkerSkippingStream(pipe, Encoding.ASCII.GetBytes(marker + "\n"), host, streamName);
+    /// <summary>
+    /// Wraps one of the command's output pipes so that reads start after the marker. <paramref name="whyEnded"/> is asked
+    /// when the pipe ends with text but no marker: the error it returns (a lost connection: the shell's text was cut
+    /// off, the command was never reached) wins over RemoteShellOutput (the shell itself ended before the command).
+    /// </summary>
+    internal static Stream Filter(Stream pipe, string marker, string host, string streamName,
+        Func<CancellationToken, Task<Exception?>>? whyEnded = null) =>
+        new MarkerSkippingStream(pipe, Encoding.ASCII.GetBytes(marker + "\n"), host, streamName, whyEnded);
 
     /// <summary>The pipe under a filtered stream (the stream itself when it is not filtered).</summary>
     internal static Stream Pipe(Stream stream) => stream is MarkerSkippingStream f ? f.Inner : stream;
@@ -74,7 +79,8 @@ internal static class ShellStartFilter
             host, "Check the SSH account's shell start-up files (~/.bashrc, ~/.profile, /etc/profile.d): one of them prints or exits for non-interactive commands.");
     }
 
-    private sealed class MarkerSkippingStream(Stream inner, byte[] marker, string host, string streamName) : Stream
+    private sealed class MarkerSkippingStream(Stream inner, byte[] marker, string host, string streamName,
+        Func<CancellationToken, Task<Exception?>>? whyEnded) : Stream
     {
         private byte[]? _pending; // what followed the marker in the read that found it
         private int _pendingOffset;
@@ -119,6 +125,7 @@ internal static class ShellStartFilter
                     _started = true;
                     // A command that never started and printed nothing (killed, connection gone): its exit tells why.
                     if (seen.Length == 0) return;
+                    if (whyEnded is not null && await whyEnded(ct).ConfigureAwait(false) is { } reason) throw reason;
                     throw UnexpectedShellOutput(host, streamName, Encoding.UTF8.GetString(seen.GetBuffer(), 0, (int)seen.Length));
                 }
                 // Search only from where a marker could start in the new bytes.

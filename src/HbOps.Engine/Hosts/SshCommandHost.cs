@@ -293,10 +293,27 @@ internal sealed class SshCommandHost : ICommandHost
         var marker = ShellStartFilter.NewMarker();
         var cmd = _client.CreateCommand(ShellStartFilter.Wrap(argv, marker));
         UseOwnPipes(cmd, bounded);
-        var stdout = ShellStartFilter.Filter(cmd.OutputStream, marker, Host.ToString(), "stdout");
-        var stderr = ShellStartFilter.Filter(cmd.ExtendedOutputStream, marker, Host.ToString(), "stderr");
+        Task? exec = null;
+        // Output that ends before the marker: the shell exited (it has an exit status), or the connection went away under
+        // the shell's start-up text (no exit status comes): the channel's end, awaited briefly, tells which.
+        async Task<Exception?> WhyEnded(CancellationToken ct)
+        {
+            try
+            {
+                if (exec is not null) await exec.WaitAsync(TimeSpan.FromSeconds(5), ct).ConfigureAwait(false);
+            }
+            catch (TimeoutException)
+            {
+            }
+            catch (Exception ex) when (ex is SshException || IsConnectionFailure(ex))
+            {
+                return Lost(ex, "before the command started");
+            }
+            return cmd.ExitStatus is null && !_client.IsConnected ? Lost(null, "before the command started") : null;
+        }
+        var stdout = ShellStartFilter.Filter(cmd.OutputStream, marker, Host.ToString(), "stdout", WhyEnded);
+        var stderr = ShellStartFilter.Filter(cmd.ExtendedOutputStream, marker, Host.ToString(), "stderr", WhyEnded);
         var cts = new CancellationTokenSource();
-        Task exec;
         Stream stdin;
         try
         {
