@@ -31,10 +31,17 @@ public static class AgeEncryption
         foreach (var raw in recipients ?? Array.Empty<string>())
         {
             var r = (raw ?? "").Trim();
+            // A private key passed by mistake is named as such and never repeated (not in the message, not as the target).
+            if (r.StartsWith("AGE-SECRET-KEY-", StringComparison.OrdinalIgnoreCase) || r.Contains("PRIVATE KEY", StringComparison.Ordinal))
+            {
+                throw new HbOpsException(HbErrorIds.RecipientInvalid, HbErrorCategory.InvalidArgument,
+                    "-Recipient was given a private key; a recipient is a public key. The value is not repeated here.", null,
+                    "Pass the public key (age-keygen -y KEYFILE prints it), and treat the private key as exposed if it was typed or logged.");
+            }
             var normal = NormaliseRecipient(r) ?? throw new HbOpsException(HbErrorIds.RecipientInvalid, HbErrorCategory.InvalidArgument,
                 $"-Recipient '{Validation.Printable(Shorten(r))}' is not an age recipient: expected an X25519 recipient (age1..., as printed by age-keygen -y) " +
-                "or an OpenSSH public key line (ssh-ed25519 AAAA... or ssh-rsa AAAA...).", r,
-                "Pass the public key (age-keygen -y KEYFILE prints it); never a private key (AGE-SECRET-KEY-1...).");
+                "or an OpenSSH public key line (ssh-ed25519 AAAA... or ssh-rsa AAAA...).", Shorten(r),
+                "Pass the public key (age-keygen -y KEYFILE prints it).");
             if (!result.Contains(normal, StringComparer.Ordinal)) result.Add(normal);
         }
         return result;

@@ -25,8 +25,8 @@
 set -u
 mode=$1 run=$2 access=$3 container=$4 user=$5 db=$6 app=$7 dir=$8 base=$9
 shift 9
-recipients=${1:--}
-shift
+recipients=-
+if [ "${1:-}" != -- ]; then recipients=${1:--}; shift; fi
 [ "${1:-}" = -- ] && shift
 case $run$app in *[!0-9a-z-]*) echo "error=invalid run id or application name" >&2; exit 64;; esac
 if [ "$access" = group ]; then umask 027; else umask 077; fi
