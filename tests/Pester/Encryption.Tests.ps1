@@ -109,6 +109,25 @@ Describe 'Encryption' {
         }
     }
 
+    Context 'Backup of a config target with recipients:' {
+        It 'encrypts to the target''s recipients unless -Recipient is given' {
+            $config = Join-Path $TestDrive 'hbops.yml'
+            $troot = Join-Path $TestEnv.BackupRoot "crypt-target-$suffix"
+            (Get-Content -Raw -LiteralPath $TestEnv.ConfigPath) -replace '(?m)^(\s+)backupRoot: .*$', "`$1backupRoot: $troot`n`$1recipients: [$r2]" |
+                Set-Content -LiteralPath $config
+            try {
+                $t = Invoke-HbBackup -Target contabo-directus -ConfigPath $config -RowCounts None
+                $t.Encryption.Recipients | Should -Be @($r2)
+                (Get-Content -LiteralPath $t.Path -TotalCount 1) | Should -Be 'age-encryption.org/v1'
+                { Invoke-HbBackup -Target contabo-directus -ConfigPath $config -Recipient 'not-a-key' -ErrorAction Stop } |
+                    Should -Throw -ErrorId 'RecipientInvalid,HbOps.InvokeHbBackupCommand'
+            }
+            finally {
+                Remove-Item -Recurse -Force -LiteralPath $troot -ErrorAction SilentlyContinue
+            }
+        }
+    }
+
     Context 'Backup with -Local' {
         It 'encrypts on the docker host, so only ciphertext crossed the network' {
             $l = Invoke-HbBackup @Ssh @Prod -Destination $localRoot -Local -Tag cryptlocal -Recipient $r2 -RowCounts None

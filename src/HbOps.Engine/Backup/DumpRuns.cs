@@ -80,6 +80,11 @@ internal sealed class HostSideDumpRun(ICommandHost host, HostDumpSpec spec, IRea
         if (!s.Ended)
         {
             // The script could not make the run folder or its partial file (or stopped early): its own words.
+            if (s.Errors.Any(e => e.StartsWith("encryption unavailable", StringComparison.Ordinal)))
+            {
+                throw new HbOpsException(HbErrorIds.EncryptionUnavailable, HbErrorCategory.ResourceUnavailable, "Backup failed: " + _dump.Describe(), Spec.RunFolder,
+                    "Install age on the docker host (apt-get install age).");
+            }
             throw s.Partial is null && s.Errors.Count > 0
                 ? LocalHostFiles.NotWritable(Spec.RunFolder, _dump.Describe())
                 : Failed(Partial, "the host-side dump ended early: " + _dump.Describe());

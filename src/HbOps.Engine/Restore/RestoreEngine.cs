@@ -38,6 +38,7 @@ public sealed class RestoreEngine(ICommandHost dockerHost, IHbReporter? reporter
         if (request.Jobs is < 1 or > 64) throw HbOpsException.Invalid("-Jobs must be between 1 and 64.", request.Jobs);
         foreach (var a in request.Assertions) ReadOnlyQuery.RequireText(a.Sql);
         RequireIdentity(artefact, request);
+        if (artefact.Encryption is null && request.Identity is not null) _report.Verbose("-Identity is not used: the artefact is not encrypted.");
         var total = Stopwatch.StartNew();
         var runId = NewRunId();
         var result = new HbRestoreTestResult { Artefact = artefact, StartedUtc = DateTime.UtcNow, Jobs = request.Jobs };
@@ -129,6 +130,8 @@ public sealed class RestoreEngine(ICommandHost dockerHost, IHbReporter? reporter
                     if (artefact.Encryption is not null)
                     {
                         var age = await sandboxes.PrepareDecryptionAsync(sandbox, request.Identity!, token).ConfigureAwait(false);
+                        // Its one use is done: this process's copy is cleared (the sandbox's goes once age has read it).
+                        Array.Clear(request.Identity!);
                         _report.Verbose($"age {age} and the identity are in the sandbox's tmpfs {SandboxManager.SecretMount}.");
                     }
                     var ready = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
