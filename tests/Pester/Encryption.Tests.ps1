@@ -107,6 +107,16 @@ Describe 'Encryption' {
             $v.ChecksumMatches | Should -BeTrue
             $v.Message | Should -Match 'readability not checked'
         }
+        It 'keeps its Encryption through Import-Clixml and JSON round trips' {
+            $xml = Join-Path $TestDrive 'a.clixml'
+            $a | Export-Clixml -LiteralPath $xml
+            $fromXml = Import-Clixml -LiteralPath $xml | Test-HbBackup
+            "$($fromXml.Status)" | Should -Be 'Verified'
+            $fromXml.Encrypted | Should -BeTrue
+            $fromJson = $a | ConvertTo-Json -Depth 10 -EnumsAsStrings | ConvertFrom-Json | Test-HbBackup
+            "$($fromJson.Status)" | Should -Be 'Verified'
+            $fromJson.Encrypted | Should -BeTrue
+        }
     }
 
     Context 'Backup of a config target with recipients:' {
