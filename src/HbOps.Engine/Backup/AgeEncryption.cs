@@ -164,7 +164,8 @@ public static class AgeEncryption
     public static async Task<string> ProbeHostAsync(ICommandHost host, CancellationToken ct)
     {
         ArgumentNullException.ThrowIfNull(host);
-        var r = await host.RunAsync(new[] { "age", "--version" }, ct).ConfigureAwait(false);
+        // Through sh, so a missing tool is exit 127 on every kind of host (a local one could not even start it).
+        var r = await host.RunAsync(new[] { "sh", "-c", "command -v age >/dev/null 2>&1 || { echo 'age: not found' >&2; exit 127; }; exec age --version", "hbops-age" }, ct).ConfigureAwait(false);
         var version = r.StandardOutput.Trim();
         if (!r.Succeeded || version.Length == 0)
         {
