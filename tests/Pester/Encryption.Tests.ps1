@@ -214,7 +214,8 @@ Describe 'Encryption' {
             # This machine as the docker host (no -SshHost), seen through a PATH that has everything but age.
             $shadow = Join-Path $TestDrive 'no-age-bin'
             New-Item -ItemType Directory -Path $shadow | Out-Null
-            & sh -c 'cd "$1" && for f in /usr/bin/* /usr/sbin/*; do b=${f##*/}; case $b in age|age-keygen) ;; *) [ -e "$b" ] || ln -s "$f" "$b";; esac; done' hbops-shadow $shadow
+            # Programs only: a link to a folder (/usr/bin/X11 -> .) would make a loop for anyone walking the temp folder.
+            & sh -c 'cd "$1" && for f in /usr/bin/* /usr/sbin/*; do b=${f##*/}; case $b in age|age-keygen) ;; *) [ -d "$f" ] || [ -e "$b" ] || ln -s "$f" "$b";; esac; done' hbops-shadow $shadow
             $local = @{ Container = $TestEnv.Container; Database = $TestEnv.Database; User = $TestEnv.User }
             $lroot = Join-Path $TestDrive 'no-age'
             $made = Invoke-HbBackup @local -Destination (Join-Path $TestDrive 'with-age') -Tag "crypt$suffix" -Recipient $r1 -RowCounts None
