@@ -55,7 +55,7 @@ public sealed class HbBackupArtefact
     public string Tag { get; set; } = "";
     /// <summary>Dump size in bytes.</summary>
     public long SizeBytes { get; set; }
-    /// <summary>SHA-256 of the dump (lower-case hex), computed while streaming.</summary>
+    /// <summary>SHA-256 of the dump file (lower-case hex), computed while streaming; of the ciphertext when <see cref="Encryption"/> is set.</summary>
     public string Sha256 { get; set; } = "";
     /// <summary>Path of the SHA256SUMS file (sha256sum -c format).</summary>
     public string ChecksumPath { get; set; } = "";
@@ -119,6 +119,13 @@ public sealed class HbBackupArtefact
 
     /// <summary>True for a copy kept off the docker host (LocalCopy or Sftp).</summary>
     public bool IsOffHostCopy => Location is HbArtefactLocation.LocalCopy or HbArtefactLocation.Sftp;
+    /// <summary>
+    /// How the dump file is encrypted (Invoke-HbBackup -Recipient): tool, recipients, the plaintext's SHA-256 and size;
+    /// null when it is a plain pg_dump archive.
+    /// </summary>
+    public HbEncryption? Encryption { get; set; }
+    /// <summary>True when the dump file is age ciphertext (restore it with Test-HbRestore -Identity).</summary>
+    public bool Encrypted => Encryption is not null;
     /// <summary>Content fingerprints taken in the dump's own snapshot (null with -Fingerprint None or without a snapshot).</summary>
     public HbContentFingerprintSnapshot? ContentFingerprints { get; set; }
     /// <summary>The database's catalog (tables, views, sequences with their values, functions, ...) read in the dump's own snapshot (null without a snapshot).</summary>

@@ -33,6 +33,13 @@ public sealed class HbBackupVerification
     public bool ManifestMatches { get; set; }
     /// <summary>pg_restore --list exited 0.</summary>
     public bool Readable { get; set; }
+    /// <summary>
+    /// The pg_restore --list check: Passed, Failed, or NotRun for an encrypted artefact (no key is ever on the docker
+    /// host; Test-HbRestore -Identity proves it restores).
+    /// </summary>
+    public HbCheckStatus ReadabilityCheck { get; set; } = HbCheckStatus.NotRun;
+    /// <summary>True when the artefact is age ciphertext (its checksum is the ciphertext's).</summary>
+    public bool Encrypted { get; set; }
     /// <summary>Number of TOC entries pg_restore listed.</summary>
     public int TocEntries { get; set; }
     /// <summary>When it was checked (UTC).</summary>

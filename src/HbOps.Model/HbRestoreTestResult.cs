@@ -91,6 +91,10 @@ public sealed class HbRestoreTestResult
     public string ObservedSha256 { get; set; } = "";
     /// <summary>True when the observed hash equals the manifest and SHA256SUMS.</summary>
     public bool ChecksumVerified { get; set; }
+    /// <summary>For an encrypted artefact: SHA-256 of the plaintext decrypted inside the sandbox (empty otherwise).</summary>
+    public string DecryptedSha256 { get; set; } = "";
+    /// <summary>For an encrypted artefact: the decrypted plaintext's SHA-256 equals the one the backup recorded.</summary>
+    public bool PlaintextChecksumVerified { get; set; }
     /// <summary>pg_restore's exit code (null when it did not run).</summary>
     public int? RestoreExitCode { get; set; }
     /// <summary>pg_restore flags used.</summary>

@@ -29,4 +29,6 @@ public sealed class HbTarget
     public string? Tag { get; set; }
     /// <summary>Tables to count (schema.table).</summary>
     public List<string>? KeyTables { get; set; }
+    /// <summary>age recipients (public keys) the target's backups are encrypted to (Invoke-HbBackup -Recipient).</summary>
+    public List<string>? Recipients { get; set; }
 }

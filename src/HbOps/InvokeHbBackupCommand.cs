@@ -158,6 +158,20 @@ public sealed class InvokeHbBackupCommand : HbHostCmdletBase
     [Parameter]
     public SwitchParameter GroupReadable { get; set; }
 
+    /// <summary>
+    /// Encrypt the backup with age to these recipients (public keys only): X25519 recipients (age1..., as printed by
+    /// age-keygen -y) or OpenSSH public key lines (ssh-ed25519 AAAA..., ssh-rsa AAAA...). The docker host encrypts the
+    /// dump while it streams (pg_dump | age), so neither the plaintext nor any private key is ever on its disk, and with
+    /// -Local only ciphertext crosses the network. The age tool must be installed on the docker host
+    /// (EncryptionUnavailable otherwise); a value that is not a recipient is RecipientInvalid. Both are refused before
+    /// anything is written. The manifest records the recipients, age's version and the plaintext's SHA-256 and size;
+    /// Sha256 and SHA256SUMS are the ciphertext's. Restore-test it with Test-HbRestore -Identity. With -Target, the
+    /// target's recipients apply unless this parameter is given.
+    /// </summary>
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string[] Recipient { get; set; } = Array.Empty<string>();
+
     /// <inheritdoc />
     protected override void ProcessRecord()
     {
@@ -206,6 +220,8 @@ public sealed class InvokeHbBackupCommand : HbHostCmdletBase
     // The host and request the current parameter values name; null when -WhatIf or the user declined.
     private (HbHost Host, BackupRequest Request)? Plan(string what, string compression)
     {
+        // Recipients are refused before any connection (RecipientInvalid); age's presence is the engine's preflight.
+        var recipients = AgeEncryption.ValidateRecipients(Recipient);
         var host = ResolveHostFromParameters();
         var where = Local ? $"{Destination} on this machine" : $"{Destination} on {host}";
         if (!ShouldProcess($"{Database} in container {Container} on {host} -> {where}", "Back up"))
@@ -220,6 +236,7 @@ public sealed class InvokeHbBackupCommand : HbHostCmdletBase
             LocalDestination = Local, Tag = Tag, Compression = compression, RowCounts = RowCounts,
             KeyTables = KeyTables, SafetyFactor = SafetyFactor, Force = Force, GroupReadable = GroupReadable,
             Fingerprint = MyInvocation.BoundParameters.ContainsKey(nameof(Fingerprint)) ? Fingerprint : null,
+            Recipients = recipients,
         });
     }
 
@@ -233,7 +250,7 @@ public sealed class InvokeHbBackupCommand : HbHostCmdletBase
     // values never reach the next.
     private T WithTarget<T>(string name, Func<T> plan)
     {
-        var saved = (Container, Database, User, Destination, Tag, KeyTables, SshHost, HostName, Port, SshUser, KeyFile, SshConfigPath, KnownHostsPath);
+        var saved = (Container, Database, User, Destination, Tag, KeyTables, SshHost, HostName, Port, SshUser, KeyFile, SshConfigPath, KnownHostsPath, Recipient);
         try
         {
             ApplyTarget(name);
@@ -241,7 +258,7 @@ public sealed class InvokeHbBackupCommand : HbHostCmdletBase
         }
         finally
         {
-            (Container, Database, User, Destination, Tag, KeyTables, SshHost, HostName, Port, SshUser, KeyFile, SshConfigPath, KnownHostsPath) = saved;
+            (Container, Database, User, Destination, Tag, KeyTables, SshHost, HostName, Port, SshUser, KeyFile, SshConfigPath, KnownHostsPath, Recipient) = saved;
         }
     }
 
@@ -260,5 +277,6 @@ public sealed class InvokeHbBackupCommand : HbHostCmdletBase
         if (!Bound(nameof(Destination)) && t.BackupRoot is not null) Destination = t.BackupRoot;
         if (!Bound(nameof(Tag)) && t.Tag is not null) Tag = t.Tag;
         if (!Bound(nameof(KeyTables)) && t.KeyTables is not null) KeyTables = t.KeyTables.ToArray();
+        if (!Bound(nameof(Recipient)) && t.Recipients is not null) Recipient = t.Recipients.ToArray();
     }
 }

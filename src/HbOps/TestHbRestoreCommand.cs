@@ -89,6 +89,21 @@ public sealed class TestHbRestoreCommand : HbSandboxCmdletBase
     [ValidateRange(0.0, 1.0)]
     public double EstimateTolerance { get; set; } = 0.1;
 
+    /// <summary>
+    /// An age identity file (written by age-keygen: AGE-SECRET-KEY-1... lines) that decrypts an encrypted artefact
+    /// (Invoke-HbBackup -Recipient). It is read on this machine and never written to the docker host's disk: it goes, on
+    /// docker exec's standard input, into a private tmpfs of the sandbox (mode 0700, 16 MiB, gone with the container),
+    /// where the docker host's own age binary decrypts the artefact into pg_restore (one job: pg_restore cannot restore
+    /// in parallel from a stream) while the plaintext's SHA-256 is compared with the manifest's. The identity is removed
+    /// from the tmpfs as soon as age is done, and never appears in output, records or errors. Required for an encrypted
+    /// artefact (IdentityRequired); a file that is no age identity file is IdentityInvalid; an identity that matches no
+    /// recipient, or an altered ciphertext, is DecryptionFailed. The sandbox image must be able to run the host's age
+    /// (glibc-based, as the official postgres images are). Ignored for an artefact that is not encrypted.
+    /// </summary>
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string? Identity { get; set; }
+
     /// <inheritdoc />
     protected override void ProcessRecord() => RunForArtefact(() => new RestoreRequest
         {
@@ -96,9 +111,35 @@ public sealed class TestHbRestoreCommand : HbSandboxCmdletBase
             Image = Image, SandboxName = SandboxName, Jobs = Jobs, KeepSandbox = KeepSandbox, Assertions = Assertion.Select(ToAssertion).ToList(),
             EstimateTolerance = EstimateTolerance, SandboxTimeToLive = TimeSpan.FromMinutes(TimeToLiveMinutes),
             Amcheck = Amcheck || HeapAllIndexed, AmcheckHeapAllIndexed = HeapAllIndexed,
+            Identity = Identity is null ? null : ReadIdentity(GetUnresolvedProviderPathFromPSPath(Identity)),
         },
         $"{ArtefactDescription} into a new sandbox{(KeepSandbox ? " (kept)" : "")}", "Restore-test",
         (engine, artefact, request, ct) => engine.RunAsync(artefact, request, ct));
+
+    // Read here, checked, and reduced to its key lines; the file's own bytes are cleared from memory at once.
+    private static byte[] ReadIdentity(string path)
+    {
+        byte[] raw;
+        try
+        {
+            var info = new FileInfo(path);
+            if (!info.Exists) throw new HbOpsException(HbErrorIds.IdentityInvalid, HbErrorCategory.ObjectNotFound, $"-Identity '{path}' does not exist.", path);
+            if (info.Length > AgeEncryption.MaxIdentityBytes) return AgeEncryption.ValidateIdentity(new byte[AgeEncryption.MaxIdentityBytes + 1], path);
+            raw = File.ReadAllBytes(path);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            throw new HbOpsException(HbErrorIds.IdentityInvalid, HbErrorCategory.InvalidArgument, $"-Identity '{path}' cannot be read: {ex.Message}", path, null, ex);
+        }
+        try
+        {
+            return AgeEncryption.ValidateIdentity(raw, path);
+        }
+        finally
+        {
+            Array.Clear(raw);
+        }
+    }
 
     private static HbAssertion ToAssertion(Hashtable h)
     {

@@ -16,6 +16,8 @@ Describe 'Test-HbBackup' {
         $v.ChecksumMatches | Should -BeTrue
         $v.ChecksumFileMatches | Should -BeTrue
         $v.Readable | Should -BeTrue
+        "$($v.ReadabilityCheck)" | Should -Be 'Passed'
+        $v.Encrypted | Should -BeFalse
         $v.TocEntries | Should -BeGreaterThan 100
     }
 

@@ -4,7 +4,7 @@
 # containers (15, 17 and a second 15 with its own database). Writes $HBOPS_ENV_DIR/env.json for tests and the demo.
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 need_root
-apt_install docker.io openssh-server openssh-client iproute2 busybox-static postgresql-15 python3 shellcheck fish tcsh zsh mksh
+apt_install docker.io openssh-server openssh-client iproute2 busybox-static postgresql-15 python3 shellcheck fish tcsh zsh mksh age
 bash "$ENV_SCRIPTS_DIR/start-docker.sh"
 bash "$ENV_SCRIPTS_DIR/build-postgres-image.sh" 15
 bash "$ENV_SCRIPTS_DIR/build-postgres-image.sh" 15 nofdw

@@ -180,6 +180,23 @@ public sealed partial class ArtefactCatalog(ICommandHost host, bool filesAreLoca
         var manifestProblem = ManifestProblem(artefact, observed);
         v.ManifestMatches = manifestProblem is null;
 
+        if (artefact.Encryption is not null)
+        {
+            // The key is never on the docker host (nor handed to Test-HbBackup): the archive inside the ciphertext is
+            // read only by Test-HbRestore -Identity, in a sandbox's tmpfs. Here the ciphertext is what is verified.
+            v.Encrypted = true;
+            v.Status = v.ManifestMatches && v.ChecksumMatches && v.ChecksumFileMatches ? HbVerificationStatus.Verified : HbVerificationStatus.Failed;
+            v.Message = v.Status == HbVerificationStatus.Verified
+                ? "sha256 of the age ciphertext matches manifest and SHA256SUMS; the manifest matches its SHA256SUMS line; readability not checked " +
+                  "(encrypted: no key on the docker host; Test-HbRestore -Identity proves it restores)"
+                : string.Join("; ", new[]
+                {
+                    manifestProblem,
+                    v.ChecksumMatches ? null : $"sha256 {v.ObservedSha256} (size {size}) differs from the manifest ({artefact.Sha256}, size {artefact.SizeBytes})",
+                    v.ChecksumFileMatches ? null : "SHA256SUMS does not list this file with the observed hash",
+                }.Where(s => s is not null));
+            return v;
+        }
         var img = Validation.Image(image ?? $"postgres:{artefact.ServerMajor}", "Image");
         var list = new[] { "docker", "run", "-i", "--rm", "--network", "none", "--label", "hbops.probe=true", "--entrypoint", "pg_restore", img, "--list" };
         CommandResult r;
@@ -201,6 +218,7 @@ public sealed partial class ArtefactCatalog(ICommandHost host, bool filesAreLoca
             r = await host.RunAsync(argv, ct).ConfigureAwait(false);
         }
         v.Readable = r.Succeeded;
+        v.ReadabilityCheck = r.Succeeded ? HbCheckStatus.Passed : HbCheckStatus.Failed;
         v.TocEntries = r.StandardOutput.Split('\n').Count(l => l.Length > 0 && !l.StartsWith(';'));
         v.Status = v.ManifestMatches && v.ChecksumMatches && v.ChecksumFileMatches && v.Readable ? HbVerificationStatus.Verified : HbVerificationStatus.Failed;
         v.Message = v.Status == HbVerificationStatus.Verified

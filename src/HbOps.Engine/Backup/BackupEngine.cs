@@ -37,6 +37,7 @@ public sealed class BackupEngine(ICommandHost dockerHost, IHbReporter? reporter 
     {
         ArgumentNullException.ThrowIfNull(request);
         Validate(request);
+        var recipients = AgeEncryption.ValidateRecipients(request.Recipients);
         var compression = DumpCompression.Parse(request.Compression);
         var started = Stopwatch.StartNew();
         var timestamp = DateTime.UtcNow;
@@ -56,6 +57,7 @@ public sealed class BackupEngine(ICommandHost dockerHost, IHbReporter? reporter 
             CompressionLevel = compression.Level,
             SafetyFactor = request.SafetyFactor,
             Location = request.LocalDestination ? HbArtefactLocation.Local : HbArtefactLocation.Host,
+            Encryption = recipients.Count == 0 ? null : new HbEncryption { Recipients = recipients.ToList() },
         };
 
         var runFolder = JoinPath(request.LocalDestination, request.Destination,
@@ -81,6 +83,8 @@ public sealed class BackupEngine(ICommandHost dockerHost, IHbReporter? reporter 
             ? pg.QueryAsync(DumpVersionMeta + "SELECT " + ServerFactsSql(request.KeyTables) + ";", ct)
             : Task.FromResult("");
         var destinationTask = files.CheckDestinationAsync(runFolder, artefact.Path, ct);
+        // Encryption runs on the docker host (the plaintext never crosses the network): age must be there.
+        var ageTask = recipients.Count == 0 ? Task.FromResult("") : AgeEncryption.ProbeHostAsync(dockerHost, ct);
         PsqlSession? session = null;
         string? snapshotId = null;
         try
@@ -110,11 +114,12 @@ public sealed class BackupEngine(ICommandHost dockerHost, IHbReporter? reporter 
             artefact.PgDumpVersion = dumpVersion;
             // lz4 and zstd need pg_dump 16: refused here, before the run folder or any file exists.
             compression.RequireSupportedBy(dumpVersion, request.Container);
+            if (artefact.Encryption is { } encryption) encryption.ToolVersion = await ageTask.ConfigureAwait(false);
         }
         catch (Exception)
         {
             // Observe every probe (none may be left unobserved) and close the snapshot transaction if it opened.
-            foreach (var t in new Task[] { containerTask, snapshotTask, infoTask, destinationTask })
+            foreach (var t in new Task[] { containerTask, snapshotTask, infoTask, destinationTask, ageTask })
             {
                 try { await t.ConfigureAwait(false); } catch (Exception) when (!t.IsCompletedSuccessfully) { }
             }
@@ -151,18 +156,23 @@ public sealed class BackupEngine(ICommandHost dockerHost, IHbReporter? reporter 
             artefact.DumpCommand = string.Join(' ', dumpArgs.Select(ShellQuote.Quote));
             var dumpArgv = DockerCli.ExecArgv(request.Container, dumpArgs, env: new Dictionary<string, string> { ["PGAPPNAME"] = appName });
             // The run folder and this run's partial file are made only now, by the dump itself.
-            var spec = new HostDumpSpec(runId, request.GroupReadable, request.Container, request.User, request.Database, appName, runFolder, baseName);
+            var spec = new HostDumpSpec(runId, request.GroupReadable, request.Container, request.User, request.Database, appName, runFolder, baseName, recipients);
             var sw = Stopwatch.StartNew();
             void Progress(long bytes) => ReportBytes(bytes, artefact.DatabaseSizeBytes, sw.Elapsed);
             dump = request.LocalDestination
                 ? new StreamedDumpRun(dockerHost, spec, dumpArgv, Progress)
                 : new HostSideDumpRun(dockerHost, spec, dumpArgv, Progress, pg, _report);
-            _report.Verbose($"Dumping: docker exec {request.Container} {artefact.DumpCommand} -> {runFolder}/{baseName}.dump.{runId}.partial");
+            _report.Verbose($"Dumping: docker exec {request.Container} {artefact.DumpCommand}{(recipients.Count > 0 ? $" | age -R <{recipients.Count} recipient(s)>" : "")} -> {runFolder}/{baseName}.dump.{runId}.partial");
             var dumped = await dump.RunAsync(ct).ConfigureAwait(false);
             artefact.Sha256 = dumped.Sha256;
             artefact.SizeBytes = dumped.Size;
             artefact.Stderr = dumped.Stderr;
             after = dumped.After;
+            if (artefact.Encryption is { } encrypted)
+            {
+                encrypted.PlaintextSha256 = dumped.PlainSha256!;
+                encrypted.PlaintextSizeBytes = dumped.PlainSize!.Value;
+            }
 
             if (countTask is not null)
             {

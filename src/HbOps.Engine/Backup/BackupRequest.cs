@@ -38,4 +38,9 @@ public sealed class BackupRequest
     /// folder's: a backup root owned by the backup group with the setgid bit passes it on.
     /// </summary>
     public bool GroupReadable { get; init; }
+    /// <summary>
+    /// age recipients (public keys; see <see cref="AgeEncryption.ValidateRecipients"/>): the docker host encrypts the
+    /// dump while it streams. Empty: not encrypted.
+    /// </summary>
+    public IReadOnlyList<string> Recipients { get; init; } = Array.Empty<string>();
 }

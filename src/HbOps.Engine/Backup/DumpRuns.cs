@@ -10,7 +10,9 @@ using HbOps.Model;
 namespace HbOps.Engine.Backup;
 
 /// <summary>What a finished dump produced.</summary>
-internal sealed record DumpResult(string Sha256, long Size, string Stderr, (int RestartCount, string StartedAt)? After);
+/// <remarks>With encryption, <c>Sha256</c>/<c>Size</c> are the ciphertext's and <c>PlainSha256</c>/<c>PlainSize</c> the plaintext's.</remarks>
+internal sealed record DumpResult(string Sha256, long Size, string Stderr, (int RestartCount, string StartedAt)? After,
+    string? PlainSha256 = null, long? PlainSize = null);
 
 /// <summary>
 /// One dump from start to claim, owning every file it makes: a partial file named with the run id (created with
@@ -41,10 +43,16 @@ internal abstract class DumpRun(HostDumpSpec spec) : IAsyncDisposable
         text.Contains("No space left on device", StringComparison.OrdinalIgnoreCase) ? text + " (ENOSPC: the destination's filesystem is full)" : text;
 
     /// <summary>Why a dump that ended did not succeed, from the script's key=value report; null when it succeeded.</summary>
-    protected static string? Failure(HostDumpStatus s, string partial, bool hostWrites)
+    protected static string? Failure(HostDumpStatus s, string partial, bool hostWrites, bool encrypted = false)
     {
         var stderr = Redaction.Redact(string.Join('\n', s.Stderr).Trim());
         if (s.DumpExit != 0) return $"pg_dump failed (exit {Code(s.DumpExit)}): {(stderr.Length > 0 ? stderr : "no message")}";
+        if (encrypted && s.EncryptExit != 0)
+        {
+            var why = Redaction.Redact(string.Join("; ", s.EncryptErrors).Trim());
+            return $"age failed to encrypt the dump (exit {Code(s.EncryptExit)}): {(why.Length > 0 ? why : "no message")}";
+        }
+        if (encrypted && (s.PlainSha256 is null || s.PlainSize is null)) return "no SHA-256 or size of the plaintext was reported";
         if (hostWrites && s.WriteExit != 0)
         {
             var why = Redaction.Redact(string.Join("; ", s.WriteErrors).Trim());
@@ -72,12 +80,17 @@ internal sealed class HostSideDumpRun(ICommandHost host, HostDumpSpec spec, IRea
         if (!s.Ended)
         {
             // The script could not make the run folder or its partial file (or stopped early): its own words.
+            if (s.Errors.Any(e => e.StartsWith("encryption unavailable", StringComparison.Ordinal)))
+            {
+                throw new HbOpsException(HbErrorIds.EncryptionUnavailable, HbErrorCategory.ResourceUnavailable, "Backup failed: " + _dump.Describe(), Spec.RunFolder,
+                    "Install age on the docker host (apt-get install age).");
+            }
             throw s.Partial is null && s.Errors.Count > 0
                 ? LocalHostFiles.NotWritable(Spec.RunFolder, _dump.Describe())
                 : Failed(Partial, "the host-side dump ended early: " + _dump.Describe());
         }
-        if (Failure(s, Partial, hostWrites: true) is { } why) throw Failed(Partial, why, "Check the database, the destination's free space, and the message.");
-        return new DumpResult(s.Sha256!, s.Size!.Value, Redaction.Redact(string.Join('\n', s.Stderr).Trim()), s.After);
+        if (Failure(s, Partial, hostWrites: true, Spec.Encrypted) is { } why) throw Failed(Partial, why, "Check the database, the destination's free space, and the message.");
+        return new DumpResult(s.Sha256!, s.Size!.Value, Redaction.Redact(string.Join('\n', s.Stderr).Trim()), s.After, s.PlainSha256, s.PlainSize);
     }
 
     public override Task<string> ClaimAsync(string sha256, Func<string, string> manifestFor, CancellationToken ct) =>
@@ -171,13 +184,13 @@ internal sealed class StreamedDumpRun(ICommandHost host, HostDumpSpec spec, IRea
         }
         var s = await _dump.WaitDumpedAsync(ct).ConfigureAwait(false);
         if (!s.Ended) throw Failed(Partial, "the dump command ended early: " + _dump.Describe());
-        if (Failure(s, Partial, hostWrites: false) is { } why) throw Failed(Partial, why);
+        if (Failure(s, Partial, hostWrites: false, Spec.Encrypted) is { } why) throw Failed(Partial, why);
         await _dump.FinishAsync(ct).ConfigureAwait(false);
         var size = _file.Length;
         await _file.DisposeAsync().ConfigureAwait(false);
         _file = null;
         return new DumpResult(Convert.ToHexString(hasher.GetHashAndReset()).ToLowerInvariant(), size,
-            Redaction.Redact(string.Join('\n', s.Stderr).Trim()), s.After);
+            Redaction.Redact(string.Join('\n', s.Stderr).Trim()), s.After, s.PlainSha256, s.PlainSize);
     }
 
     public override async Task<string> ClaimAsync(string sha256, Func<string, string> manifestFor, CancellationToken ct)

@@ -16,8 +16,13 @@ namespace HbOps.Engine.Backup;
 /// <param name="ApplicationName">pg_dump's application_name (its server session is ended to stop it).</param>
 /// <param name="RunFolder">Run folder on the host (host mode).</param>
 /// <param name="BaseName">Artefact name without extension (host mode).</param>
+/// <param name="Recipients">age recipients: the dump is encrypted on the docker host while it streams (empty: not).</param>
 internal sealed record HostDumpSpec(string RunId, bool GroupReadable, string Container, string User, string Database,
-    string ApplicationName, string RunFolder, string BaseName);
+    string ApplicationName, string RunFolder, string BaseName, IReadOnlyList<string>? Recipients = null)
+{
+    /// <summary>True when the dump is encrypted.</summary>
+    public bool Encrypted => Recipients is { Count: > 0 };
+}
 
 /// <summary>The <c>key=value</c> lines a dump reported up to <c>end=dump</c>.</summary>
 internal sealed class HostDumpStatus
@@ -29,6 +34,10 @@ internal sealed class HostDumpStatus
     public int? WriteExit { get; set; }
     public string? Sha256 { get; set; }
     public long? Size { get; set; }
+    public int? EncryptExit { get; set; }
+    public List<string> EncryptErrors { get; } = new();
+    public string? PlainSha256 { get; set; }
+    public long? PlainSize { get; set; }
     public (int RestartCount, string StartedAt)? After { get; set; }
     public List<string> Stderr { get; } = new();
     public List<string> WriteErrors { get; } = new();
@@ -84,7 +93,8 @@ internal sealed class HostDump : IAsyncDisposable
         var argv = new List<string>
         {
             "sh", "-c", HostScripts.Dump, "hbops-dump", stream ? "stream" : "host", spec.RunId, spec.GroupReadable ? "group" : "private",
-            spec.Container, spec.User, spec.Database, spec.ApplicationName, stream ? "-" : spec.RunFolder, stream ? "-" : spec.BaseName, "--",
+            spec.Container, spec.User, spec.Database, spec.ApplicationName, stream ? "-" : spec.RunFolder, stream ? "-" : spec.BaseName,
+            spec.Encrypted ? string.Join('\n', spec.Recipients!) : "-", "--",
         };
         argv.AddRange(dumpArgv);
         var cmd = stream ? await host.StartStreamingAsync(argv, ct).ConfigureAwait(false) : await host.StartAsync(argv, ct).ConfigureAwait(false);
@@ -129,6 +139,10 @@ internal sealed class HostDump : IAsyncDisposable
                 case "write_rc": _status.WriteExit = Int(value); break;
                 case "write_error": _status.WriteErrors.Add(value); break;
                 case "sha256": _status.Sha256 = ShellHostFiles.ParseSha256(value); break;
+                case "encrypt_rc": _status.EncryptExit = Int(value); break;
+                case "encrypt_error": _status.EncryptErrors.Add(value); break;
+                case "plain_sha256": _status.PlainSha256 = ShellHostFiles.ParseSha256(value); break;
+                case "plain_size": _status.PlainSize = long.TryParse(value, NumberStyles.Integer, CultureInfo.InvariantCulture, out var plain) ? plain : null; break;
                 case "size": _status.Size = long.TryParse(value, NumberStyles.Integer, CultureInfo.InvariantCulture, out var size) ? size : null; break;
                 case "after":
                     var parts = value.Split('|', 2);

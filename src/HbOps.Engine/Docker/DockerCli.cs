@@ -180,6 +180,7 @@ public sealed class DockerCli(ICommandHost host) : IDockerGateway
         foreach (var e in spec.Env) { run.Add("-e"); run.Add(e); }
         foreach (var n in names) { run.Add("-e"); run.Add(n); }
         foreach (var m in spec.Mounts) { run.Add("--mount"); run.Add($"type={m.Type},source={m.Source},target={m.Target}{(m.ReadOnly ? ",readonly" : "")}"); }
+        foreach (var (path, options) in spec.Tmpfs ?? new Dictionary<string, string>()) { run.Add("--tmpfs"); run.Add($"{path}:{options}"); }
         // docker run takes the entrypoint's executable as an option; its arguments go before the command.
         if (spec.Entrypoint is { Count: > 0 } entrypoint) { run.Add("--entrypoint"); run.Add(entrypoint[0]); }
         run.Add(spec.Image);

@@ -139,6 +139,7 @@ internal sealed class DockerEngineApi : IDockerGateway
                 PortBindings = new Dictionary<string, IList<PortBinding>>(),
             },
         };
+        if (spec.Tmpfs is { Count: > 0 } tmpfs) create.HostConfig.Tmpfs = tmpfs.ToDictionary();
         if (spec.Entrypoint is { Count: > 0 }) create.Entrypoint = spec.Entrypoint.ToList();
         if (spec.Command.Count > 0) create.Cmd = spec.Command.ToList();
         await Call(async () =>

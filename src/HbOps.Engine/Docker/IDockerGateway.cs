@@ -7,11 +7,12 @@ public sealed record MountSpec(string Type, string Source, string Target, bool R
 /// A sandbox container to create: always network <c>none</c>, no published port, no restart policy.
 /// <see cref="SecretEnv"/> never appears on a command line or in output. <see cref="Command"/> replaces the image's
 /// command (empty: the image's own); <see cref="Entrypoint"/> replaces the image's entrypoint (null: the image's own).
+/// <see cref="Tmpfs"/>: in-memory mounts (path to mount options) that go with the container (null: none).
 /// </summary>
 public sealed record SandboxContainerSpec(
     string Name, string Image, IReadOnlyDictionary<string, string> Labels, IReadOnlyList<string> Env,
     IReadOnlyList<string> SecretEnv, IReadOnlyList<MountSpec> Mounts, IReadOnlyList<string> Command,
-    IReadOnlyList<string>? Entrypoint = null);
+    IReadOnlyList<string>? Entrypoint = null, IReadOnlyDictionary<string, string>? Tmpfs = null);
 
 /// <summary>What HbOps reads from an image: its id, environment and labels.</summary>
 public sealed record ImageInfo(string Id, IReadOnlyList<string> Env, IReadOnlyDictionary<string, string> Labels);

@@ -94,6 +94,16 @@ public static class HbErrorIds
     public const string PathNotFound = nameof(PathNotFound);
     /// <summary>The SSH account's login shell printed text and the command never started (its start-of-output marker never came).</summary>
     public const string RemoteShellOutput = nameof(RemoteShellOutput);
+    /// <summary>An -Recipient value is not an age recipient (age1... X25519, or an ssh-ed25519 / ssh-rsa public key line).</summary>
+    public const string RecipientInvalid = nameof(RecipientInvalid);
+    /// <summary>Encryption or decryption was asked for and the age tool is missing where it must run (the docker host, or the sandbox image cannot run it).</summary>
+    public const string EncryptionUnavailable = nameof(EncryptionUnavailable);
+    /// <summary>The artefact is encrypted and no -Identity was given to decrypt it.</summary>
+    public const string IdentityRequired = nameof(IdentityRequired);
+    /// <summary>The -Identity file is not an age identity file (AGE-SECRET-KEY-1... lines).</summary>
+    public const string IdentityInvalid = nameof(IdentityInvalid);
+    /// <summary>age could not decrypt the artefact (no identity matches its recipients, or the ciphertext fails authentication).</summary>
+    public const string DecryptionFailed = nameof(DecryptionFailed);
     /// <summary>An unexpected failure; the message carries the detail.</summary>
     public const string Unexpected = nameof(Unexpected);
 }

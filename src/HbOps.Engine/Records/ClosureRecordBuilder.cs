@@ -54,6 +54,15 @@ public static class ClosureRecordBuilder
                 : b.SnapshotTransaction.EndsWith("read only", StringComparison.Ordinal) && b.ContainerRestartCountBefore == b.ContainerRestartCountAfter && b.ContainerStartedAtBefore == b.ContainerStartedAtAfter,
             b is null || b.SnapshotTransaction.Length == 0 ? "no snapshot transaction was observed (backup without row counts)"
                 : $"transaction '{b.SnapshotTransaction}'; restart count {b.ContainerRestartCountBefore} -> {b.ContainerRestartCountAfter}; started at {b.ContainerStartedAtBefore} -> {b.ContainerStartedAtAfter}");
+        // Only for an encrypted artefact: how (tool, recipients: public keys only, never a key) and whether the restore
+        // test decrypted it to the plaintext the backup hashed.
+        if ((b ?? restore?.Artefact)?.Encryption is { } enc)
+        {
+            Add("Encrypted artefact decrypted in the sandbox to the recorded plaintext (SHA-256)",
+                restore is null || restore.Artefact.Encryption is null ? null : restore.PlaintextChecksumVerified,
+                $"{enc.Tool} {enc.ToolVersion} to {enc.Recipients.Count} recipient(s): {string.Join(", ", enc.Recipients)}; plaintext sha256 {enc.PlaintextSha256}, {I(enc.PlaintextSizeBytes)} bytes" +
+                (restore is null || restore.Artefact.Encryption is null ? "; no restore test of it supplied" : $"; decrypted in the sandbox: sha256 {restore.DecryptedSha256}"));
+        }
         Add("Artefact checksum verified before restore",
             restore is null ? null : restore.ChecksumVerified,
             restore is null ? "no restore test supplied" : $"observed sha256 {restore.ObservedSha256} vs recorded {restore.Artefact.Sha256}");

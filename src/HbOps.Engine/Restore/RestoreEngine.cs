@@ -37,6 +37,8 @@ public sealed class RestoreEngine(ICommandHost dockerHost, IHbReporter? reporter
         ArgumentNullException.ThrowIfNull(request);
         if (request.Jobs is < 1 or > 64) throw HbOpsException.Invalid("-Jobs must be between 1 and 64.", request.Jobs);
         foreach (var a in request.Assertions) ReadOnlyQuery.RequireText(a.Sql);
+        RequireIdentity(artefact, request);
+        if (artefact.Encryption is null && request.Identity is not null) _report.Verbose("-Identity is not used: the artefact is not encrypted.");
         var total = Stopwatch.StartNew();
         var runId = NewRunId();
         var result = new HbRestoreTestResult { Artefact = artefact, StartedUtc = DateTime.UtcNow, Jobs = request.Jobs };
@@ -63,6 +65,15 @@ public sealed class RestoreEngine(ICommandHost dockerHost, IHbReporter? reporter
             var restoreArgs = new List<string> { "pg_restore", "-U", artefact.User, "-d", PgEndpoint.DatabaseArgument(artefact.Database), "--no-owner", "--no-privileges", "--clean", "--if-exists",
                 "-j", request.Jobs.ToString(CultureInfo.InvariantCulture), SandboxManager.ArtefactMount + "/" + artefact.FileName };
             result.RestoreCommand = string.Join(' ', restoreArgs.Select(ShellQuote.Quote));
+            if (artefact.Encryption is not null)
+            {
+                // Decrypted inside the sandbox into pg_restore's standard input, which allows one job only.
+                restoreArgs = DecryptingRestoreArgv(artefact);
+                result.Jobs = 1;
+                result.RestoreCommand = $"age -d -i {SandboxManager.SecretMount}/identity {SandboxManager.ArtefactMount}/{artefact.FileName} | " +
+                    string.Join(' ', restoreArgs.Skip(DecryptScriptArgs).Select(ShellQuote.Quote));
+                _report.Verbose("The artefact is encrypted (age): it is decrypted inside the sandbox with the identity on a tmpfs and restored from the stream with one job.");
+            }
             using var creationCts = CancellationTokenSource.CreateLinkedTokenSource(ct);
             var needsUpload = (HostFiles.IsLocal(artefact) && dockerHost.Host.Kind != HbHostKind.Local) || artefact.Location == HbArtefactLocation.Sftp;
             // The sweep starts once the image was probed, so the probe (first on the critical path) has the engine
@@ -113,9 +124,16 @@ public sealed class RestoreEngine(ICommandHost dockerHost, IHbReporter? reporter
                     socketDirectory = NewSocketDirectory();
                     await ArmAsync(lease, ScratchFolder(null, socketDirectory), token).ConfigureAwait(false);
                     creationBegan = true;
-                    sandbox = await sandboxes.CreateAsync(Spec(artefact, request, image, major, artefactFolder, socketDirectory, uploadFolder, runId), token).ConfigureAwait(false);
+                    sandbox = await sandboxes.CreateAsync(Spec(artefact, request, image, major, artefactFolder, socketDirectory, uploadFolder, runId, artefact.Encryption is not null), token).ConfigureAwait(false);
                     result.Sandbox = sandbox;
                     await checksumVerified.Task.WaitAsync(token).ConfigureAwait(false);
+                    if (artefact.Encryption is not null)
+                    {
+                        var age = await sandboxes.PrepareDecryptionAsync(sandbox, request.Identity!, token).ConfigureAwait(false);
+                        // Its one use is done: this process's copy is cleared (the sandbox's goes once age has read it).
+                        Array.Clear(request.Identity!);
+                        _report.Verbose($"age {age} and the identity are in the sandbox's tmpfs {SandboxManager.SecretMount}.");
+                    }
                     var ready = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
                     _report.Verbose($"Restoring as soon as the server is ready: docker exec {sandbox.Name} {result.RestoreCommand}");
                     restoreRun = sandboxes.RunWhenReadyAsync(sandbox, restoreArgs, request.ReadyTimeout, () => ready.TrySetResult(), token);
@@ -134,6 +152,7 @@ public sealed class RestoreEngine(ICommandHost dockerHost, IHbReporter? reporter
             await Phase(result, "Restore", 3, async () =>
             {
                 var r = await restoreRun!.ConfigureAwait(false);
+                if (artefact.Encryption is not null) CheckDecryption(artefact, r.StandardOutput, result);
                 result.RestoreExitCode = r.ExitCode;
                 result.Messages = RestoreMessageClassifier.Classify(r.StandardError);
                 var ignored = RestoreMessageClassifier.IgnoredErrorCount(result.Messages);
@@ -472,6 +491,72 @@ public sealed class RestoreEngine(ICommandHost dockerHost, IHbReporter? reporter
         }
     }
 
+    // An encrypted artefact needs the identity that decrypts it, before anything is made.
+    private static void RequireIdentity(HbBackupArtefact artefact, RestoreRequest request)
+    {
+        if (artefact.Encryption is null || request.Identity is { Length: > 0 }) return;
+        throw new HbOpsException(HbErrorIds.IdentityRequired, HbErrorCategory.InvalidArgument,
+            $"'{artefact.Path}' is encrypted with age (to {string.Join(", ", artefact.Encryption.Recipients.Select(Shorten))}); pass -Identity with a file holding one of their private keys.",
+            artefact.Path, "Test-HbRestore -Identity <age identity file>: it is read here and goes only into the sandbox's tmpfs.");
+        static string Shorten(string r) => r.Length > 24 ? r[..20] + "..." : r;
+    }
+
+    // Arguments before pg_restore's own in the decrypting command.
+    private const int DecryptScriptArgs = 6;
+
+    // Runs in the sandbox (as root, whose tmpfs holds age and the identity): age decrypts the artefact into pg_restore's
+    // standard input; a FIFO hands a copy of the plaintext to sha256sum (one pass, nothing written). Reports
+    // hbops-decrypt-rc=, hbops-plain-sha256= and age's own words as hbops-decrypt-error= lines on stdout (pg_restore
+    // writes nothing there) and exits with pg_restore's exit code. The identity is removed as soon as age is done.
+    private const string DecryptRestoreScript = """
+        f=$1; s=$2; shift 2
+        mkfifo -m 600 "$s/plain" || exit 70
+        sha256sum < "$s/plain" > "$s/plain.sum" &
+        { "$s/age" -d -i "$s/identity" "$f" 2> "$s/age.err"; echo "$?" > "$s/age.rc"; rm -f "$s/identity"; } | tee "$s/plain" | "$@"
+        rc=$?
+        wait
+        echo "hbops-decrypt-rc=$(cat "$s/age.rc" 2>/dev/null)"
+        read -r sum _ < "$s/plain.sum" || sum=
+        echo "hbops-plain-sha256=$sum"
+        sed 's/^/hbops-decrypt-error=/' "$s/age.err"
+        exit "$rc"
+        """;
+
+    private static List<string> DecryptingRestoreArgv(HbBackupArtefact artefact) => new()
+    {
+        "sh", "-c", DecryptRestoreScript, "hbops-decrypt", SandboxManager.ArtefactMount + "/" + artefact.FileName, SandboxManager.SecretMount,
+        "pg_restore", "-U", artefact.User, "-d", PgEndpoint.DatabaseArgument(artefact.Database), "--no-owner", "--no-privileges", "--clean", "--if-exists",
+    };
+
+    // age must have decrypted the whole artefact (a wrong identity or an altered ciphertext stops it) and the plaintext
+    // must be the one the backup hashed while encrypting it.
+    internal static void CheckDecryption(HbBackupArtefact artefact, string output, HbRestoreTestResult result)
+    {
+        var lines = output.Split('\n').Select(l => l.TrimEnd('\r')).ToList();
+        string? Value(string key) => lines.LastOrDefault(l => l.StartsWith(key + "=", StringComparison.Ordinal))?[(key.Length + 1)..];
+        var rc = Value("hbops-decrypt-rc");
+        var errors = lines.Where(l => l.StartsWith("hbops-decrypt-error=", StringComparison.Ordinal))
+            .Select(l => l["hbops-decrypt-error=".Length..].Trim()).Where(l => l.Length > 0 && !l.Contains("report unexpected", StringComparison.Ordinal)).ToList();
+        if (rc != "0")
+        {
+            var why = Redaction.Redact(string.Join("; ", errors));
+            var wrongKey = why.Contains("no identity matched", StringComparison.OrdinalIgnoreCase);
+            throw new HbOpsException(HbErrorIds.DecryptionFailed, HbErrorCategory.InvalidData,
+                $"age could not decrypt '{artefact.Path}' in the sandbox (exit {(string.IsNullOrEmpty(rc) ? "unknown" : rc)}): {(why.Length > 0 ? why : "no message")}" +
+                (wrongKey ? "; the identity matches none of the artefact's recipients." : "."), artefact.Path,
+                wrongKey ? $"Pass the identity of one of: {string.Join(", ", artefact.Encryption!.Recipients)}." : "The ciphertext may be altered or truncated: make a new backup.");
+        }
+        var plain = Value("hbops-plain-sha256") ?? "";
+        result.DecryptedSha256 = plain;
+        result.PlaintextChecksumVerified = string.Equals(plain, artefact.Encryption!.PlaintextSha256, StringComparison.OrdinalIgnoreCase);
+        if (!result.PlaintextChecksumVerified)
+        {
+            throw new HbOpsException(HbErrorIds.ChecksumMismatch, HbErrorCategory.InvalidData,
+                $"The decrypted stream of '{artefact.Path}' has SHA-256 {(plain.Length > 0 ? plain : "(none)")}, but the manifest records the plaintext's as {artefact.Encryption.PlaintextSha256}.",
+                artefact.Path, "Do not rely on this backup: make a new one.");
+        }
+    }
+
     private static string NewRunId() => Convert.ToHexString(RandomNumberGenerator.GetBytes(3)).ToLowerInvariant();
 
     // Same major as the artefact's server unless the caller names an image.
@@ -539,8 +624,9 @@ public sealed class RestoreEngine(ICommandHost dockerHost, IHbReporter? reporter
     }
 
     private static SandboxSpec Spec(HbBackupArtefact artefact, RestoreRequest request, string image, int major, string artefactFolder,
-        string? socketDirectory, string? uploadFolder, string runId) => new()
+        string? socketDirectory, string? uploadFolder, string runId, bool secretTmpfs = false) => new()
     {
+        SecretTmpfs = secretTmpfs,
         SocketDirectory = socketDirectory, ServerSettings = request.ServerSettings, Initialization = request.Initialization,
         Tag = artefact.Tag.Length > 0 ? artefact.Tag : "hbops", Name = request.SandboxName, Image = image, ImageMajor = major,
         Database = artefact.Database, User = artefact.User, ArtefactFolder = artefactFolder, TimeToLive = request.SandboxTimeToLive, RunId = runId,

@@ -30,4 +30,10 @@ public sealed class RestoreRequest
     public bool AmcheckHeapAllIndexed { get; init; }
     /// <summary>Remove expired sandboxes of this host before starting.</summary>
     public bool SweepExpired { get; init; } = true;
+    /// <summary>
+    /// The age identity (key lines, see <see cref="Backup.AgeEncryption.ValidateIdentity"/>) that decrypts an encrypted
+    /// artefact; it goes only into the sandbox's tmpfs, on standard input. Null: none (an encrypted artefact is then
+    /// <c>IdentityRequired</c>). The engine clears the array once the identity is in the sandbox.
+    /// </summary>
+    public byte[]? Identity { get; init; }
 }

@@ -42,6 +42,11 @@ public sealed class SandboxSpec
     /// local engine), removed with the sandbox; null: none. Only HbOps' own folder names are accepted.
     /// </summary>
     public string? ScratchFolder { get; init; }
+    /// <summary>
+    /// Give the sandbox a small private tmpfs at <see cref="SandboxManager.SecretMount"/> for an age identity and the
+    /// age binary that decrypts the artefact (nothing of it ever reaches a disk; it goes with the container).
+    /// </summary>
+    public bool SecretTmpfs { get; init; }
 }
 
 /// <summary>
@@ -55,6 +60,11 @@ public sealed partial class SandboxManager(ICommandHost host, IHbReporter? repor
     private readonly IDockerGateway _engine = gateway ?? DockerEngineApi.For(host);
     /// <summary>Where the artefact folder appears inside a sandbox.</summary>
     public const string ArtefactMount = "/hbops-artefact";
+    /// <summary>The sandbox's in-memory folder for an age identity and the age binary (see <see cref="SandboxSpec.SecretTmpfs"/>).</summary>
+    public const string SecretMount = "/run/hbops-secret";
+    // Root-only (0700), 16 MiB (age is ~4 MiB, an identity a few hundred bytes), executable (age runs from it: sandbox
+    // images such as the official postgres one do not contain it), no device files or set-uid programs.
+    internal const string SecretMountOptions = "rw,exec,nosuid,nodev,size=16m,mode=0700";
     private const string DataDir = SandboxInit.DataDir;
     private readonly DockerCli _docker = new(host);
     private readonly IHbReporter _report = reporter ?? NullReporter.Instance;
@@ -184,7 +194,8 @@ public sealed partial class SandboxManager(ICommandHost host, IHbReporter? repor
         try
         {
             await _engine.RunContainerAsync(new SandboxContainerSpec(name, spec.Image, labels,
-                env, new[] { $"POSTGRES_PASSWORD={password}" }, mounts, SandboxSettings.ToCommand(spec.ServerSettings), entrypoint), ct).ConfigureAwait(false);
+                env, new[] { $"POSTGRES_PASSWORD={password}" }, mounts, SandboxSettings.ToCommand(spec.ServerSettings), entrypoint,
+                spec.SecretTmpfs ? new Dictionary<string, string> { [SecretMount] = SecretMountOptions } : null), ct).ConfigureAwait(false);
             await ObserveAsync(sandbox, spec.ArtefactFolder, ct).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is HbOpsException or OperationCanceledException)
@@ -227,6 +238,35 @@ public sealed partial class SandboxManager(ICommandHost host, IHbReporter? repor
         if (socketDirectory is not null) expectedMounts.Add($"bind:{socketDirectory}:{SocketMount}:rw");
         sandbox.IsolationVerified = info.NetworkMode == "none" && info.PublishedPorts.Count == 0 &&
             info.Mounts.Order(StringComparer.Ordinal).SequenceEqual(expectedMounts.Order(StringComparer.Ordinal));
+    }
+
+    /// <summary>
+    /// Puts what decrypting an age artefact needs into the sandbox's tmpfs (<see cref="SecretMount"/>): the docker
+    /// host's own age binary (copied by docker exec from the host's file; the host encrypted with it), checked by running
+    /// it there, and the identity, passed on standard input only (never a command line, never a file on the host).
+    /// A sandbox image that cannot run that binary (not glibc-based) is <c>EncryptionUnavailable</c>. Returns age's version.
+    /// </summary>
+    public async Task<string> PrepareDecryptionAsync(HbSandbox sandbox, byte[] identity, CancellationToken ct)
+    {
+        ArgumentNullException.ThrowIfNull(sandbox);
+        ArgumentNullException.ThrowIfNull(identity);
+        var copy = await host.RunAsync(new[] { "sh", "-c", "a=$(command -v age) || { echo 'age is not installed on the docker host' >&2; exit 69; }; " +
+            "docker exec -i \"$1\" sh -c \"$2\" < \"$a\"", "hbops-age", sandbox.Name,
+            $"umask 077; cat > {SecretMount}/age && chmod 0700 {SecretMount}/age && {SecretMount}/age --version" }, ct).ConfigureAwait(false);
+        var version = copy.StandardOutput.Trim();
+        if (!copy.Succeeded || version.Length == 0)
+        {
+            throw new HbOpsException(HbErrorIds.EncryptionUnavailable, HbErrorCategory.ResourceUnavailable,
+                $"Cannot decrypt in sandbox '{sandbox.Name}': the docker host's age does not run there (exit {copy.ExitCode}: {Redaction.Redact(copy.StandardError.Trim())}).",
+                sandbox.Name, "Install age on the docker host; use a glibc-based sandbox image (-Image), such as the official postgres images.");
+        }
+        var put = await _docker.RunAsync(DockerCli.ExecArgv(sandbox.Name, new[] { "sh", "-c", $"umask 077; cat > {SecretMount}/identity" }, interactive: true), ct, identity).ConfigureAwait(false);
+        if (!put.Succeeded)
+        {
+            throw new HbOpsException(HbErrorIds.DecryptionFailed, HbErrorCategory.OperationFailed,
+                $"Could not place the identity in sandbox '{sandbox.Name}' (exit {put.ExitCode}): {Redaction.Redact(put.StandardError.Trim())}", sandbox.Name);
+        }
+        return version.Split('\n')[^1].Trim();
     }
 
     /// <summary>Waits until PostgreSQL accepts TCP connections on the container's own loopback (the init server does not).</summary>

@@ -1,5 +1,5 @@
 # HbOps: one pg_dump run on the docker host (POSIX sh; shellcheck-clean). Run as
-#   sh -c "<this script>" hbops-dump MODE RUN ACCESS CONTAINER USER DATABASE APP DIR BASE -- DUMP-COMMAND...
+#   sh -c "<this script>" hbops-dump MODE RUN ACCESS CONTAINER USER DATABASE APP DIR BASE RECIPIENTS -- DUMP-COMMAND...
 # MODE    host:   the dump is written to DIR/BASE.dump.RUN.partial on this host, hashed while it is written, and
 #                 claimed under its final name when HbOps asks for it;
 #         stream: the dump is passed on on stdout (HbOps writes it where it runs); DIR and BASE are unused.
@@ -7,9 +7,14 @@
 # ACCESS  private (umask 077: folders 0700, files 0600) or group (umask 027: 0750/0640).
 # CONTAINER USER DATABASE APP  where pg_dump runs and the application_name its server session carries: docker exec
 #         forwards no signals, so the dump is stopped by ending that session.
+# RECIPIENTS  - (no encryption) or age recipients, one a line (public keys only: the host only ever encrypts). The
+#         dump is encrypted while it streams (pg_dump | age -R ...); what is written (host mode) or passed on (stream
+#         mode) is age ciphertext, and the plaintext's SHA-256 and size are taken from the same stream through FIFOs in
+#         a private temporary folder: the plaintext never touches this host's disk.
 #
 # Reports key=value lines (stdout in host mode, stderr in stream mode; nothing is ever reported by line position):
 #   partial=PATH progress=BYTES stderr=LINE dump_rc=N pass_rc=N write_rc=N write_error=LINE sha256=HEX size=BYTES
+#   encrypt_rc=N encrypt_error=LINE plain_sha256=HEX plain_size=BYTES (with RECIPIENTS)
 #   after=RESTARTS|STARTED_AT end=dump   then, after HbOps' request: file=NAME claimed=NAME aborted=1 error=TEXT
 # Standard input carries HbOps' requests. Host mode: one request line, always followed by the end of the input: claim
 #   (then the dump's SHA-256; after file=NAME the manifest's SHA-256, its length in bytes and the manifest; both
@@ -20,6 +25,8 @@
 set -u
 mode=$1 run=$2 access=$3 container=$4 user=$5 db=$6 app=$7 dir=$8 base=$9
 shift 9
+recipients=-
+if [ "${1:-}" != -- ]; then recipients=${1:--}; shift; fi
 [ "${1:-}" = -- ] && shift
 case $run$app in *[!0-9a-z-]*) echo "error=invalid run id or application name" >&2; exit 64;; esac
 if [ "$access" = group ]; then umask 027; else umask 077; fi
@@ -35,6 +42,17 @@ nap() { sleep 0.2 2>/dev/null || sleep 1; }
 drain() { cat <&3 >/dev/null 2>&1; }
 # OpenSSL where installed (the CPU's SHA instructions, several times faster than coreutils), else sha256sum.
 hbops_sha256() { if command -v openssl >/dev/null 2>&1; then openssl dgst -sha256 -r; else sha256sum; fi; }
+
+# Encryption: the recipients file and the FIFOs live in a private folder (mktemp -d: 0700) that goes whatever happens.
+tmp=''
+early() { say "error=$1"; if [ "$mode" = host ]; then drain; fi; exit "$2"; }
+if [ "$recipients" != - ]; then
+  command -v age >/dev/null 2>&1 || early "encryption unavailable: age is not installed on this host" 69
+  tmp=$(mktemp -d "${TMPDIR:-/tmp}/hbops-age-$run.XXXXXX" 2>&1) || early "cannot create a private temporary folder: $tmp" 73
+  trap 'rm -rf -- "$tmp"' EXIT
+  printf '%s\n' "$recipients" > "$tmp/recipients"
+  mkfifo -m 600 -- "$tmp/plain" "$tmp/count" || early "cannot create FIFOs in $tmp" 73
+fi
 
 # Ends every server session of this run (pg_dump's, and the snapshot session's, whose row counts and fingerprints would
 # otherwise go on reading production): each carries an application_name ending in the run id. pg_dump then fails and
@@ -63,6 +81,17 @@ write_file() {
   { tee -- "$partial" 2>&1 >&5 5>&-; say "write_rc=$?"; } | prefix write_error 5>&-
 }
 
+# Plaintext in, age ciphertext out (on fd 5). The plaintext is copied to a FIFO whose readers hash and count it while
+# age reads the other copy: one pass, nothing written. age's complaints become encrypt_error= lines.
+encrypt() {
+  { tee -- "$tmp/count" < "$tmp/plain" | hbops_sha256 > "$tmp/plain.sum"; } 2>/dev/null &
+  wc -c < "$tmp/count" > "$tmp/plain.size" 2>/dev/null &
+  { tee -- "$tmp/plain" | { age -R "$tmp/recipients" 2>&1 >&5 5>&-; say "encrypt_rc=$?"; } | prefix encrypt_error 5>&-; } 5>&1
+  wait
+  IFS=' ' read -r psum _ < "$tmp/plain.sum" || psum=
+  say "plain_sha256=${psum#\\}"
+  say "plain_size=$(($(cat "$tmp/plain.size" 2>/dev/null || echo 0)))"
+}
 observe_after() {
   say "after=$(docker container inspect -f '{{.RestartCount}}|{{.State.StartedAt}}' -- "$container" 2>/dev/null)"
 }
@@ -86,12 +115,17 @@ fi
   if [ "$mode" = host ]; then
     (while sleep 1 && [ -e "$partial" ]; do say "progress=$(wc -c < "$partial" 2>/dev/null || echo 0)"; done) &
     monitor=$!
-    { run_dump "$@"; } 5>&1 | pass_on | { write_file; } 5>&1 | { hbops_sha256 2>/dev/null; } | {
-      IFS=' ' read -r sum _ || sum=; say "sha256=${sum#\\}"; }
+    if [ -n "$tmp" ]; then
+      { run_dump "$@"; } 5>&1 | pass_on | { encrypt; } 5>&1 | { write_file; } 5>&1 | { hbops_sha256 2>/dev/null; } | {
+        IFS=' ' read -r sum _ || sum=; say "sha256=${sum#\\}"; }
+    else
+      { run_dump "$@"; } 5>&1 | pass_on | { write_file; } 5>&1 | { hbops_sha256 2>/dev/null; } | {
+        IFS=' ' read -r sum _ || sum=; say "sha256=${sum#\\}"; }
+    fi
     kill "$monitor" 2>/dev/null
     say "size=$(($(wc -c < "$partial" 2>/dev/null || echo 0)))"
   else
-    { run_dump "$@"; } 5>&1 | pass_on
+    if [ -n "$tmp" ]; then { run_dump "$@"; } 5>&1 | pass_on | { encrypt; } 5>&1; else { run_dump "$@"; } 5>&1 | pass_on; fi
   fi
   observe_after
   say "end=dump"
