@@ -394,18 +394,22 @@ Describe 'Invoke-HbBackup' {
 
         It 'SSH connection cut mid-stream -> SshConnectionLost, no artefact claimed' {
             $dest = Join-Path ([IO.Path]::GetTempPath()) ('hbops-cut-' + [guid]::NewGuid().ToString('N').Substring(0, 8))
-            $before = @(Get-HbSshClientPorts)
-            $job = Start-HbBackground { param($s, $p, $d) Invoke-HbBackup @s @p -Destination $d -Local -Tag cut -RowCounts None } @($Ssh, $Prod, $dest)
-            Wait-HbFile $dest '*.partial' | Out-Null
-            # Only this command's own connection (other tests use the same sshd at the same time).
-            Stop-HbSshConnection -Except $before | Out-Null
-            $completed = $job.Handle.AsyncWaitHandle.WaitOne(60000)
-            $completed | Should -BeTrue
-            $job.PowerShell.EndInvoke($job.Handle) | Should -BeNullOrEmpty
-            $job.PowerShell.Streams.Error[0].FullyQualifiedErrorId | Should -Be 'SshConnectionLost,HbOps.InvokeHbBackupCommand'
-            Get-ChildItem -Recurse -File -Force $dest | Should -BeNullOrEmpty
-            $job.PowerShell.Dispose()
-            Remove-Item -Recurse -Force $dest
+            try {
+                $before = @(Get-HbSshClientPorts)
+                # gzip:9 keeps pg_dump busy for seconds, so the partial file is there to be seen before the dump ends.
+                $job = Start-HbBackground { param($s, $p, $d) Invoke-HbBackup @s @p -Destination $d -Local -Tag cut -RowCounts None -Compression gzip:9 } @($Ssh, $Prod, $dest)
+                $deadline = (Get-Date).AddSeconds(60)
+                while (-not (Get-ChildItem -Recurse -File -Force $dest -Filter '*.partial' -ErrorAction SilentlyContinue) -and (Get-Date) -lt $deadline) { Start-Sleep -Milliseconds 20 }
+                # Only this command's own connection (other tests use the same sshd at the same time).
+                Stop-HbSshConnection -Except $before | Out-Null
+                $completed = $job.Handle.AsyncWaitHandle.WaitOne(60000)
+                $completed | Should -BeTrue
+                $job.PowerShell.EndInvoke($job.Handle) | Should -BeNullOrEmpty
+                $job.PowerShell.Streams.Error[0].FullyQualifiedErrorId | Should -Be 'SshConnectionLost,HbOps.InvokeHbBackupCommand'
+                Get-ChildItem -Recurse -File -Force $dest | Should -BeNullOrEmpty
+                $job.PowerShell.Dispose()
+            }
+            finally { Remove-Item -Recurse -Force $dest -ErrorAction SilentlyContinue }
         }
 
         It 'destination not writable -> DestinationNotWritable' {
