@@ -133,9 +133,12 @@ public class BackupRestoreTests(BackupFixture f) : IClassFixture<BackupFixture>
     [Fact]
     public async Task A_server_not_ready_in_time_is_SandboxStartFailed_timed_out_and_the_sandbox_is_removed()
     {
-        // The image's initialisation takes longer than a second here, so the wait inside the container gives up.
+        // The server listens on another port than the one the readiness check asks, so it is never ready, however fast
+        // the machine: the wait inside the container gives up after the timeout.
+        var settings = HbOps.Engine.Sandbox.SandboxSettings.Merge(new[] { KeyValuePair.Create("port", (string?)"5433") });
         var ex = await Assert.ThrowsAsync<HbOpsException>(() => new RestoreEngine(f.Host).RunAsync(f.Artefact,
-            new RestoreRequest { ReadyTimeout = TimeSpan.FromSeconds(1), SandboxName = "pg-restore-test-readytimeout" }, CancellationToken.None));
+            new RestoreRequest { ReadyTimeout = TimeSpan.FromSeconds(1), SandboxName = "pg-restore-test-readytimeout", ServerSettings = settings },
+            CancellationToken.None));
         Assert.Equal(HbErrorIds.SandboxStartFailed, ex.ErrorId);
         Assert.Contains("did not become ready (timed out)", ex.Message, StringComparison.Ordinal);
         Assert.Contains("did not accept connections within 1s", ex.Message, StringComparison.Ordinal);
