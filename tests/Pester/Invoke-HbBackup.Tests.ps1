@@ -399,7 +399,12 @@ Describe 'Invoke-HbBackup' {
                 # gzip:9 keeps pg_dump busy for seconds, so the partial file is there to be seen before the dump ends.
                 $job = Start-HbBackground { param($s, $p, $d) Invoke-HbBackup @s @p -Destination $d -Local -Tag cut -RowCounts None -Compression gzip:9 } @($Ssh, $Prod, $dest)
                 $deadline = (Get-Date).AddSeconds(60)
-                while (-not (Get-ChildItem -Recurse -File -Force $dest -Filter '*.partial' -ErrorAction SilentlyContinue) -and (Get-Date) -lt $deadline) { Start-Sleep -Milliseconds 20 }
+                while (-not (Get-ChildItem -Recurse -File -Force $dest -Filter '*.partial' -ErrorAction SilentlyContinue) -and
+                    -not $job.Handle.IsCompleted -and (Get-Date) -lt $deadline) { Start-Sleep -Milliseconds 20 }
+                if ($job.Handle.IsCompleted -or (Get-Date) -ge $deadline) {
+                    $state = $job.PowerShell.InvocationStateInfo
+                    throw "the backup's partial file never appeared (state $($state.State) $($state.Reason); errors: $($job.PowerShell.Streams.Error | Out-String); files: $(Get-ChildItem -Recurse -Force $dest -ErrorAction SilentlyContinue | Out-String))"
+                }
                 # Only this command's own connection (other tests use the same sshd at the same time).
                 Stop-HbSshConnection -Except $before | Out-Null
                 $completed = $job.Handle.AsyncWaitHandle.WaitOne(60000)

@@ -669,17 +669,35 @@ public sealed class RestoreEngine(ICommandHost dockerHost, IHbReporter? reporter
 
         var remoteFolder = $"/tmp/hbops-upload-{runId}";
         _report.Verbose($"Uploading the local artefact to {dockerHost.Host}:{remoteFolder} for the sandbox.");
-        var files = new ShellHostFiles(dockerHost);
-        // The copy goes with the run if the connection drops.
-        await ArmAsync(lease, remoteFolder, ct).ConfigureAwait(false);
-        await files.EnsureWritableDirectoryAsync(remoteFolder, ct).ConfigureAwait(false);
-        await using (var input = File.OpenRead(artefact.Path))
+        var remoteSha = await UploadIntoAsync(remoteFolder, lease, async files =>
         {
-            var r = await dockerHost.RunFromStreamAsync(new[] { "sh", "-c", "umask 077; cat > \"$1\"", "hbops-upload", remoteFolder + "/" + artefact.FileName }, input, ct).ConfigureAwait(false);
-            if (!r.Succeeded) throw LocalHostFiles.NotWritable(remoteFolder, r.StandardError.Trim());
-        }
-        var remoteSha = await files.Sha256Async(remoteFolder + "/" + artefact.FileName, ct).ConfigureAwait(false);
+            await using (var input = File.OpenRead(artefact.Path))
+            {
+                var r = await dockerHost.RunFromStreamAsync(new[] { "sh", "-c", "umask 077; cat > \"$1\"", "hbops-upload", remoteFolder + "/" + artefact.FileName }, input, ct).ConfigureAwait(false);
+                if (!r.Succeeded) throw LocalHostFiles.NotWritable(remoteFolder, r.StandardError.Trim());
+            }
+            return await files.Sha256Async(remoteFolder + "/" + artefact.FileName, ct).ConfigureAwait(false);
+        }, ct).ConfigureAwait(false);
         return new ArtefactOnHost(remoteFolder, sha, sumsMatch && remoteSha == sha, true);
+    }
+
+    // The folder an upload makes on the docker host belongs to the run from before it exists: the lease removes it if the
+    // connection drops, and a failure or Ctrl+C anywhere from its creation until a sandbox owns it removes it here.
+    private async Task<T> UploadIntoAsync<T>(string remoteFolder, Task<SandboxLease> lease, Func<ShellHostFiles, Task<T>> upload, CancellationToken ct)
+    {
+        var files = new ShellHostFiles(dockerHost);
+        await ArmAsync(lease, remoteFolder, ct).ConfigureAwait(false);
+        try
+        {
+            await files.EnsureWritableDirectoryAsync(remoteFolder, ct).ConfigureAwait(false);
+            return await upload(files).ConfigureAwait(false);
+        }
+        catch (Exception)
+        {
+            // No sandbox owns the folder yet: it goes here.
+            await RemoveScratchAsync(new SandboxManager(dockerHost, _report), remoteFolder, null).ConfigureAwait(false);
+            throw;
+        }
     }
 
     // A copy on an SFTP storage host, streamed from there into a private folder on the docker host in one read of the copy,
@@ -699,31 +717,20 @@ public sealed class RestoreEngine(ICommandHost dockerHost, IHbReporter? reporter
         }
         var remoteFolder = $"/tmp/hbops-upload-{runId}";
         _report.Verbose($"Streaming the copy {source.Describe(artefact.Path)} to {dockerHost.Host}:{remoteFolder} for the sandbox, hashing it on the way.");
-        var files = new ShellHostFiles(dockerHost);
-        // The copy goes with the run if the connection drops.
-        await ArmAsync(lease, remoteFolder, ct).ConfigureAwait(false);
-        await files.EnsureWritableDirectoryAsync(remoteFolder, ct).ConfigureAwait(false);
         var target = remoteFolder + "/" + artefact.FileName;
-        string sha;
-        string remoteSha;
-        try
+        var (sha, remoteSha) = await UploadIntoAsync(remoteFolder, lease, async files =>
         {
+            string streamed;
             using (var hash = System.Security.Cryptography.IncrementalHash.CreateHash(HashAlgorithmName.SHA256))
             {
                 await using var input = await source.OpenReadAsync(artefact.Path, ct).ConfigureAwait(false);
                 var observed = new ObservedReadStream(input, hash);
                 var r = await dockerHost.RunFromStreamAsync(new[] { "sh", "-c", "umask 077; cat > \"$1\"", "hbops-upload", target }, observed, ct).ConfigureAwait(false);
                 if (!r.Succeeded) throw LocalHostFiles.NotWritable(remoteFolder, r.StandardError.Trim());
-                sha = Convert.ToHexString(hash.GetHashAndReset()).ToLowerInvariant();
+                streamed = Convert.ToHexString(hash.GetHashAndReset()).ToLowerInvariant();
             }
-            remoteSha = await files.Sha256Async(target, ct).ConfigureAwait(false);
-        }
-        catch (Exception)
-        {
-            // No sandbox owns the folder yet: it goes here.
-            await RemoveScratchAsync(new SandboxManager(dockerHost, _report), remoteFolder, null).ConfigureAwait(false);
-            throw;
-        }
+            return (streamed, await files.Sha256Async(target, ct).ConfigureAwait(false));
+        }, ct).ConfigureAwait(false);
         var sumsMatch = new FileChecksum(0, sha, sums).Lists(artefact.FileName);
         return new ArtefactOnHost(remoteFolder, sha, sumsMatch && remoteSha == sha, true);
     }
