@@ -58,13 +58,9 @@ public sealed class CompareHbCatalogCommand : HbCompareCmdletBase
                 var catalog = Reference == nameof(RowCountSource.ArtefactSnapshot)
                     ? Artefact?.Catalog ?? throw HbOpsException.Invalid("-Reference ArtefactSnapshot needs an artefact with a catalog snapshot (taken by Invoke-HbBackup with row counts or fingerprints).", Artefact)
                     : null;
-                var sides = await SidesAsync(host, ct).ConfigureAwait(false);
-                var reference = catalog is not null
-                    ? new ProofSide { Source = RowCountSource.ArtefactSnapshot, Catalog = catalog }
-                    : new ProofSide { Source = RowCountSource.Production, Endpoint = sides.Production(SidesSpec) };
-                var difference = Difference == nameof(RowCountSource.Production)
-                    ? new ProofSide { Source = RowCountSource.Production, Endpoint = sides.Production(SidesSpec) }
-                    : new ProofSide { Source = RowCountSource.Sandbox, Endpoint = await sides.SandboxAsync(SidesSpec, ct).ConfigureAwait(false), RestoreUser = SandboxUser };
+                var (reference, difference) = await (await SidesAsync(host, ct).ConfigureAwait(false)).ProofSidesAsync(SidesSpec,
+                    catalog is null ? null : new ProofSide { Source = RowCountSource.ArtefactSnapshot, Catalog = catalog },
+                    Difference == nameof(RowCountSource.Production), ct).ConfigureAwait(false);
                 reporter.Verbose($"Reading catalogs: {reference.Source} vs {difference.Source}.");
                 return await ProofService.CompareCatalogAsync(reference, difference, ct).ConfigureAwait(false);
             });

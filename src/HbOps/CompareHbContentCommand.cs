@@ -66,13 +66,9 @@ public sealed class CompareHbContentCommand : HbCompareCmdletBase
                     ? Artefact?.ContentFingerprints ?? throw HbOpsException.Invalid(
                         "-Reference ArtefactSnapshot needs an artefact with content fingerprints (Invoke-HbBackup -Fingerprint All or KeyTables).", Artefact)
                     : null;
-                var sides = await SidesAsync(host, ct).ConfigureAwait(false);
-                var reference = snapshot is not null
-                    ? new ProofSide { Source = RowCountSource.ArtefactSnapshot, Fingerprints = snapshot }
-                    : new ProofSide { Source = RowCountSource.Production, Endpoint = sides.Production(SidesSpec) };
-                var difference = Difference == nameof(RowCountSource.Production)
-                    ? new ProofSide { Source = RowCountSource.Production, Endpoint = sides.Production(SidesSpec) }
-                    : new ProofSide { Source = RowCountSource.Sandbox, Endpoint = await sides.SandboxAsync(SidesSpec, ct).ConfigureAwait(false) };
+                var (reference, difference) = await (await SidesAsync(host, ct).ConfigureAwait(false)).ProofSidesAsync(SidesSpec,
+                    snapshot is null ? null : new ProofSide { Source = RowCountSource.ArtefactSnapshot, Fingerprints = snapshot },
+                    Difference == nameof(RowCountSource.Production), ct).ConfigureAwait(false);
                 reporter.Verbose($"Fingerprinting table content: {reference.Source} vs {difference.Source}.");
                 return await ProofService.CompareContentAsync(reference, difference, filter,
                     ContentFingerprint.AlgorithmFor(Artefact?.ServerMajor ?? CatalogSnapshot.MinimumMajor), ct).ConfigureAwait(false);

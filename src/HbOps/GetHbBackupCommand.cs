@@ -37,10 +37,8 @@ namespace HbOps;
 /// </example>
 [Cmdlet(VerbsCommon.Get, "HbBackup", DefaultParameterSetName = PathSet)]
 [OutputType(typeof(HbBackupArtefact))]
-public sealed class GetHbBackupCommand : HbHostCmdletBase
+public sealed class GetHbBackupCommand : HbBackupRootCmdletBase
 {
-    private const string PathSet = "Path";
-    private const string TargetSet = "Target";
 
     /// <summary>
     /// Backup root or run folder (with -Target: instead of the target's backup root); copies on an SFTP storage host are
@@ -51,21 +49,6 @@ public sealed class GetHbBackupCommand : HbHostCmdletBase
     [Alias("Location")]
     [ValidateNotNullOrEmpty]
     public string? Path { get; set; }
-
-    /// <summary>A named target from the HbOps config file: its host, its backup root and only its database's artefacts.</summary>
-    [Parameter(Mandatory = true, ParameterSetName = TargetSet)]
-    [ValidateNotNullOrEmpty]
-    [ArgumentCompleter(typeof(TargetCompleter))]
-    public string? Target { get; set; }
-
-    /// <summary>HbOps config file (default: $env:HBOPS_CONFIG, then ~/.config/hbops/hbops.yml).</summary>
-    [Parameter(ParameterSetName = TargetSet)]
-    [ValidateNotNullOrEmpty]
-    public string? ConfigPath { get; set; }
-
-    /// <summary>Read the folder on this machine even when an SSH host is named.</summary>
-    [Parameter]
-    public SwitchParameter Local { get; set; }
 
     /// <summary>
     /// An SFTP storage host (ssh_config alias) whose -Path holds copies made by Copy-HbBackup. Without -SshHost, -HostName
@@ -84,10 +67,8 @@ public sealed class GetHbBackupCommand : HbHostCmdletBase
             string? database = null;
             if (Target is not null)
             {
-                var t = LoadTarget(Target, ConfigPath);
-                ApplyTargetHost(t);
-                Path ??= t.BackupRoot ?? throw HbOps.Engine.Errors.HbOpsException.Invalid($"Target '{Target}' has no backupRoot and -Path was not given.", Target);
-                database = t.Database;
+                (Path, var t) = ResolveBackupRoot(Path);
+                database = t!.Database;
             }
             if (Target is null && StorageLocationOf() is { } storage)
             {

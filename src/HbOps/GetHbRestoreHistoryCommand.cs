@@ -30,31 +30,14 @@ namespace HbOps;
 /// </example>
 [Cmdlet(VerbsCommon.Get, "HbRestoreHistory", DefaultParameterSetName = PathSet)]
 [OutputType(typeof(HbRestoreHistoryEntry), typeof(HbRestoreTrend))]
-public sealed class GetHbRestoreHistoryCommand : HbHostCmdletBase
+public sealed class GetHbRestoreHistoryCommand : HbBackupRootCmdletBase
 {
-    private const string PathSet = "Path";
-    private const string TargetSet = "Target";
 
     /// <summary>Backup root or run folder (with -Target: instead of the target's backup root).</summary>
     [Parameter(Mandatory = true, Position = 0, ParameterSetName = PathSet)]
     [Parameter(Position = 0, ParameterSetName = TargetSet)]
     [ValidateNotNullOrEmpty]
     public string? Path { get; set; }
-
-    /// <summary>A named target from the HbOps config file: its host, its backup root and only its database's restore tests.</summary>
-    [Parameter(Mandatory = true, ParameterSetName = TargetSet)]
-    [ValidateNotNullOrEmpty]
-    [ArgumentCompleter(typeof(TargetCompleter))]
-    public string? Target { get; set; }
-
-    /// <summary>HbOps config file (default: $env:HBOPS_CONFIG, then ~/.config/hbops/hbops.yml).</summary>
-    [Parameter(ParameterSetName = TargetSet)]
-    [ValidateNotNullOrEmpty]
-    public string? ConfigPath { get; set; }
-
-    /// <summary>Read the folder on this machine even when an SSH host is named.</summary>
-    [Parameter]
-    public SwitchParameter Local { get; set; }
 
     /// <summary>Emit one trend per target instead of one entry per restore test.</summary>
     [Parameter]
@@ -68,10 +51,8 @@ public sealed class GetHbRestoreHistoryCommand : HbHostCmdletBase
             string? database = null;
             if (Target is not null)
             {
-                var t = LoadTarget(Target, ConfigPath);
-                ApplyTargetHost(t);
-                Path ??= t.BackupRoot ?? throw HbOps.Engine.Errors.HbOpsException.Invalid($"Target '{Target}' has no backupRoot and -Path was not given.", Target);
-                database = t.Database;
+                (Path, var t) = ResolveBackupRoot(Path);
+                database = t!.Database;
             }
             var host = ResolveHostFromParameters();
             var local = Local || host.Kind == HbHostKind.Local;

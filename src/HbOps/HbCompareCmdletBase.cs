@@ -94,6 +94,4 @@ public abstract class HbCompareCmdletBase : HbHostCmdletBase
     protected async Task<ComparisonSides> SidesAsync(HbHost host, CancellationToken ct) =>
         new(await ConnectAsync(host, ct).ConfigureAwait(false), ConnectAsync);
 
-    /// <summary>The restoring role of the sandbox side (owner of every restored object).</summary>
-    protected string SandboxUser => ComparisonSides.SandboxUser(SidesSpec);
 }

@@ -47,31 +47,14 @@ namespace HbOps;
 /// </example>
 [Cmdlet(VerbsDiagnostic.Test, "HbPreflight", DefaultParameterSetName = PathSet)]
 [OutputType(typeof(HbPreflightCheck))]
-public sealed class TestHbPreflightCommand : HbHostCmdletBase
+public sealed class TestHbPreflightCommand : HbBackupRootCmdletBase
 {
-    private const string PathSet = "Path";
-    private const string TargetSet = "Target";
 
     /// <summary>Backup root (or a run folder); with -Target, instead of the target's backup root.</summary>
     [Parameter(Mandatory = true, Position = 0, ParameterSetName = PathSet)]
     [Parameter(Position = 0, ParameterSetName = TargetSet)]
     [ValidateNotNullOrEmpty]
     public string? Path { get; set; }
-
-    /// <summary>A named target from the HbOps config file: its host and backup root.</summary>
-    [Parameter(Mandatory = true, ParameterSetName = TargetSet)]
-    [ValidateNotNullOrEmpty]
-    [ArgumentCompleter(typeof(TargetCompleter))]
-    public string? Target { get; set; }
-
-    /// <summary>HbOps config file (default: $env:HBOPS_CONFIG, then ~/.config/hbops/hbops.yml).</summary>
-    [Parameter(ParameterSetName = TargetSet)]
-    [ValidateNotNullOrEmpty]
-    public string? ConfigPath { get; set; }
-
-    /// <summary>Read -Path on this machine even when an SSH host is named.</summary>
-    [Parameter]
-    public SwitchParameter Local { get; set; }
 
     /// <summary>The latest backup must be younger than this (default 60 minutes).</summary>
     [Parameter]
@@ -139,12 +122,7 @@ public sealed class TestHbPreflightCommand : HbHostCmdletBase
         List<HbPreflightCheck> checks;
         try
         {
-            if (Target is not null)
-            {
-                var t = LoadTarget(Target, ConfigPath);
-                ApplyTargetHost(t);
-                Path ??= t.BackupRoot ?? throw HbOps.Engine.Errors.HbOpsException.Invalid($"Target '{Target}' has no backupRoot and -Path was not given.", Target);
-            }
+            if (Target is not null) Path = ResolveBackupRoot(Path).Root;
             var host = ResolveHostFromParameters();
             var local = Local || host.Kind == HbHostKind.Local;
             var copyLocation = CopyPath is null ? null : StorageLocation.Parse(CopyPath, StorageHost, nameof(CopyPath));

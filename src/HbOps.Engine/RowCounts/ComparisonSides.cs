@@ -2,6 +2,7 @@ using HbOps.Engine.Docker;
 using HbOps.Engine.Errors;
 using HbOps.Engine.Hosts;
 using HbOps.Engine.Postgres;
+using HbOps.Engine.Proof;
 using HbOps.Model;
 
 namespace HbOps.Engine.RowCounts;
@@ -56,6 +57,21 @@ public sealed class ComparisonSides(ICommandHost productionHost, Func<HbHost, Ca
             : _docker;
         return new PgEndpoint(docker, Validation.ContainerName(sandboxName, "SandboxName"), SandboxUser(spec),
             spec.Sandbox?.Database ?? spec.Artefact?.Database ?? spec.Database ?? "");
+    }
+
+    /// <summary>
+    /// The two sides of a content or catalog comparison: the reference is the artefact's recorded snapshot
+    /// (<paramref name="snapshot"/>) or, without one, live production; the other side is production or the sandbox.
+    /// </summary>
+    public async Task<(ProofSide Reference, ProofSide Difference)> ProofSidesAsync(ComparisonSidesSpec spec, ProofSide? snapshot,
+        bool differenceIsProduction, CancellationToken ct)
+    {
+        ArgumentNullException.ThrowIfNull(spec);
+        var reference = snapshot ?? new ProofSide { Source = RowCountSource.Production, Endpoint = Production(spec) };
+        var difference = differenceIsProduction
+            ? new ProofSide { Source = RowCountSource.Production, Endpoint = Production(spec) }
+            : new ProofSide { Source = RowCountSource.Sandbox, Endpoint = await SandboxAsync(spec, ct).ConfigureAwait(false), RestoreUser = SandboxUser(spec) };
+        return (reference, difference);
     }
 
     /// <summary>The restoring role of the sandbox side (owner of every restored object).</summary>
