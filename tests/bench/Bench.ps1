@@ -113,7 +113,7 @@ if ($Only -contains 'Backup') {
         $rows += [pscustomobject]@{ Case = "$db -> host"; DbMiB = [Math]::Round($size / 1MB); DumpMiB = $dumpMiB; RawSec = (Get-Median $m.rawHost); HbOpsSec = (Get-Median $m.hbHost); Ratio = [Math]::Round((Get-Median $m.hbHost) / (Get-Median $m.rawHost), 2); PwshPeakMiB = ($m.peakHost | Measure-Object -Maximum).Maximum }
     }
     Write-Host "Medians of $Repeat alternating runs; peak memory is the maximum over the runs."
-    $rows | Format-Table -AutoSize | Out-Host
+    $rows | Format-Table -AutoSize | Out-String -Width 250 | Out-Host
     Write-Host 'HbOps times include the exact row counts of every table taken in the dump snapshot (the raw pipe counts nothing).'
 }
 if ($Only -contains 'Copy' -and -not (Test-Path (Join-Path $envDir 'storage/storage.json'))) {
@@ -150,7 +150,7 @@ elseif ($Only -contains 'Copy') {
             TransferRatio = [Math]::Round((Get-Median $m.transfer) / (Get-Median $m.raw), 2); PwshPeakMiB = ($m.peak | Measure-Object -Maximum).Maximum
         }
     }
-    $copyRows | Format-Table -AutoSize | Out-Host
+    $copyRows | Format-Table -AutoSize | Out-String -Width 250 | Out-Host
     Write-Host 'HbOps reads the dump on the docker host over SSH and reads the whole copy back over SFTP to prove it; scp reads the file locally and proves nothing.'
 }
 if ($Only -contains 'Fingerprint') {
