@@ -45,11 +45,6 @@ BeforeAll {
         [pscustomobject]@{ Output = $out; Errors = $errors }
     }
 
-    function Get-HbServerSessions {
-        docker exec $TestEnv.Container psql -U $TestEnv.User -d $TestEnv.Database -qAtc `
-            "SELECT count(*) FROM pg_stat_activity WHERE application_name LIKE 'hbops-dump-%' OR application_name LIKE 'hbops-snapshot-%'"
-    }
-
     # Every dump in the run folder is a claimed artefact: manifest beside it, both listed in SHA256SUMS, which verifies.
     function Assert-HbRunFolderConsistent {
         param([string] $Folder)
@@ -98,7 +93,7 @@ Describe 'Faults at every moment of a run' {
         foreach ($e in $r.Errors) { $e.FullyQualifiedErrorId | Should -BeIn @('SshConnectionLost,HbOps.InvokeHbBackupCommand', 'OperationCancelled,HbOps.InvokeHbBackupCommand') }
         @($r.Output).Count + @($r.Errors).Count | Should -BeLessOrEqual 1
         $folder = Join-Path $Root "$($tag)_$((Get-Date).ToUniversalTime().ToString('yyyy-MM-dd'))"
-        Wait-HbCondition { (Get-HbServerSessions) -eq '0' } 30 | Should -BeTrue -Because 'no server session of the run outlives it'
+        Wait-HbCondition { (Get-HbDumpSessions -WithSnapshot) -eq '0' } 30 | Should -BeTrue -Because 'no server session of the run outlives it'
         Get-HbStrayFiles -Path $Root | Should -BeNullOrEmpty
         Assert-HbRunFolderConsistent $folder
         foreach ($a in $r.Output) { "$(($a | Test-HbBackup).Status)" | Should -Be 'Verified' }
@@ -112,7 +107,7 @@ Describe 'Faults at every moment of a run' {
         try {
             $r = Invoke-HbFaultAt $LocalBackup @($Ssh, $Prod, $local, $tag) ($BackupSeconds * $Fraction) $Fault
             foreach ($e in $r.Errors) { $e.FullyQualifiedErrorId | Should -BeIn @('SshConnectionLost,HbOps.InvokeHbBackupCommand', 'OperationCancelled,HbOps.InvokeHbBackupCommand') }
-            Wait-HbCondition { (Get-HbServerSessions) -eq '0' } 30 | Should -BeTrue -Because 'no server session of the run outlives it'
+            Wait-HbCondition { (Get-HbDumpSessions -WithSnapshot) -eq '0' } 30 | Should -BeTrue -Because 'no server session of the run outlives it'
             Get-HbStrayFiles -Path $local | Should -BeNullOrEmpty
             Assert-HbRunFolderConsistent (Join-Path $local "$($tag)_$((Get-Date).ToUniversalTime().ToString('yyyy-MM-dd'))")
         }

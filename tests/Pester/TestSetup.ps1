@@ -143,11 +143,13 @@ function Wait-HbFile {
     throw "no $Filter appeared under $Directory within $TimeoutSeconds s"
 }
 
-# Server sessions of HbOps dumps in production: of one run (its id is in its partial file's name), or of any run.
+# Server sessions of HbOps dumps in production: of one run (its id is in its partial file's name), or of any run;
+# -WithSnapshot also counts the runs' snapshot sessions (row counts, fingerprints).
 function Get-HbDumpSessions {
-    param([string] $RunId)
-    $like = if ($RunId) { "hbops-dump-$RunId" } else { 'hbops-dump-%' }
-    docker exec $script:TestEnv.Container psql -U $script:TestEnv.User -d $script:TestEnv.Database -qAtc "SELECT count(*) FROM pg_stat_activity WHERE application_name LIKE '$like'"
+    param([string] $RunId, [switch] $WithSnapshot)
+    $run = if ($RunId) { $RunId } else { '%' }
+    $where = "application_name LIKE 'hbops-dump-$run'" + $(if ($WithSnapshot) { " OR application_name LIKE 'hbops-snapshot-$run'" } else { '' })
+    docker exec $script:TestEnv.Container psql -U $script:TestEnv.User -d $script:TestEnv.Database -qAtc "SELECT count(*) FROM pg_stat_activity WHERE $where"
 }
 
 # The run id in a partial file's name (<db>_full_<UTC>.dump.<run id>.partial).
