@@ -392,29 +392,42 @@ Describe 'Invoke-HbBackup' {
             $job.PowerShell.Dispose()
         }
 
-        It 'SSH connection cut mid-stream -> SshConnectionLost, no artefact claimed' {
-            $dest = Join-Path ([IO.Path]::GetTempPath()) ('hbops-cut-' + [guid]::NewGuid().ToString('N').Substring(0, 8))
+        It '<Fault> while the dump waits for a lock (<Mode>) -> <Outcome>, nothing claimed, no server session left' -ForEach @(
+            @{ Mode = 'host'; Local = $false; Fault = 'SSH connection cut'; Outcome = 'SshConnectionLost' }
+            @{ Mode = '-Local'; Local = $true; Fault = 'SSH connection cut'; Outcome = 'SshConnectionLost' }
+            @{ Mode = 'host'; Local = $false; Fault = 'Ctrl+C'; Outcome = 'stopped' }
+            @{ Mode = '-Local'; Local = $true; Fault = 'Ctrl+C'; Outcome = 'stopped' }
+        ) {
+            $dest = if ($Local) { Join-Path ([IO.Path]::GetTempPath()) ('hbops-cut-' + [guid]::NewGuid().ToString('N').Substring(0, 8)) }
+                    else { Join-Path $TestEnv.BackupRoot ('cut-' + [guid]::NewGuid().ToString('N').Substring(0, 8)) }
+            # A session of its own holds a table: the run waits on the server with its connection open and nothing
+            # flowing, for as long as the test needs (deterministic, unlike a fault aimed at a dump that may have ended).
+            $lock = Lock-HbProductionTable
             try {
                 $before = @(Get-HbSshClientPorts)
-                # gzip:9 keeps pg_dump busy for seconds, so the partial file is there to be seen before the dump ends.
-                $job = Start-HbBackground { param($s, $p, $d) Invoke-HbBackup @s @p -Destination $d -Local -Tag cut -RowCounts None -Compression gzip:9 } @($Ssh, $Prod, $dest)
-                $deadline = (Get-Date).AddSeconds(60)
-                while (-not (Get-ChildItem -Recurse -File -Force $dest -Filter '*.partial' -ErrorAction SilentlyContinue) -and
-                    -not $job.Handle.IsCompleted -and (Get-Date) -lt $deadline) { Start-Sleep -Milliseconds 20 }
-                if ($job.Handle.IsCompleted -or (Get-Date) -ge $deadline) {
-                    $state = $job.PowerShell.InvocationStateInfo
-                    throw "the backup's partial file never appeared (state $($state.State) $($state.Reason); errors: $($job.PowerShell.Streams.Error | Out-String); files: $(Get-ChildItem -Recurse -Force $dest -ErrorAction SilentlyContinue | Out-String))"
+                $job = Start-HbBackground { param($s, $p, $d, $l) Invoke-HbBackup @s @p -Destination $d -Local:$l -Tag cut -RowCounts None } @($Ssh, $Prod, $dest, $Local)
+                Wait-HbCondition { $job.Handle.IsCompleted -or (Get-HbSessionsWaitingForLock) -ne '0' } 60 | Should -BeTrue
+                # (A running job's streams are not read here: enumerating them waits for the job to end.)
+                $job.Handle.IsCompleted | Should -BeFalse -Because 'the run waits for the lock'
+                if ($Fault -eq 'Ctrl+C') {
+                    $job.PowerShell.Stop()
+                    $job.PowerShell.InvocationStateInfo.State | Should -Be 'Stopped'
                 }
-                # Only this command's own connection (other tests use the same sshd at the same time).
-                Stop-HbSshConnection -Except $before | Out-Null
-                $completed = $job.Handle.AsyncWaitHandle.WaitOne(60000)
-                $completed | Should -BeTrue
-                $job.PowerShell.EndInvoke($job.Handle) | Should -BeNullOrEmpty
-                $job.PowerShell.Streams.Error[0].FullyQualifiedErrorId | Should -Be 'SshConnectionLost,HbOps.InvokeHbBackupCommand'
-                Get-ChildItem -Recurse -File -Force $dest | Should -BeNullOrEmpty
+                else {
+                    Stop-HbSshConnection -Except $before | Out-Null
+                    $job.Handle.AsyncWaitHandle.WaitOne(60000) | Should -BeTrue
+                    $job.PowerShell.EndInvoke($job.Handle) | Should -BeNullOrEmpty
+                    $job.PowerShell.Streams.Error[0].FullyQualifiedErrorId | Should -Be 'SshConnectionLost,HbOps.InvokeHbBackupCommand'
+                }
                 $job.PowerShell.Dispose()
+                # Still locked: the run's sessions must end by themselves, not when the lock goes.
+                Wait-HbCondition { (Get-HbDumpSessions -WithSnapshot) -eq '0' } 30 | Should -BeTrue -Because 'no server session of the run outlives it'
+                Wait-HbCondition { -not (Get-ChildItem -Recurse -File -Force $dest -ErrorAction SilentlyContinue) } 30 | Should -BeTrue -Because 'the run removes its own partial file'
             }
-            finally { Remove-Item -Recurse -Force $dest -ErrorAction SilentlyContinue }
+            finally {
+                Unlock-HbProductionTable $lock
+                Remove-Item -Recurse -Force $dest -ErrorAction SilentlyContinue
+            }
         }
 
         It 'destination not writable -> DestinationNotWritable' {

@@ -152,6 +152,36 @@ function Get-HbDumpSessions {
     docker exec $script:TestEnv.Container psql -U $script:TestEnv.User -d $script:TestEnv.Database -qAtc "SELECT count(*) FROM pg_stat_activity WHERE $where"
 }
 
+# Holds an ACCESS EXCLUSIVE lock on a production table from a psql session of its own (application_name
+# 'hbops-test-lock') until Unlock-HbProductionTable: a dump started meanwhile waits for it, deterministically, with its
+# server session open and nothing written (a long migration on a real server does the same).
+function Lock-HbProductionTable {
+    param([string] $Table = 'app.customers')
+    $psi = [Diagnostics.ProcessStartInfo]::new('docker')
+    foreach ($a in 'exec', '-i', '-e', 'PGAPPNAME=hbops-test-lock', $script:TestEnv.Container, 'psql', '-X', '-q', '-U', $script:TestEnv.User, '-d', $script:TestEnv.Database) { $psi.ArgumentList.Add($a) }
+    $psi.RedirectStandardInput = $true
+    $psi.RedirectStandardOutput = $true
+    $psi.UseShellExecute = $false
+    $p = [Diagnostics.Process]::Start($psi)
+    $p.StandardInput.WriteLine("BEGIN; LOCK TABLE $Table IN ACCESS EXCLUSIVE MODE;")
+    $p.StandardInput.Flush()
+    $held = Wait-HbCondition { (docker exec $script:TestEnv.Container psql -U $script:TestEnv.User -d $script:TestEnv.Database -qAtc "SELECT count(*) FROM pg_locks l JOIN pg_stat_activity a USING (pid) WHERE a.application_name = 'hbops-test-lock' AND l.mode = 'AccessExclusiveLock' AND l.granted AND l.relation = '$Table'::regclass") -eq '1' } 30
+    if (-not $held) { $p.Kill(); throw "the test lock on $Table was not granted" }
+    $p
+}
+
+function Unlock-HbProductionTable {
+    param([Diagnostics.Process] $Lock)
+    try { $Lock.StandardInput.WriteLine('ROLLBACK;'); $Lock.StandardInput.Close() } catch { }
+    if (-not $Lock.WaitForExit(30000)) { $Lock.Kill() }
+    $Lock.Dispose()
+}
+
+# Server sessions of HbOps runs (any part) waiting for a lock.
+function Get-HbSessionsWaitingForLock {
+    docker exec $script:TestEnv.Container psql -U $script:TestEnv.User -d $script:TestEnv.Database -qAtc "SELECT count(*) FROM pg_stat_activity WHERE application_name LIKE 'hbops-%' AND application_name <> 'hbops-test-lock' AND wait_event_type = 'Lock'"
+}
+
 # The run id in a partial file's name (<db>_full_<UTC>.dump.<run id>.partial).
 function Get-HbRunId {
     param([string] $PartialPath)
