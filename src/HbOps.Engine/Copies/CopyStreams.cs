@@ -1,5 +1,6 @@
 using System.Runtime.ExceptionServices;
 using System.Security.Cryptography;
+using HbOps.Engine.Util;
 
 namespace HbOps.Engine.Copies;
 
@@ -7,39 +8,13 @@ namespace HbOps.Engine.Copies;
 /// A read-only pass-through that counts (and optionally hashes) what is read, reports the running total, and remembers a
 /// failure of the stream it reads from, so a consumer's error (the storage) can be told from the source's.
 /// </summary>
-internal sealed class ObservedReadStream(Stream inner, IncrementalHash? hash = null, Action<long>? progress = null) : Stream
+internal sealed class ObservedReadStream(Stream inner, IncrementalHash? hash = null, Action<long>? progress = null) : ReadOnlyStream
 {
     /// <summary>Bytes read so far.</summary>
     public long Total { get; private set; }
 
     /// <summary>The exception the inner stream threw, if any.</summary>
     public ExceptionDispatchInfo? SourceFailure { get; private set; }
-
-    /// <inheritdoc />
-    public override bool CanRead => true;
-    /// <inheritdoc />
-    public override bool CanSeek => false;
-    /// <inheritdoc />
-    public override bool CanWrite => false;
-    /// <inheritdoc />
-    public override long Length => throw new NotSupportedException();
-    /// <inheritdoc />
-    public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
-    /// <inheritdoc />
-    public override void Flush() { }
-    /// <inheritdoc />
-    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-    /// <inheritdoc />
-    public override void SetLength(long value) => throw new NotSupportedException();
-    /// <inheritdoc />
-    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
-
-    /// <inheritdoc />
-    public override int Read(byte[] buffer, int offset, int count) => ReadAsync(buffer.AsMemory(offset, count)).AsTask().GetAwaiter().GetResult();
-
-    /// <inheritdoc />
-    public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
-        ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
 
     /// <inheritdoc />
     public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)

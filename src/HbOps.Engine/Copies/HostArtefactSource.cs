@@ -100,23 +100,10 @@ public sealed class HostArtefactSource(ICommandHost host) : IArtefactSource
 
     // A command's stdout as a read-only stream whose end is checked: once the output ended, the command's exit must be 0,
     // or the read throws with its stderr (a dump that vanished or became unreadable is never taken as complete).
-    private sealed class CommandOutputStream(IRunningCommand cmd, string path, HbHost host) : Stream
+    private sealed class CommandOutputStream(IRunningCommand cmd, string path, HbHost host) : ReadOnlyStream
     {
         private readonly Task<string> _stderr = new StreamReader(cmd.StandardError, Encoding.UTF8).ReadToEndAsync();
         private bool _ended;
-
-        public override bool CanRead => true;
-        public override bool CanSeek => false;
-        public override bool CanWrite => false;
-        public override long Length => throw new NotSupportedException();
-        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
-        public override void Flush() { }
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-        public override void SetLength(long value) => throw new NotSupportedException();
-        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
-        public override int Read(byte[] buffer, int offset, int count) => ReadAsync(buffer.AsMemory(offset, count)).AsTask().GetAwaiter().GetResult();
-        public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
-            ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
 
         public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
         {

@@ -4,6 +4,7 @@ using System.Text;
 using HbOps.Engine.Backup;
 using HbOps.Engine.Errors;
 using HbOps.Engine.Hosts;
+using HbOps.Engine.Util;
 using HbOps.Model;
 using Renci.SshNet;
 using Renci.SshNet.Common;
@@ -131,20 +132,8 @@ public sealed class SftpArtefactStore : IArtefactStore, IHostFiles, IAsyncDispos
 
     // An SFTP file read by a consumer (a copy to elsewhere, a restore upload): a broken connection surfaces from the reads,
     // and is reported as the engine's error, not SSH.NET's.
-    private sealed class ReadStream(Stream inner, SftpArtefactStore store, string path, SftpClient client) : Stream
+    private sealed class ReadStream(Stream inner, SftpArtefactStore store, string path, SftpClient client) : ReadOnlyStream
     {
-        public override bool CanRead => true;
-        public override bool CanSeek => false;
-        public override bool CanWrite => false;
-        public override long Length => throw new NotSupportedException();
-        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
-        public override void Flush() { }
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-        public override void SetLength(long value) => throw new NotSupportedException();
-        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
-        public override int Read(byte[] buffer, int offset, int count) => ReadAsync(buffer.AsMemory(offset, count)).AsTask().GetAwaiter().GetResult();
-        public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
-            ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
 
         public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
         {

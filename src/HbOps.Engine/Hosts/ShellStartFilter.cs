@@ -80,24 +80,13 @@ internal static class ShellStartFilter
     }
 
     private sealed class MarkerSkippingStream(Stream inner, byte[] marker, string host, string streamName,
-        Func<CancellationToken, Task<Exception?>>? whyEnded) : Stream
+        Func<CancellationToken, Task<Exception?>>? whyEnded) : ReadOnlyStream
     {
         private byte[]? _pending; // what followed the marker in the read that found it
         private int _pendingOffset;
         private bool _started;
 
         public Stream Inner => inner;
-
-        public override bool CanRead => true;
-        public override bool CanSeek => false;
-        public override bool CanWrite => false;
-        public override long Length => throw new NotSupportedException();
-        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
-
-        public override int Read(byte[] buffer, int offset, int count) => ReadAsync(buffer.AsMemory(offset, count)).AsTask().GetAwaiter().GetResult();
-
-        public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
-            ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
 
         public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
         {
@@ -147,11 +136,6 @@ internal static class ShellStartFilter
                 }
             }
         }
-
-        public override void Flush() { }
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-        public override void SetLength(long value) => throw new NotSupportedException();
-        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
 
         protected override void Dispose(bool disposing)
         {
