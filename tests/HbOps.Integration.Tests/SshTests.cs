@@ -255,7 +255,14 @@ public class ShellHostFilesTests
 
         // The pending write, the dump and the psql sessions (the backup's server query and the session) read input; the
         // backup's other probes are sent none.
-        var readers = host.Commands.Where(c => c.Argv.Contains("hbops-write") || c.Argv.Contains("hbops-dump") || (c.Argv.Contains("psql") && c.Argv.Contains("-i"))).ToList();
+        // One-shot queries (psql-guard.sh) are the opposite: they read a counted input and exit while it is still open,
+        // as its end means HbOps gave up on them.
+        var guarded = host.Commands.Where(c => c.Argv.Contains("hbops-psql")).ToList();
+        Assert.NotEmpty(guarded);
+        await Task.WhenAll(guarded.Select(c => c.Exited)).WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.All(guarded, c => Assert.True(c.EofSentAt is null || c.ExitedAt <= c.EofSentAt, $"a guarded query exited {c.ExitedAt:O}, after its end-of-file {c.EofSentAt:O}"));
+        var readers = host.Commands.Where(c => !c.Argv.Contains("hbops-psql") &&
+            (c.Argv.Contains("hbops-write") || c.Argv.Contains("hbops-dump") || (c.Argv.Contains("psql") && c.Argv.Contains("-i")))).ToList();
         Assert.Single(readers, c => c.Argv.Contains("hbops-write"));
         Assert.Single(readers, c => c.Argv.Contains("hbops-dump"));
         Assert.Contains(readers, c => c.Argv.Contains("PGAPPNAME=hbops-test"));

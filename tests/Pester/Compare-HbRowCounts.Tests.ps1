@@ -105,4 +105,36 @@ Describe 'Compare-HbRowCounts' {
             $c.Tolerance | Should -Be 0.1
         }
     }
+
+    Context 'A production read given up on ends its server session' {
+        # A read of production that waits (a lock held by a migration, a large table counted) must not go on running on
+        # the server after HbOps gave up on it: Ctrl+C, or the connection lost. The lock makes the moment deterministic.
+        It '<Command>: <Fault> while production is counted behind a lock ends the query''s session before the lock goes' -ForEach @(
+            @{ Command = 'Compare-HbRowCounts'; Fault = 'Ctrl+C' }
+            @{ Command = 'Compare-HbRowCounts'; Fault = 'SSH connection cut' }
+            @{ Command = 'Compare-HbContent'; Fault = 'Ctrl+C' }
+            @{ Command = 'Compare-HbContent'; Fault = 'SSH connection cut' }
+        ) {
+            $lock = Lock-HbProductionTable
+            try {
+                $before = @(Get-HbSshClientPorts)
+                $job = Start-HbBackground { param($a, $c) $a | & $c -Reference ArtefactSnapshot -Difference Production } @($r.Artefact, $Command)
+                Wait-HbCondition { $job.Handle.IsCompleted -or (Get-HbSessionsWaitingForLock) -ne '0' } 60 | Should -BeTrue
+                $job.Handle.IsCompleted | Should -BeFalse -Because 'the count waits for the lock'
+                if ($Fault -eq 'Ctrl+C') {
+                    $job.PowerShell.Stop()
+                    $job.PowerShell.InvocationStateInfo.State | Should -Be 'Stopped'
+                }
+                else {
+                    Stop-HbSshConnection -Except $before | Out-Null
+                    $job.Handle.AsyncWaitHandle.WaitOne(60000) | Should -BeTrue
+                    $job.PowerShell.EndInvoke($job.Handle) | Should -BeNullOrEmpty
+                    $job.PowerShell.Streams.Error[0].FullyQualifiedErrorId | Should -BeLike 'SshConnectionLost,*'
+                }
+                $job.PowerShell.Dispose()
+                Wait-HbCondition { (Get-HbSessionsWaitingForLock) -eq '0' } 30 | Should -BeTrue -Because 'the query''s session ends while the lock is still held'
+            }
+            finally { Unlock-HbProductionTable $lock }
+        }
+    }
 }

@@ -48,6 +48,17 @@ public sealed class DockerCli(ICommandHost host) : IDockerGateway
     }
 
     /// <summary>
+    /// Runs a docker command whose standard input stays open until it exited (see
+    /// <see cref="CommandHostExtensions.RunHoldingInputAsync"/>), mapping engine-unavailable failures.
+    /// </summary>
+    public async Task<CommandResult> RunHoldingInputAsync(IReadOnlyList<string> argv, byte[] input, CancellationToken ct)
+    {
+        var r = await CommandHost.RunHoldingInputAsync(argv, input, ct).ConfigureAwait(false);
+        if (Unavailable(CommandHost.Host, r) is { } unavailable) throw unavailable;
+        return r;
+    }
+
+    /// <summary>
     /// The DockerUnavailable error a docker CLI result shows, if any: the CLI missing, the engine not running, or the
     /// account not allowed to use the engine's socket (not in the docker group).
     /// </summary>

@@ -1,4 +1,5 @@
 using System.Text;
+using HbOps.Engine.Errors;
 using HbOps.Model;
 
 namespace HbOps.Engine.Hosts;
@@ -16,6 +17,52 @@ internal static class CommandHostExtensions
         var stderrTask = ReadAllTextAsync(cmd.StandardError, ct);
         await WriteStdinAsync(cmd, stdin, ct).ConfigureAwait(false);
         var exit = await cmd.WaitForExitAsync(ct).ConfigureAwait(false);
+        var stdout = await stdoutTask.ConfigureAwait(false);
+        var stderr = await stderrTask.ConfigureAwait(false);
+        return new CommandResult(exit, stdout, stderr);
+    }
+
+    /// <summary>
+    /// Runs a command to completion like <see cref="RunAsync"/>, but its standard input stays open after
+    /// <paramref name="input"/> until the command exited: the end of its input then tells the command that HbOps gave up
+    /// on it (cancellation closes the channel) or that the connection is gone.
+    /// </summary>
+    public static async Task<CommandResult> RunHoldingInputAsync(this ICommandHost host, IReadOnlyList<string> argv,
+        byte[] input, CancellationToken ct)
+    {
+        ArgumentNullException.ThrowIfNull(host);
+        ArgumentNullException.ThrowIfNull(input);
+        await using var cmd = await host.StartAsync(argv, ct).ConfigureAwait(false);
+        var stdoutTask = ReadAllTextAsync(cmd.StandardOutput, ct);
+        var stderrTask = ReadAllTextAsync(cmd.StandardError, ct);
+        try
+        {
+            await cmd.StandardInput.WriteAsync(input, ct).ConfigureAwait(false);
+            await cmd.StandardInput.FlushAsync(ct).ConfigureAwait(false);
+        }
+        catch (IOException)
+        {
+            // The command exited without reading its input; its exit code and stderr tell why.
+        }
+        int exit;
+        try
+        {
+            exit = await cmd.WaitForExitAsync(ct).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (ct.IsCancellationRequested)
+        {
+            // Given up on: the end of its input asks the command to stop itself, which reaches what a kill would not
+            // (a kill over SSH ends the host's processes only, not the work they started elsewhere, such as a
+            // server session). It gets a few seconds; disposing then kills whatever is left.
+            try
+            {
+                await cmd.StandardInput.DisposeAsync().ConfigureAwait(false);
+                using var grace = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+                await cmd.WaitForExitAsync(grace.Token).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is OperationCanceledException or IOException or HbOpsException or ObjectDisposedException) { }
+            throw;
+        }
         var stdout = await stdoutTask.ConfigureAwait(false);
         var stderr = await stderrTask.ConfigureAwait(false);
         return new CommandResult(exit, stdout, stderr);

@@ -1,7 +1,10 @@
+using System.Globalization;
+using System.Security.Cryptography;
 using System.Text;
 using HbOps.Engine.Docker;
 using HbOps.Engine.Errors;
 using HbOps.Engine.Hosts;
+using HbOps.Engine.Scripts;
 using HbOps.Engine.Util;
 using HbOps.Model;
 
@@ -50,16 +53,26 @@ public sealed class PgEndpoint(DockerCli docker, string container, string user, 
             : database;
     }
 
-    /// <summary>Runs SQL and returns psql's unaligned, tuples-only output.</summary>
-    public async Task<string> QueryAsync(string sql, CancellationToken ct, string appName = ApplicationNamePrefix)
+    /// <summary>
+    /// Runs SQL and returns psql's unaligned, tuples-only output. The query's server session ends with it: when HbOps
+    /// stops waiting (Ctrl+C, a timeout) or the connection is lost while psql still runs (waiting for a lock, counting a
+    /// large table), the host ends the session instead of leaving it to run on (Scripts/psql-guard.sh).
+    /// </summary>
+    /// <param name="sql">The SQL, sent on standard input.</param>
+    /// <param name="ct">Cancels the query, its server session included.</param>
+    /// <param name="appName">The session's application_name; null: one of its own (<c>hbops-query-&lt;12 hex&gt;</c>).</param>
+    public async Task<string> QueryAsync(string sql, CancellationToken ct, string? appName = null)
     {
-        var argv = DockerCli.ExecArgv(Container, PsqlArgs(), interactive: true,
-            new Dictionary<string, string> { ["PGAPPNAME"] = appName });
-        var r = await Docker.RunAsync(argv, ct, Encoding.UTF8.GetBytes(sql)).ConfigureAwait(false);
+        ArgumentNullException.ThrowIfNull(sql);
+        var app = appName ?? $"{ApplicationNamePrefix}-query-{Convert.ToHexString(RandomNumberGenerator.GetBytes(6)).ToLowerInvariant()}";
+        var argv = new List<string> { "sh", "-c", HostScripts.PsqlGuard, "hbops-psql", Container, User, DatabaseArgument(Database), app, "--" };
+        argv.AddRange(DockerCli.ExecArgv(Container, PsqlArgs(), interactive: true, new Dictionary<string, string> { ["PGAPPNAME"] = app }));
+        var body = Encoding.UTF8.GetBytes(sql);
+        var input = Encoding.ASCII.GetBytes(body.Length.ToString(CultureInfo.InvariantCulture) + "\n").Concat(body).ToArray();
+        var r = await Docker.RunHoldingInputAsync(argv, input, ct).ConfigureAwait(false);
         if (!r.Succeeded) throw MapError(r.StandardError, r.ExitCode);
         return r.StandardOutput;
     }
-
 
     /// <inheritdoc />
     /// <remarks>psql reads a script HbOps wrote, in which the query is a dollar-quoted literal.</remarks>

@@ -14,6 +14,9 @@ internal static class HostScripts
     /// <summary>Holds a sandbox for the life of the connection that made it: removes it when that connection ends.</summary>
     public static string SandboxLease { get; } = Load("sandbox-lease.sh");
 
+    /// <summary>One psql query whose server session ends when HbOps gives up on it or its connection is gone.</summary>
+    public static string PsqlGuard { get; } = Load("psql-guard.sh");
+
     /// <summary>The text of an embedded script, without its comment lines (they travel on every command line).</summary>
     public static string Load(string name)
     {
