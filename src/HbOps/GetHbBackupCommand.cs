@@ -67,8 +67,8 @@ public sealed class GetHbBackupCommand : HbBackupRootCmdletBase
             string? database = null;
             if (Target is not null)
             {
-                (Path, var t) = ResolveBackupRoot(Path);
-                database = t!.Database;
+                (Path, var t) = ResolveTargetBackupRoot(Target, Path);
+                database = t.Database;
             }
             if (Target is null && StorageLocationOf() is { } storage)
             {

@@ -51,8 +51,8 @@ public sealed class GetHbRestoreHistoryCommand : HbBackupRootCmdletBase
             string? database = null;
             if (Target is not null)
             {
-                (Path, var t) = ResolveBackupRoot(Path);
-                database = t!.Database;
+                (Path, var t) = ResolveTargetBackupRoot(Target, Path);
+                database = t.Database;
             }
             var host = ResolveHostFromParameters();
             var local = Local || host.Kind == HbHostKind.Local;

@@ -35,17 +35,13 @@ public abstract class HbBackupRootCmdletBase : HbHostCmdletBase
     public SwitchParameter Local { get; set; }
 
     /// <summary>
-    /// On the pipeline thread: applies -Target (its way to the docker host for every SSH parameter not given) and returns
-    /// the backup root (<paramref name="path"/> when given, else the target's) and the target (null without -Target).
+    /// On the pipeline thread: applies <paramref name="target"/> (its way to the docker host for every SSH parameter not
+    /// given) and returns the backup root (<paramref name="path"/> when given, else the target's) and the target.
     /// </summary>
-    protected (string Root, HbTarget? Target) ResolveBackupRoot(string? path)
+    protected (string Root, HbTarget Target) ResolveTargetBackupRoot(string target, string? path)
     {
-        if (Target is null)
-        {
-            return (path ?? throw HbOpsException.Invalid("Give -Path or -Target.", null), null);
-        }
-        var t = LoadTarget(Target, ConfigPath);
+        var t = LoadTarget(target, ConfigPath);
         ApplyTargetHost(t);
-        return (path ?? t.BackupRoot ?? throw HbOpsException.Invalid($"Target '{Target}' has no backupRoot and -Path was not given.", Target), t);
+        return (path ?? t.BackupRoot ?? throw HbOpsException.Invalid($"Target '{target}' has no backupRoot and -Path was not given.", target), t);
     }
 }

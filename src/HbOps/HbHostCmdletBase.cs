@@ -74,11 +74,15 @@ public abstract class HbHostCmdletBase : HbCmdletBase
         KnownHostsPath = KnownHostsPath is null ? null : GetUnresolvedProviderPathFromPSPath(KnownHostsPath),
     });
 
+    private (string Path, HbConfig Config)? _config;
+
     /// <summary>The named target of the HbOps config file (<paramref name="configPath"/>, $env:HBOPS_CONFIG or ~/.config/hbops/hbops.yml).</summary>
     protected HbTarget LoadTarget(string name, string? configPath)
     {
         var path = HbConfig.ResolvePath(configPath is null ? null : GetUnresolvedProviderPathFromPSPath(configPath));
-        var target = HbConfig.Load(path).Get(name, path);
+        // Read once per command, however many targets it names.
+        if (_config is not { } loaded || loaded.Path != path) _config = loaded = (path, HbConfig.Load(path));
+        var target = loaded.Config.Get(name, path);
         WriteVerbose($"Target '{name}' from {path}.");
         return target;
     }

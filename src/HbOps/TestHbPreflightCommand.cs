@@ -122,7 +122,7 @@ public sealed class TestHbPreflightCommand : HbBackupRootCmdletBase
         List<HbPreflightCheck> checks;
         try
         {
-            if (Target is not null) Path = ResolveBackupRoot(Path).Root;
+            if (Target is not null) Path = ResolveTargetBackupRoot(Target, Path).Root;
             var host = ResolveHostFromParameters();
             var local = Local || host.Kind == HbHostKind.Local;
             var copyLocation = CopyPath is null ? null : StorageLocation.Parse(CopyPath, StorageHost, nameof(CopyPath));

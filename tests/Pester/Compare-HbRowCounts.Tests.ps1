@@ -117,22 +117,19 @@ Describe 'Compare-HbRowCounts' {
         ) {
             $lock = Lock-HbProductionTable
             try {
-                $before = @(Get-HbSshClientPorts)
-                $job = Start-HbBackground { param($a, $c) $a | & $c -Reference ArtefactSnapshot -Difference Production } @($r.Artefact, $Command)
-                Wait-HbCondition { $job.Handle.IsCompleted -or (Get-HbSessionsWaitingForLock) -ne '0' } 60 | Should -BeTrue
-                $job.Handle.IsCompleted | Should -BeFalse -Because 'the count waits for the lock'
-                if ($Fault -eq 'Ctrl+C') {
-                    $job.PowerShell.Stop()
-                    $job.PowerShell.InvocationStateInfo.State | Should -Be 'Stopped'
-                }
+                # Only this command's sessions count (other runs may wait behind the lock too).
+                $waitingBefore = @(Get-HbSessionsWaitingForLock)
+                $f = Invoke-HbFault { param($a, $c) $a | & $c -Reference ArtefactSnapshot -Difference Production } @($r.Artefact, $Command) `
+                    -Ready { $script:ours = @(Get-HbSessionsWaitingForLock | Where-Object { $_ -notin $waitingBefore }); $ours.Count -gt 0 } -Fault $(if ($Fault -eq 'Ctrl+C') { 'CtrlC' } else { 'Cut' })
+                $f.EndedFirst | Should -BeFalse -Because 'the count waits for the lock'
+                $job = $f.Job
+                if ($Fault -eq 'Ctrl+C') { $job.PowerShell.InvocationStateInfo.State | Should -Be 'Stopped' }
                 else {
-                    Stop-HbSshConnection -Except $before | Out-Null
-                    $job.Handle.AsyncWaitHandle.WaitOne(60000) | Should -BeTrue
                     $job.PowerShell.EndInvoke($job.Handle) | Should -BeNullOrEmpty
                     $job.PowerShell.Streams.Error[0].FullyQualifiedErrorId | Should -BeLike 'SshConnectionLost,*'
                 }
                 $job.PowerShell.Dispose()
-                Wait-HbCondition { (Get-HbSessionsWaitingForLock) -eq '0' } 30 | Should -BeTrue -Because 'the query''s session ends while the lock is still held'
+                Wait-HbCondition { (Get-HbLiveSessions $ours).Count -eq 0 } 30 | Should -BeTrue -Because "the query's session ($ours) ends while the lock is still held"
             }
             finally { Unlock-HbProductionTable $lock }
         }

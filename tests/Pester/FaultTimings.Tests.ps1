@@ -14,21 +14,9 @@ BeforeAll {
     # (CtrlC). Returns the outputs and errors once it ended.
     function Invoke-HbFaultAt {
         param([scriptblock] $Script, [object[]] $Arguments, [double] $Delay, [ValidateSet('Cut', 'CtrlC')] [string] $Fault)
-        $before = @(Get-HbSshClientPorts)
-        $job = Start-HbBackground $Script $Arguments
-        $ended = $job.Handle.AsyncWaitHandle.WaitOne([TimeSpan]::FromSeconds($Delay))
-        if (-not $ended) {
-            if ($Fault -eq 'Cut') {
-                $ports = @(Get-HbSshClientPorts | Where-Object { $_ -notin $before })
-                # The run may end (and its connection close) while the cut is being aimed: then there is nothing to cut.
-                if ($ports.Count -gt 0) {
-                    try { Stop-HbSshConnection -Except $before -TimeoutSeconds 5 | Out-Null }
-                    catch { if ("$_" -notmatch 'no sshd process serves|opened no SSH connection') { throw } }
-                }
-            }
-            else { $job.PowerShell.Stop() }
-        }
-        $job.Handle.AsyncWaitHandle.WaitOne(90000) | Should -BeTrue -Because 'the command ends after the fault'
+        $f = Invoke-HbFault -Script $Script -Arguments $Arguments -Delay $Delay -Fault $Fault
+        $job = $f.Job
+        $ended = $f.EndedFirst
         $state = $job.PowerShell.InvocationStateInfo.State
         $out = @(if ($state -eq 'Completed') { $job.PowerShell.EndInvoke($job.Handle) })
         $errors = @($job.PowerShell.Streams.Error)

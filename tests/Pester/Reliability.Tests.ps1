@@ -37,17 +37,6 @@ BeforeAll {
         }
     }
 
-    # Runs $Script in the background and cuts its own SSH connection once $Ready is true; returns the job (ended).
-    function Invoke-HbCutOff {
-        param([scriptblock] $Script, [object[]] $Arguments, [scriptblock] $Ready)
-        $before = @(Get-HbSshClientPorts)
-        $job = Start-HbBackground $Script $Arguments
-        Wait-HbCondition $Ready 90 | Should -BeTrue -Because 'the command should get to the point where its connection is cut'
-        Stop-HbSshConnection -Except $before | Out-Null
-        $job.Handle.AsyncWaitHandle.WaitOne(60000) | Should -BeTrue -Because 'a lost connection ends the command'
-        $job
-    }
-
     function Get-HbMode { param([string] $Path) "$(stat -c '%a' $Path)" }
     function Get-HbGroup { param([string] $Path) "$(stat -c '%G' $Path)" }
 }
@@ -126,9 +115,9 @@ Describe 'Reliability under faults' {
     Context 'A lost connection leaves nothing running and nothing behind' {
         It 'a host-side dump cut off mid-way is SshConnectionLost, its pg_dump session ends and its files go' {
             $dest = "$HostRoot/cut-host"
-            $job = Invoke-HbCutOff { param($s, $p, $d) Invoke-HbBackup @s @p -Destination $d -Tag cut } @($Ssh, $Prod, $dest) {
+            $job = (Invoke-HbFault { param($s, $p, $d) Invoke-HbBackup @s @p -Destination $d -Tag cut } @($Ssh, $Prod, $dest) {
                 $script:partial = Get-ChildItem $dest -Recurse -Filter '*.partial' -ErrorAction SilentlyContinue | Where-Object Length -gt 1MB
-                [bool]$script:partial }
+                [bool]$script:partial }).Job
             $runId = Get-HbRunId $partial[0].FullName
             $job.PowerShell.EndInvoke($job.Handle) | Should -BeNullOrEmpty
             $job.PowerShell.Streams.Error[0].FullyQualifiedErrorId | Should -Be 'SshConnectionLost,HbOps.InvokeHbBackupCommand'
@@ -140,9 +129,9 @@ Describe 'Reliability under faults' {
 
         It 'a -Local dump cut off mid-way is SshConnectionLost, its pg_dump session ends and its partial file goes' {
             $dest = Join-Path $LocalRoot 'cut-local'
-            $job = Invoke-HbCutOff { param($s, $p, $d) Invoke-HbBackup @s @p -Destination $d -Local -Tag cut -RowCounts None } @($Ssh, $Prod, $dest) {
+            $job = (Invoke-HbFault { param($s, $p, $d) Invoke-HbBackup @s @p -Destination $d -Local -Tag cut -RowCounts None } @($Ssh, $Prod, $dest) {
                 $script:partial = Get-ChildItem $dest -Recurse -Filter '*.partial' -ErrorAction SilentlyContinue | Where-Object Length -gt 1MB
-                [bool]$script:partial }
+                [bool]$script:partial }).Job
             $runId = Get-HbRunId $partial[0].FullName
             $job.PowerShell.EndInvoke($job.Handle) | Should -BeNullOrEmpty
             $job.PowerShell.Streams.Error[0].FullyQualifiedErrorId | Should -Be 'SshConnectionLost,HbOps.InvokeHbBackupCommand'
@@ -154,7 +143,7 @@ Describe 'Reliability under faults' {
 
         It 'a restore test cut off mid-way is SshConnectionLost and its sandbox (container and volume) goes with it' {
             $a = Invoke-HbBackup @Ssh @Prod -Destination "$HostRoot/cut-restore" -Tag "cut$Id" -RowCounts None
-            $job = Invoke-HbCutOff { param($a) $a | Test-HbRestore } @($a) { [bool](docker ps -q --filter "name=pg-restore-test-cut$Id") }
+            $job = (Invoke-HbFault { param($a) $a | Test-HbRestore } @($a) { [bool](docker ps -q --filter "name=pg-restore-test-cut$Id") }).Job
             $job.PowerShell.EndInvoke($job.Handle) | Should -BeNullOrEmpty
             $job.PowerShell.Streams.Error[0].FullyQualifiedErrorId | Should -Be 'SshConnectionLost,HbOps.TestHbRestoreCommand'
             $job.PowerShell.Dispose()

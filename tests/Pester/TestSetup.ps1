@@ -96,6 +96,33 @@ function Start-HbBackground {
     [pscustomobject]@{ PowerShell = $ps; Handle = $ps.BeginInvoke() }
 }
 
+# Runs $Script in the background and applies a fault to it: once $Ready is true (an event), or $Delay seconds after its
+# start (a moment). Cut kills the SSH connections the command opened (nobody else's); CtrlC stops its pipeline. Returns
+# the job, ended, and whether it had ended before the fault was due (then nothing was done to it).
+function Invoke-HbFault {
+    param(
+        [scriptblock] $Script, [object[]] $Arguments, [scriptblock] $Ready, [double] $Delay = -1,
+        [ValidateSet('Cut', 'CtrlC')] [string] $Fault = 'Cut', [int] $ReadyTimeoutSeconds = 90
+    )
+    $before = @(Get-HbSshClientPorts)
+    $job = Start-HbBackground $Script $Arguments
+    if ($Ready) {
+        Wait-HbCondition { $job.Handle.IsCompleted -or (& $Ready) } $ReadyTimeoutSeconds | Should -BeTrue -Because 'the command should get to the moment of the fault'
+        $endedFirst = $job.Handle.IsCompleted
+    }
+    else { $endedFirst = $job.Handle.AsyncWaitHandle.WaitOne([TimeSpan]::FromSeconds($Delay)) }
+    if (-not $endedFirst) {
+        if ($Fault -eq 'CtrlC') { $job.PowerShell.Stop() }
+        # The run may end (and its connection close) while the cut is being aimed: then there is nothing to cut.
+        elseif (@(Get-HbSshClientPorts | Where-Object { $_ -notin $before }).Count -gt 0) {
+            try { Stop-HbSshConnection -Except $before -TimeoutSeconds 5 | Out-Null }
+            catch { if ("$_" -notmatch 'no sshd process serves|opened no SSH connection' -or -not $job.Handle.IsCompleted) { throw } }
+        }
+    }
+    $job.Handle.AsyncWaitHandle.WaitOne(90000) | Should -BeTrue -Because 'the command ends after the fault'
+    [pscustomobject]@{ Job = $job; EndedFirst = $endedFirst }
+}
+
 # Runs a sandbox-making pipeline in the background and interrupts it (Ctrl+C) as soon as its sandbox container exists;
 # returns whether the sandbox appeared before the interruption.
 function Stop-HbOnceSandboxExists {
@@ -177,9 +204,19 @@ function Unlock-HbProductionTable {
     $Lock.Dispose()
 }
 
-# Server sessions of HbOps runs (any part) waiting for a lock.
+# Application names of HbOps' server sessions (any run, any part) waiting for a lock.
 function Get-HbSessionsWaitingForLock {
-    docker exec $script:TestEnv.Container psql -U $script:TestEnv.User -d $script:TestEnv.Database -qAtc "SELECT count(*) FROM pg_stat_activity WHERE application_name LIKE 'hbops-%' AND application_name <> 'hbops-test-lock' AND wait_event_type = 'Lock'"
+    @(docker exec $script:TestEnv.Container psql -U $script:TestEnv.User -d $script:TestEnv.Database -qAtc "SELECT application_name FROM pg_stat_activity WHERE application_name LIKE 'hbops-%' AND application_name <> 'hbops-test-lock' AND wait_event_type = 'Lock'" |
+        Where-Object { $_ })
+}
+
+# Which of the application names $Names still have a server session.
+function Get-HbLiveSessions {
+    param([string[]] $Names)
+    if (-not $Names) { return @() }
+    $list = ($Names | ForEach-Object { "'$_'" }) -join ','
+    @(docker exec $script:TestEnv.Container psql -U $script:TestEnv.User -d $script:TestEnv.Database -qAtc "SELECT application_name FROM pg_stat_activity WHERE application_name IN ($list)" |
+        Where-Object { $_ })
 }
 
 # The run id in a partial file's name (<db>_full_<UTC>.dump.<run id>.partial).
