@@ -74,15 +74,22 @@ public abstract class HbHostCmdletBase : HbCmdletBase
         KnownHostsPath = KnownHostsPath is null ? null : GetUnresolvedProviderPathFromPSPath(KnownHostsPath),
     });
 
-    private (string Path, HbConfig Config)? _config;
+    // The config file read by this command, typed object: a cmdlet's fields must not name engine types, which load in
+    // HbOps' own load context only once the module initializer ran.
+    private string? _configPath;
+    private object? _config;
 
     /// <summary>The named target of the HbOps config file (<paramref name="configPath"/>, $env:HBOPS_CONFIG or ~/.config/hbops/hbops.yml).</summary>
     protected HbTarget LoadTarget(string name, string? configPath)
     {
         var path = HbConfig.ResolvePath(configPath is null ? null : GetUnresolvedProviderPathFromPSPath(configPath));
         // Read once per command, however many targets it names.
-        if (_config is not { } loaded || loaded.Path != path) _config = loaded = (path, HbConfig.Load(path));
-        var target = loaded.Config.Get(name, path);
+        if (_config is not HbConfig config || _configPath != path)
+        {
+            _config = config = HbConfig.Load(path);
+            _configPath = path;
+        }
+        var target = config.Get(name, path);
         WriteVerbose($"Target '{name}' from {path}.");
         return target;
     }
