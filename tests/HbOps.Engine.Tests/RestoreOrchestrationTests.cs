@@ -321,4 +321,51 @@ public sealed class RestoreOrchestrationTests : IDisposable
         Assert.Equal(HbCheckStatus.Failed, r.Phases.Single(p => p.Name == "Restore").Status);
         AssertNothingLeft();
     }
+
+    [Fact]
+    public async Task Given_Ctrl_C_while_New_HbSandbox_creates_the_sandbox_Then_nothing_is_left_and_the_lease_sweeps()
+    {
+        using var cts = new CancellationTokenSource();
+        var reached = new TaskCompletionSource();
+        _staging = new FakeStaging(Sha, upload: true);
+        _sandboxes.DuringCreate = Hold.UntilCancelled(reached);
+
+        var run = Engine().CreateSandboxAsync(Artefact(), new RestoreRequest(), cts.Token);
+        await reached.Task;
+        await cts.CancelAsync();
+
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => run);
+        Assert.Equal([_staging.UploadedTo!], _sandboxes.ScratchRemoved);
+        AssertNothingLeft(swept: true);
+    }
+
+    [Fact]
+    public async Task Given_a_server_that_never_becomes_ready_Then_SandboxStartFailed_and_the_sandbox_is_torn_down()
+    {
+        var notReady = new HbOpsException(HbErrorIds.SandboxStartFailed, HbErrorCategory.ResourceUnavailable, "did not become ready (timed out)", "sb");
+        var gateway = new NeverReady(_sandboxes, notReady);
+        var engine = new RestoreEngine(new FakeCommandHost(_ => (1, "", "")), _report, null,
+            new RestoreSeams(gateway, _staging, new FakeSandboxSql((sql, ct) => _answer(sql, ct)), (_, _) => _lease));
+
+        var ex = await Assert.ThrowsAsync<HbOpsException>(() => engine.RunAsync(Artefact(), new RestoreRequest(), CancellationToken.None));
+
+        Assert.Same(notReady, ex);
+        Assert.Equal(_sandboxes.Created, _sandboxes.TornDown);
+        AssertNothingLeft();
+    }
+
+    // A sandbox whose server never accepts connections: the command is never started (as SandboxManager reports it).
+    private sealed class NeverReady(FakeSandboxGateway inner, Exception why) : Sandbox.ISandboxGateway
+    {
+        public Task<int> ProbeImageMajorAsync(string image, CancellationToken ct) => inner.ProbeImageMajorAsync(image, ct);
+        public Task<HbSandbox> CreateAsync(Sandbox.SandboxSpec spec, CancellationToken ct) => inner.CreateAsync(spec, ct);
+        public Task<string> PrepareDecryptionAsync(HbSandbox sandbox, byte[] identity, CancellationToken ct) => inner.PrepareDecryptionAsync(sandbox, identity, ct);
+        public Task WaitReadyAsync(HbSandbox sandbox, TimeSpan timeout, CancellationToken ct) => Task.FromException(why);
+        public Task<CommandResult> RunWhenReadyAsync(HbSandbox sandbox, IReadOnlyList<string> argv, TimeSpan timeout, Action onReady, CancellationToken ct) =>
+            Task.FromException<CommandResult>(why);
+        public Task<HbSandboxRemoval> RemoveAsync(string name, CancellationToken ct, string? volumeName = null, string? scratchFolder = null, string? runId = null) =>
+            inner.RemoveAsync(name, ct, volumeName, scratchFolder, runId);
+        public Task<string?> RemoveScratchFolderAsync(string folder, CancellationToken ct) => inner.RemoveScratchFolderAsync(folder, ct);
+        public Task<List<HbSandbox>> ListAsync(CancellationToken ct) => inner.ListAsync(ct);
+    }
 }
