@@ -14,6 +14,9 @@ using HbOps.Model;
 
 namespace HbOps.Engine.Backup;
 
+/// <summary>Makes the dump run of a backup: streamed to this machine (<paramref name="local"/>) or written on the docker host.</summary>
+internal delegate DumpRun DumpRunFactory(bool local, HostDumpSpec spec, IReadOnlyList<string> dumpArgv, Action<long> progress, PgEndpoint pg);
+
 /// <summary>
 /// Makes a backup the way the reference procedure does: <c>docker exec &lt;c&gt; pg_dump -F c -Z n</c> (or
 /// <c>-Z zstd:n</c> / <c>lz4:n</c>, see <see cref="DumpCompression"/>),
@@ -21,7 +24,7 @@ namespace HbOps.Engine.Backup;
 /// and the checksum is in SHA256SUMS; row counts taken in the dump's own exported snapshot.
 /// Production is only read: pg_dump and read-only SQL.
 /// </summary>
-public sealed class BackupEngine(ICommandHost dockerHost, IHbReporter? reporter = null)
+public sealed class BackupEngine
 {
     /// <summary>Suffix of the manifest written beside each dump.</summary>
     public const string ManifestSuffix = ".manifest.yml";
@@ -29,25 +32,65 @@ public sealed class BackupEngine(ICommandHost dockerHost, IHbReporter? reporter 
     public const string ChecksumFileName = "SHA256SUMS";
     private const string DumpExtension = ".dump";
     private const int ProgressId = 41;
-    private readonly IHbReporter _report = reporter ?? NullReporter.Instance;
-    private readonly DockerCli _docker = new(dockerHost);
+    private readonly ICommandHost _dockerHost;
+    private readonly IHbReporter _report;
+    private readonly DockerCli _docker;
+    private readonly DumpRunFactory _dumps;
+
+    /// <summary>A backup engine on the docker host <paramref name="dockerHost"/>.</summary>
+    /// <param name="dockerHost">Where production's container runs.</param>
+    /// <param name="reporter">Where progress, verbose output and warnings go.</param>
+    public BackupEngine(ICommandHost dockerHost, IHbReporter? reporter = null)
+        : this(dockerHost, reporter, null)
+    {
+    }
+
+    internal BackupEngine(ICommandHost dockerHost, IHbReporter? reporter, DumpRunFactory? dumps)
+    {
+        _dockerHost = dockerHost;
+        _report = reporter ?? NullReporter.Instance;
+        _docker = new DockerCli(dockerHost);
+        _dumps = dumps ?? RealDumps;
+    }
+
+    private DumpRun RealDumps(bool local, HostDumpSpec spec, IReadOnlyList<string> dumpArgv, Action<long> progress, PgEndpoint pg) => local
+        ? new StreamedDumpRun(_dockerHost, spec, dumpArgv, progress)
+        : new HostSideDumpRun(_dockerHost, spec, dumpArgv, progress, pg, _report);
 
     /// <summary>Runs the backup.</summary>
     public async Task<HbBackupArtefact> RunAsync(BackupRequest request, CancellationToken ct)
     {
         ArgumentNullException.ThrowIfNull(request);
         Validate(request);
+        var started = Stopwatch.StartNew();
+        var plan = Plan(request);
+        var probes = StartProbes(plan, ct);
+        var snapshot = await ResolveAsync(plan, probes, ct).ConfigureAwait(false);
+        var dumped = await DumpAsync(plan, probes, snapshot, ct).ConfigureAwait(false);
+        await FinishAsync(plan, dumped, snapshot, started, ct).ConfigureAwait(false);
+        _report.Verbose($"Artefact {plan.Artefact.Path}: {plan.Artefact.SizeBytes:N0} bytes, sha256 {plan.Artefact.Sha256}, {plan.Artefact.DurationSeconds}s.");
+        return plan.Artefact;
+    }
+
+    // What the run makes and where: the artefact as far as the request decides it.
+    private sealed record BackupPlan(BackupRequest Request, HbBackupArtefact Artefact, IReadOnlyList<string> Recipients,
+        DumpCompression Compression, string RunId, string BaseName, IHostFiles Files, PgEndpoint Pg)
+    {
+        public string RunFolder => Artefact.RunFolder;
+        public bool Local => Request.LocalDestination;
+    }
+
+    private BackupPlan Plan(BackupRequest request)
+    {
         var recipients = AgeEncryption.ValidateRecipients(request.Recipients);
         var compression = DumpCompression.Parse(request.Compression);
-        var started = Stopwatch.StartNew();
         var timestamp = DateTime.UtcNow;
         var runId = Convert.ToHexString(RandomNumberGenerator.GetBytes(4)).ToLowerInvariant();
-        var files = HostFiles.For(dockerHost, request.LocalDestination);
         var artefact = new HbBackupArtefact
         {
             ToolVersion = EngineInfo.Version,
             RunId = runId,
-            Host = dockerHost.Host,
+            Host = _dockerHost.Host,
             Container = request.Container,
             Database = request.Database,
             User = request.User,
@@ -59,139 +102,150 @@ public sealed class BackupEngine(ICommandHost dockerHost, IHbReporter? reporter 
             Location = request.LocalDestination ? HbArtefactLocation.Local : HbArtefactLocation.Host,
             Encryption = recipients.Count == 0 ? null : new HbEncryption { Recipients = recipients.ToList() },
         };
-
-        var runFolder = JoinPath(request.LocalDestination, request.Destination,
+        artefact.RunFolder = JoinPath(request.LocalDestination, request.Destination,
             $"{request.Tag}_{timestamp.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture)}");
-        artefact.RunFolder = runFolder;
         // The name the artefact gets unless another run of the same second claimed it first (then the claim adds the
         // run id; see ClaimAsync).
         var baseName = ArtefactFileName.ForDump(request.Database, timestamp)[..^DumpExtension.Length];
         SetFileName(artefact, request.LocalDestination, baseName + DumpExtension);
-        artefact.ChecksumPath = JoinPath(request.LocalDestination, runFolder, ChecksumFileName);
+        artefact.ChecksumPath = JoinPath(request.LocalDestination, artefact.RunFolder, ChecksumFileName);
+        return new BackupPlan(request, artefact, recipients, compression, runId, baseName, HostFiles.For(_dockerHost, request.LocalDestination),
+            new PgEndpoint(_docker, request.Container, request.User, request.Database));
+    }
 
-        // Preflight: container, server, pg_dump, destination. The container inspection, the server facts with pg_dump's
-        // version (read by the snapshot session, or by one psql call without counts) and the destination check are
-        // independent read-only probes, so they run at once; nothing is created before all of them passed (the run
-        // folder is made by the dump itself). The container's own state decides which error is reported first.
-        _report.Verbose($"Preflight: inspecting container '{request.Container}' on {dockerHost.Host}; checking '{runFolder}'.");
-        var pg = new PgEndpoint(_docker, request.Container, request.User, request.Database);
-        var containerTask = _docker.InspectContainerAsync(request.Container, ct);
-        var snapshotTask = !SnapshotProof.NeedsSnapshot(request)
-            ? Task.FromResult<(PsqlSession?, string?, string?, string?)>((null, null, null, null))
-            : OpenSnapshotAsync(pg, runId, artefact, request.KeyTables, ct);
-        var infoTask = !SnapshotProof.NeedsSnapshot(request)
-            ? pg.QueryAsync(DumpVersionMeta + "SELECT " + ServerFactsSql(request.KeyTables) + ";", ct)
-            : Task.FromResult("");
-        var destinationTask = files.CheckDestinationAsync(runFolder, artefact.Path, ct);
-        // Encryption runs on the docker host (the plaintext never crosses the network): age must be there.
-        var ageTask = recipients.Count == 0 ? Task.FromResult("") : AgeEncryption.ProbeHostAsync(dockerHost, ct);
-        PsqlSession? session = null;
-        string? snapshotId = null;
-        try
+    // The preflight's independent read-only probes, all started at once.
+    private sealed record Probes(Task<ContainerInfo?> Container, Task<(PsqlSession?, string?, string?, string?)> Snapshot, Task<string> Info,
+        Task<(long FreeBytes, bool FileExists)> Destination, Task<string> Age)
+    {
+        // None may be left unobserved, and a snapshot transaction that opened is closed.
+        public async Task AbandonAsync()
         {
-            var container = await containerTask.ConfigureAwait(false)
-                ?? throw new HbOpsException(HbErrorIds.ContainerNotFound, HbErrorCategory.ObjectNotFound,
-                    $"Container '{request.Container}' does not exist on {dockerHost.Host}.", request.Container, "Check -Container with 'docker ps'.");
-            if (!container.Running)
-            {
-                throw new HbOpsException(HbErrorIds.ContainerNotRunning, HbErrorCategory.ResourceUnavailable,
-                    $"Container '{request.Container}' is not running.", request.Container, "Start it; HbOps never starts or changes production.");
-            }
-            artefact.ContainerImage = container.Image;
-            artefact.ContainerImageId = container.ImageId;
-            artefact.ContainerRestartCountBefore = container.RestartCount;
-            artefact.ContainerStartedAtBefore = container.StartedAt;
-            (session, snapshotId, var facts, var dumpVersion) = await snapshotTask.ConfigureAwait(false);
-            if (facts is null) (dumpVersion, facts) = SplitDumpVersion(await infoTask.ConfigureAwait(false));
-            ReadServerFacts(artefact, facts);
-            if (dumpVersion is null)
-            {
-                // psql could not run it (no shell in the image?): ask docker exec directly.
-                var r = await _docker.RunAsync(DockerCli.ExecArgv(request.Container, new[] { "pg_dump", "--version" }), ct).ConfigureAwait(false);
-                if (!r.Succeeded) throw DockerCli.Failed("exec pg_dump --version", r, HbErrorIds.DumpFailed);
-                dumpVersion = r.StandardOutput.Trim();
-            }
-            artefact.PgDumpVersion = dumpVersion;
-            // lz4 and zstd need pg_dump 16: refused here, before the run folder or any file exists.
-            compression.RequireSupportedBy(dumpVersion, request.Container);
-            if (artefact.Encryption is { } encryption) encryption.ToolVersion = await ageTask.ConfigureAwait(false);
-        }
-        catch (Exception)
-        {
-            // Observe every probe (none may be left unobserved) and close the snapshot transaction if it opened.
-            foreach (var t in new Task[] { containerTask, snapshotTask, infoTask, destinationTask, ageTask })
+            foreach (var t in new Task[] { Container, Snapshot, Info, Destination, Age })
             {
                 try { await t.ConfigureAwait(false); } catch (Exception) when (!t.IsCompletedSuccessfully) { }
             }
-            if (snapshotTask.IsCompletedSuccessfully && snapshotTask.Result.Item1 is { } opened) await opened.DisposeAsync().ConfigureAwait(false);
-            throw;
+            if (Snapshot.IsCompletedSuccessfully && Snapshot.Result.Item1 is { } opened) await opened.DisposeAsync().ConfigureAwait(false);
         }
-        _report.Verbose($"Server {artefact.ServerVersion}, {artefact.PgDumpVersion}, database size {artefact.DatabaseSizeBytes:N0} bytes.");
+    }
 
-        var appName = $"{PgEndpoint.ApplicationNamePrefix}-dump-{runId}";
-        DumpRun? dump = null;
-        Task<(HbCatalogSnapshot?, HbContentFingerprintSnapshot?)>? proofTask = null;
-        (int RestartCount, string StartedAt)? after = null;
+    // Preflight: container, server, pg_dump, destination. The container inspection, the server facts with pg_dump's
+    // version (read by the snapshot session, or by one psql call without counts) and the destination check are
+    // independent read-only probes, so they run at once; nothing is created before all of them passed (the run
+    // folder is made by the dump itself). The container's own state decides which error is reported first.
+    private Probes StartProbes(BackupPlan plan, CancellationToken ct)
+    {
+        var request = plan.Request;
+        _report.Verbose($"Preflight: inspecting container '{request.Container}' on {_dockerHost.Host}; checking '{plan.RunFolder}'.");
+        var needsSnapshot = SnapshotProof.NeedsSnapshot(request);
+        return new Probes(
+            _docker.InspectContainerAsync(request.Container, ct),
+            !needsSnapshot
+                ? Task.FromResult<(PsqlSession?, string?, string?, string?)>((null, null, null, null))
+                : OpenSnapshotAsync(plan.Pg, plan.RunId, plan.Artefact, request.KeyTables, ct),
+            !needsSnapshot ? plan.Pg.QueryAsync(DumpVersionMeta + "SELECT " + ServerFactsSql(request.KeyTables) + ";", ct) : Task.FromResult(""),
+            plan.Files.CheckDestinationAsync(plan.RunFolder, plan.Artefact.Path, ct),
+            // Encryption runs on the docker host (the plaintext never crosses the network): age must be there.
+            plan.Recipients.Count == 0 ? Task.FromResult("") : AgeEncryption.ProbeHostAsync(_dockerHost, ct));
+    }
+
+    // The dump's snapshot: the session holding it open and its id (both null when no snapshot was needed).
+    private sealed record Snapshot(PsqlSession? Session, string? Id);
+
+    // The container must exist and run; the server's facts, pg_dump's version, the compression and age are checked
+    // before anything is created.
+    private async Task<Snapshot> ResolveAsync(BackupPlan plan, Probes probes, CancellationToken ct)
+    {
+        var (request, artefact) = (plan.Request, plan.Artefact);
         try
         {
-            var (free, _) = await destinationTask.ConfigureAwait(false);
-            artefact.FreeDiskBytesBefore = free;
-            var required = (long)(artefact.DatabaseSizeBytes * request.SafetyFactor);
-            if (artefact.FreeDiskBytesBefore < required)
-            {
-                if (!request.Force)
-                {
-                    throw new HbOpsException(HbErrorIds.InsufficientDiskSpace, HbErrorCategory.ResourceUnavailable,
-                        $"Only {artefact.FreeDiskBytesBefore:N0} bytes free at '{runFolder}'; {request.SafetyFactor}x the database size ({required:N0} bytes) is required.",
-                        runFolder, "Free space, choose another -Destination, lower -SafetyFactor, or pass -Force.");
-                }
-                artefact.SpaceCheckForced = true;
-                _report.Warning($"Free space {artefact.FreeDiskBytesBefore:N0} bytes is below {request.SafetyFactor}x the database size; continuing because -Force was given.");
-            }
+            RecordContainer(artefact, request, await probes.Container.ConfigureAwait(false));
+            var (session, snapshotId, facts, dumpVersion) = await probes.Snapshot.ConfigureAwait(false);
+            if (facts is null) (dumpVersion, facts) = SplitDumpVersion(await probes.Info.ConfigureAwait(false));
+            ReadServerFacts(artefact, facts);
+            artefact.PgDumpVersion = dumpVersion ?? await DumpVersionAsync(request, ct).ConfigureAwait(false);
+            // lz4 and zstd need pg_dump 16: refused here, before the run folder or any file exists.
+            plan.Compression.RequireSupportedBy(artefact.PgDumpVersion, request.Container);
+            if (artefact.Encryption is { } encryption) encryption.ToolVersion = await probes.Age.ConfigureAwait(false);
+            _report.Verbose($"Server {artefact.ServerVersion}, {artefact.PgDumpVersion}, database size {artefact.DatabaseSizeBytes:N0} bytes.");
+            return new Snapshot(session, snapshotId);
+        }
+        catch (Exception)
+        {
+            await probes.AbandonAsync().ConfigureAwait(false);
+            throw;
+        }
+    }
+
+    private void RecordContainer(HbBackupArtefact artefact, BackupRequest request, ContainerInfo? container)
+    {
+        if (container is null)
+        {
+            throw new HbOpsException(HbErrorIds.ContainerNotFound, HbErrorCategory.ObjectNotFound,
+                $"Container '{request.Container}' does not exist on {_dockerHost.Host}.", request.Container, "Check -Container with 'docker ps'.");
+        }
+        if (!container.Running)
+        {
+            throw new HbOpsException(HbErrorIds.ContainerNotRunning, HbErrorCategory.ResourceUnavailable,
+                $"Container '{request.Container}' is not running.", request.Container, "Start it; HbOps never starts or changes production.");
+        }
+        artefact.ContainerImage = container.Image;
+        artefact.ContainerImageId = container.ImageId;
+        artefact.ContainerRestartCountBefore = container.RestartCount;
+        artefact.ContainerStartedAtBefore = container.StartedAt;
+    }
+
+    // psql could not run it (no shell in the image?): ask docker exec directly.
+    private async Task<string> DumpVersionAsync(BackupRequest request, CancellationToken ct)
+    {
+        var r = await _docker.RunAsync(DockerCli.ExecArgv(request.Container, new[] { "pg_dump", "--version" }), ct).ConfigureAwait(false);
+        if (!r.Succeeded) throw DockerCli.Failed("exec pg_dump --version", r, HbErrorIds.DumpFailed);
+        return r.StandardOutput.Trim();
+    }
+
+    // The destination must have room for the database times the safety factor (unless forced).
+    private void RequireFreeSpace(BackupPlan plan, long free)
+    {
+        var (request, artefact) = (plan.Request, plan.Artefact);
+        artefact.FreeDiskBytesBefore = free;
+        var required = (long)(artefact.DatabaseSizeBytes * request.SafetyFactor);
+        if (artefact.FreeDiskBytesBefore >= required) return;
+        if (!request.Force)
+        {
+            throw new HbOpsException(HbErrorIds.InsufficientDiskSpace, HbErrorCategory.ResourceUnavailable,
+                $"Only {artefact.FreeDiskBytesBefore:N0} bytes free at '{plan.RunFolder}'; {request.SafetyFactor}x the database size ({required:N0} bytes) is required.",
+                plan.RunFolder, "Free space, choose another -Destination, lower -SafetyFactor, or pass -Force.");
+        }
+        artefact.SpaceCheckForced = true;
+        _report.Warning($"Free space {artefact.FreeDiskBytesBefore:N0} bytes is below {request.SafetyFactor}x the database size; continuing because -Force was given.");
+    }
+
+    // pg_dump in the exported snapshot, with the row counts, the catalog and the content fingerprints taken in that
+    // snapshot beside it. Failed, cancelled (Ctrl+C) or cut off: the dump stops its server side and removes its own
+    // partial file, and the snapshot transaction closes.
+    private async Task<Dumped> DumpAsync(BackupPlan plan, Probes probes, Snapshot snapshot, CancellationToken ct)
+    {
+        var (request, artefact, session) = (plan.Request, plan.Artefact, snapshot.Session);
+        DumpRun? dump = null;
+        Task<(HbCatalogSnapshot?, HbContentFingerprintSnapshot?)>? proofTask = null;
+        try
+        {
+            RequireFreeSpace(plan, (await probes.Destination.ConfigureAwait(false)).FreeBytes);
             var countTask = request.RowCounts == RowCountMode.None ? null : session?.ExecuteAsync(RowCounter.BuildQuery(request.RowCounts, request.KeyTables), ct);
             // The catalog and the content fingerprints follow the counts on the same session (Proof/SnapshotProof).
-            proofTask = session is null ? null : SnapshotProof.CaptureAsync(session, countTask, request, artefact, snapshotId, _report, ct);
-            var dumpArgs = new List<string> { "pg_dump", "-U", request.User, "-d", PgEndpoint.DatabaseArgument(request.Database), "-F", "c", "-Z", compression.DumpArgument };
-            if (snapshotId is not null) dumpArgs.Add("--snapshot=" + snapshotId);
-            artefact.DumpCommand = string.Join(' ', dumpArgs.Select(ShellQuote.Quote));
-            var dumpArgv = DockerCli.ExecArgv(request.Container, dumpArgs, env: new Dictionary<string, string> { ["PGAPPNAME"] = appName });
-            // The run folder and this run's partial file are made only now, by the dump itself.
-            var spec = new HostDumpSpec(runId, request.GroupReadable, request.Container, request.User, request.Database, appName, runFolder, baseName, recipients);
-            var sw = Stopwatch.StartNew();
-            void Progress(long bytes) => ReportBytes(bytes, artefact.DatabaseSizeBytes, sw.Elapsed);
-            dump = request.LocalDestination
-                ? new StreamedDumpRun(dockerHost, spec, dumpArgv, Progress)
-                : new HostSideDumpRun(dockerHost, spec, dumpArgv, Progress, pg, _report);
-            _report.Verbose($"Dumping: docker exec {request.Container} {artefact.DumpCommand}{(recipients.Count > 0 ? $" | age -R <{recipients.Count} recipient(s)>" : "")} -> {runFolder}/{baseName}.dump.{runId}.partial");
-            var dumped = await dump.RunAsync(ct).ConfigureAwait(false);
-            artefact.Sha256 = dumped.Sha256;
-            artefact.SizeBytes = dumped.Size;
-            artefact.Stderr = dumped.Stderr;
-            after = dumped.After;
-            if (artefact.Encryption is { } encrypted)
-            {
-                encrypted.PlaintextSha256 = dumped.PlainSha256!;
-                encrypted.PlaintextSizeBytes = dumped.PlainSize!.Value;
-            }
-
-            if (countTask is not null)
-            {
-                var json = await countTask.ConfigureAwait(false);
-                artefact.RowCountSnapshot = new HbRowCountSnapshot
-                {
-                    Mode = request.RowCounts, TakenAtUtc = timestamp, SnapshotId = snapshotId, Tables = RowCounter.Parse(json.Trim()),
-                };
-                _report.Verbose($"Counted rows of {artefact.RowCountSnapshot.TableCount} tables in snapshot {snapshotId}.");
-            }
+            proofTask = session is null ? null : SnapshotProof.CaptureAsync(session, countTask, request, artefact, snapshot.Id, _report, ct);
+            dump = NewDump(plan, snapshot.Id);
+            var result = await dump.RunAsync(ct).ConfigureAwait(false);
+            RecordDump(artefact, result);
+            if (countTask is not null) await RecordCountsAsync(plan, countTask, snapshot.Id).ConfigureAwait(false);
             if (proofTask is not null)
             {
                 if (!proofTask.IsCompleted) _report.Verbose("pg_dump finished; waiting for the content fingerprints taken in its snapshot.");
                 (artefact.Catalog, artefact.ContentFingerprints) = await proofTask.ConfigureAwait(false);
             }
+            return new Dumped(dump, result.After);
         }
         catch (Exception ex)
         {
-            // Failed, cancelled (Ctrl+C) or cut off: the dump stops its server side and removes its own partial file.
             if (dump is not null)
             {
                 await dump.AbortAsync(ex).ConfigureAwait(false);
@@ -208,23 +262,66 @@ public sealed class BackupEngine(ICommandHost dockerHost, IHbReporter? reporter 
         {
             _report.Progress(new HbProgress(ProgressId, "Invoke-HbBackup", "done", 100, Completed: true));
         }
+    }
 
-        // The container as observed right after pg_dump exited (by the dump command itself; a separate look if that failed).
-        // The snapshot transaction closes while the artefact is claimed.
-        var closing = session is not null ? session.DisposeAsync().AsTask() : Task.CompletedTask;
-        var run = dump ?? throw new InvalidOperationException("The dump did not run.");
-        await using (run)
+    // The dump that ran, and the container as its command observed it right after pg_dump exited (null: not observed).
+    private sealed record Dumped(DumpRun Run, (int RestartCount, string StartedAt)? After);
+
+    private DumpRun NewDump(BackupPlan plan, string? snapshotId)
+    {
+        var (request, artefact) = (plan.Request, plan.Artefact);
+        var appName = $"{PgEndpoint.ApplicationNamePrefix}-dump-{plan.RunId}";
+        var dumpArgs = new List<string> { "pg_dump", "-U", request.User, "-d", PgEndpoint.DatabaseArgument(request.Database), "-F", "c", "-Z", plan.Compression.DumpArgument };
+        if (snapshotId is not null) dumpArgs.Add("--snapshot=" + snapshotId);
+        artefact.DumpCommand = string.Join(' ', dumpArgs.Select(ShellQuote.Quote));
+        var dumpArgv = DockerCli.ExecArgv(request.Container, dumpArgs, env: new Dictionary<string, string> { ["PGAPPNAME"] = appName });
+        // The run folder and this run's partial file are made only now, by the dump itself.
+        var spec = new HostDumpSpec(plan.RunId, request.GroupReadable, request.Container, request.User, request.Database, appName, plan.RunFolder, plan.BaseName, plan.Recipients);
+        var sw = Stopwatch.StartNew();
+        void Progress(long bytes) => ReportBytes(bytes, artefact.DatabaseSizeBytes, sw.Elapsed);
+        var dump = _dumps(request.LocalDestination, spec, dumpArgv, Progress, plan.Pg);
+        _report.Verbose($"Dumping: docker exec {request.Container} {artefact.DumpCommand}{(plan.Recipients.Count > 0 ? $" | age -R <{plan.Recipients.Count} recipient(s)>" : "")} -> {plan.RunFolder}/{plan.BaseName}.dump.{plan.RunId}.partial");
+        return dump;
+    }
+
+    private static void RecordDump(HbBackupArtefact artefact, DumpResult dumped)
+    {
+        artefact.Sha256 = dumped.Sha256;
+        artefact.SizeBytes = dumped.Size;
+        artefact.Stderr = dumped.Stderr;
+        if (artefact.Encryption is { } encrypted)
+        {
+            encrypted.PlaintextSha256 = dumped.PlainSha256!;
+            encrypted.PlaintextSizeBytes = dumped.PlainSize!.Value;
+        }
+    }
+
+    private async Task RecordCountsAsync(BackupPlan plan, Task<string> countTask, string? snapshotId)
+    {
+        var json = await countTask.ConfigureAwait(false);
+        plan.Artefact.RowCountSnapshot = new HbRowCountSnapshot
+        {
+            Mode = plan.Request.RowCounts, TakenAtUtc = plan.Artefact.TimestampUtc, SnapshotId = snapshotId, Tables = RowCounter.Parse(json.Trim()),
+        };
+        _report.Verbose($"Counted rows of {plan.Artefact.RowCountSnapshot.TableCount} tables in snapshot {snapshotId}.");
+    }
+
+    // Claim the file under its final name (never over another file), write the manifest for that name, then record the
+    // checksum; a claim that fails undoes itself. The snapshot transaction closes meanwhile.
+    private async Task FinishAsync(BackupPlan plan, Dumped dumped, Snapshot snapshot, Stopwatch started, CancellationToken ct)
+    {
+        var (request, artefact, dump, after) = (plan.Request, plan.Artefact, dumped.Run, dumped.After);
+        var closing = snapshot.Session is { } session ? session.DisposeAsync().AsTask() : Task.CompletedTask;
+        await using (dump)
         {
             try
             {
+                // The container as observed right after pg_dump exited (by the dump command itself; a separate look if that failed).
                 if (after is null && await _docker.InspectContainerAsync(request.Container, ct).ConfigureAwait(false) is { } c) after = (c.RestartCount, c.StartedAt);
                 artefact.ContainerRestartCountAfter = after?.RestartCount ?? -1;
                 artefact.ContainerStartedAtAfter = after?.StartedAt ?? "";
-
-                // Claim the file under its final name (never over another file), write the manifest for that name, then
-                // record the checksum; a claim that fails undoes itself.
                 artefact.DurationSeconds = Math.Round(started.Elapsed.TotalSeconds, 3);
-                var claimed = await run.ClaimAsync(artefact.Sha256, name =>
+                var claimed = await dump.ClaimAsync(artefact.Sha256, name =>
                 {
                     SetFileName(artefact, request.LocalDestination, name);
                     return HbYaml.Serialize(artefact);
@@ -233,7 +330,7 @@ public sealed class BackupEngine(ICommandHost dockerHost, IHbReporter? reporter 
             }
             catch (Exception ex)
             {
-                await run.AbortAsync(ex).ConfigureAwait(false);
+                await dump.AbortAsync(ex).ConfigureAwait(false);
                 throw;
             }
             finally
@@ -241,10 +338,7 @@ public sealed class BackupEngine(ICommandHost dockerHost, IHbReporter? reporter 
                 await closing.ConfigureAwait(false);
             }
         }
-        _report.Verbose($"Artefact {artefact.Path}: {artefact.SizeBytes:N0} bytes, sha256 {artefact.Sha256}, {artefact.DurationSeconds}s.");
-        return artefact;
     }
-
     private static void SetFileName(HbBackupArtefact artefact, bool local, string fileName)
     {
         artefact.FileName = fileName;

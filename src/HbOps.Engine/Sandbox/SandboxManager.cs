@@ -53,7 +53,7 @@ public sealed class SandboxSpec
 /// Creates, inspects, lists and removes sandboxes. Lifecycle goes through the Docker Engine API (locally over the
 /// unix socket, remotely over SSH dial-stdio); commands inside a sandbox go through docker exec.
 /// </summary>
-public sealed partial class SandboxManager(ICommandHost host, IHbReporter? reporter = null, IDockerGateway? gateway = null)
+public sealed partial class SandboxManager(ICommandHost host, IHbReporter? reporter = null, IDockerGateway? gateway = null) : ISandboxGateway
 {
     /// <summary>Where the server's socket directory is inside a sandbox.</summary>
     public const string SocketMount = "/var/run/postgresql";
