@@ -96,7 +96,7 @@ public sealed class SandboxNameCompleter : IArgumentCompleter
             var names = Task.Run(async () =>
             {
                 await using var connection = await HostResolver.ConnectAsync(host, new SshConnectOptions { ConnectTimeout = Limit }, cts.Token).ConfigureAwait(false);
-                return await new HbOps.Engine.Docker.DockerCli(connection).ListContainersAsync(HbSandbox.SandboxLabel + "=true", cts.Token).ConfigureAwait(false);
+                return (await new HbOps.Engine.Sandbox.SandboxManager(connection).ListAsync(cts.Token).ConfigureAwait(false)).Select(s => s.Name).ToList();
             }, cts.Token).GetAwaiter().GetResult();
             return CompletionContext.Results(names, wordToComplete, "sandbox on " + host);
         }

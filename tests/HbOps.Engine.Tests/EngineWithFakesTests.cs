@@ -137,14 +137,13 @@ public class SandboxManagerWithFakesTests
     [Fact]
     public async Task Given_a_container_without_the_sandbox_label_When_removing_Then_refused_and_nothing_is_removed()
     {
-        const string prod = """
-            [{"Id":"p","Name":"/postgres","Image":"i","RestartCount":0,"State":{"Running":true,"StartedAt":""},
-              "Config":{"Image":"postgres:15","Labels":{"hbops.testenv":"true"},"Env":[]},
-              "HostConfig":{"NetworkMode":"none","PortBindings":{}},"Mounts":[]}]
-            """;
-        var host = new FakeCommandHost(a => a[1] == "container" ? (0, prod, "") : (1, "", "No such volume"));
-        var ex = await Assert.ThrowsAsync<HbOpsException>(() => new SandboxManager(host, null, new HbOps.Engine.Docker.DockerCli(host)).RemoveAsync("postgres", CancellationToken.None));
+        var engine = new FakeDockerGateway();
+        engine.Containers["postgres"] = new Dictionary<string, string> { ["hbops.testenv"] = "true" };
+        engine.Volumes["postgres-data"] = new Dictionary<string, string>();
+        var host = new FakeCommandHost(_ => (0, "", ""));
+        var ex = await Assert.ThrowsAsync<HbOpsException>(() => new SandboxManager(host, null, engine).RemoveAsync("postgres", CancellationToken.None));
         Assert.Equal(HbErrorIds.NotASandbox, ex.ErrorId);
-        Assert.DoesNotContain(host.Calls, c => c.Contains("rm"));
+        Assert.Empty(engine.Removed);
+        Assert.True(engine.Containers.ContainsKey("postgres"));
     }
 }

@@ -28,7 +28,7 @@ internal sealed class FakeDockerGateway : IDockerGateway
         {
             return Task.FromResult(Containers.TryGetValue(name, out var labels)
                 ? new ContainerInfo("id-" + name, name, "postgres:15", "sha256:img", true, 0, labels, "none", Array.Empty<string>(),
-                    new[] { $"volume:{labels["hbops.volume"]}:/var/lib/postgresql/data:rw" }, "", Array.Empty<string>())
+                    new[] { $"volume:{(labels.TryGetValue("hbops.volume", out var v) ? v : name + "-data")}:/var/lib/postgresql/data:rw" }, "", Array.Empty<string>())
                 : null);
         }
     }
@@ -50,8 +50,6 @@ internal sealed class FakeDockerGateway : IDockerGateway
 
     public Task<ImageInfo?> InspectImageAsync(string image, CancellationToken ct) =>
         Task.FromResult<ImageInfo?>(new ImageInfo("sha256:img", new[] { "PG_MAJOR=15" }, new Dictionary<string, string>()));
-
-    public Task<int> ExecAsync(string container, IReadOnlyList<string> argv, CancellationToken ct) => Task.FromResult(0);
 
     public Task CreateVolumeAsync(string name, IReadOnlyDictionary<string, string> labels, CancellationToken ct)
     {

@@ -52,7 +52,7 @@ public class DumpScriptTests
     [Fact]
     public void The_embedded_scripts_are_shellcheck_clean_posix_sh()
     {
-        foreach (var script in new[] { HostScripts.Dump, HostScripts.SandboxLease })
+        foreach (var script in new[] { HostScripts.Dump, HostScripts.SandboxLease, HostScripts.PsqlGuard })
         {
             var file = Path.GetTempFileName();
             File.WriteAllText(file, "#!/bin/sh\n" + script);

@@ -84,21 +84,4 @@ public class SandboxInitTests
         var image = SandboxInit.Environment(HbSandboxInitialization.ImageEntrypoint, "directus", "app", SandboxSettings.Merge(new[] { new KeyValuePair<string, string?>("fsync", "on") }));
         Assert.Equal(new[] { "POSTGRES_USER=directus", "POSTGRES_DB=app" }, image);
     }
-
-    [Fact]
-    public async Task The_docker_cli_passes_the_entrypoint_executable_as_an_option_and_its_arguments_before_the_command()
-    {
-        var host = new FakeCommandHost(_ => (0, "id\n", ""));
-        var spec = new SandboxContainerSpec("sb", "postgres:15", new Dictionary<string, string> { ["hbops.sandbox"] = "true" },
-            new[] { "POSTGRES_USER=u" }, new[] { "POSTGRES_PASSWORD=secret" }, Array.Empty<MountSpec>(),
-            new[] { "postgres", "-c", "fsync=off" }, new[] { "sh", "-c", "script", "hbops-init" });
-        await new DockerCli(host).RunContainerAsync(spec, CancellationToken.None);
-        var argv = host.Calls.Single();
-        var entry = argv.ToList().IndexOf("--entrypoint");
-        Assert.Equal("sh", argv[entry + 1]);
-        var image = argv.ToList().IndexOf("postgres:15");
-        Assert.True(entry < image);
-        Assert.Equal(new[] { "-c", "script", "hbops-init", "postgres", "-c", "fsync=off" }, argv.Skip(image + 1));
-        Assert.DoesNotContain(argv, a => a.Contains("secret", StringComparison.Ordinal));
-    }
 }

@@ -46,17 +46,6 @@ public sealed class EngineApiTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task Exec_returns_the_command_exit_code_over_both_transports()
-    {
-        await using var local = new LocalCommandHost();
-        foreach (var api in new IDockerGateway[] { DockerEngineApi.For(local), DockerEngineApi.For(_ssh), new DockerCli(_ssh) })
-        {
-            Assert.Equal(0, await api.ExecAsync(Container, new[] { "true" }, CancellationToken.None));
-            Assert.Equal(3, await api.ExecAsync(Container, new[] { "sh", "-c", "exit 3" }, CancellationToken.None));
-        }
-    }
-
-    [Fact]
     public async Task Image_major_comes_from_PG_MAJOR_and_otherwise_from_a_probe_and_a_missing_image_is_refused()
     {
         var sandboxes = new SandboxManager(_ssh);

@@ -16,12 +16,15 @@ public sealed record ContainerInfo(
 public sealed record VolumeInfo(string Name, IReadOnlyDictionary<string, string> Labels, string CreatedAt);
 
 /// <summary>
-/// Docker gateway over the docker CLI of a command host (local or over SSH). Translates CLI
-/// failures into <see cref="HbOpsException"/>s with stable ids.
+/// The docker CLI of a command host (local or over SSH): commands inside containers (<c>docker exec</c>: pg_dump,
+/// pg_restore, psql, whose output streams into HbOps or the host-side scripts around them) and the production
+/// container's facts for a backup (one <c>docker container inspect</c>, which spares a backup loading the Engine API
+/// client). A sandbox's lifecycle goes through the Engine API (<see cref="IDockerGateway"/>). Translates CLI failures
+/// into <see cref="HbOpsException"/>s with stable ids.
 /// </summary>
-public sealed class DockerCli(ICommandHost host) : IDockerGateway
+public sealed class DockerCli(ICommandHost host)
 {
-    /// <inheritdoc />
+    /// <summary>How the engine is reached (for evidence and messages).</summary>
     public string Transport => $"docker CLI on {CommandHost.Host}";
 
     /// <summary>The host the CLI runs on.</summary>
@@ -83,7 +86,7 @@ public sealed class DockerCli(ICommandHost host) : IDockerGateway
         return null;
     }
 
-    /// <summary>Inspects a container; null when it does not exist.</summary>
+    /// <summary>Inspects a (production) container; null when it does not exist.</summary>
     public async Task<ContainerInfo?> InspectContainerAsync(string name, CancellationToken ct)
     {
         using var doc = await InspectAsync("container", name, ct).ConfigureAwait(false);
@@ -127,98 +130,6 @@ public sealed class DockerCli(ICommandHost host) : IDockerGateway
             mounts,
             c.GetProperty("State").GetProperty("StartedAt").GetString() ?? "",
             ReadEnv(config));
-    }
-
-    /// <summary>Inspects a volume; null when it does not exist.</summary>
-    public async Task<VolumeInfo?> InspectVolumeAsync(string name, CancellationToken ct)
-    {
-        using var doc = await InspectAsync("volume", name, ct).ConfigureAwait(false);
-        if (doc is null) return null;
-        var v = doc.RootElement[0];
-        return new VolumeInfo(v.GetProperty("Name").GetString()!, ReadLabels(v), v.GetProperty("CreatedAt").GetString() ?? "");
-    }
-
-    /// <summary>Names of containers carrying a label (running or not).</summary>
-    public async Task<IReadOnlyList<string>> ListContainersAsync(string labelFilter, CancellationToken ct)
-    {
-        var r = await RunAsync(new[] { "docker", "ps", "-a", "--filter", "label=" + labelFilter, "--format", "{{.Names}}" }, ct).ConfigureAwait(false);
-        if (!r.Succeeded) throw Failed("list containers", r);
-        return r.StandardOutput.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
-    }
-
-    /// <summary>Names of volumes carrying a label.</summary>
-    public async Task<IReadOnlyList<string>> ListVolumesAsync(string labelFilter, CancellationToken ct)
-    {
-        var r = await RunAsync(new[] { "docker", "volume", "ls", "-q", "--filter", "label=" + labelFilter }, ct).ConfigureAwait(false);
-        if (!r.Succeeded) throw Failed("list volumes", r);
-        return r.StandardOutput.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
-    }
-
-    /// <inheritdoc />
-    public async Task<ImageInfo?> InspectImageAsync(string image, CancellationToken ct)
-    {
-        using var doc = await InspectAsync("image", image, ct).ConfigureAwait(false);
-        if (doc is null) return null;
-        var i = doc.RootElement[0];
-        var config = i.TryGetProperty("Config", out var c) ? c : default;
-        return new ImageInfo(i.GetProperty("Id").GetString() ?? "", ReadEnv(config), ReadLabels(config));
-    }
-
-    /// <inheritdoc />
-    public async Task<int> ExecAsync(string container, IReadOnlyList<string> argv, CancellationToken ct) =>
-        (await RunAsync(ExecArgv(container, argv), ct).ConfigureAwait(false)).ExitCode;
-
-    /// <inheritdoc />
-    public async Task CreateVolumeAsync(string name, IReadOnlyDictionary<string, string> labels, CancellationToken ct)
-    {
-        var argv = new List<string> { "docker", "volume", "create" };
-        foreach (var (k, v) in labels) { argv.Add("--label"); argv.Add($"{k}={v}"); }
-        argv.Add(name);
-        var r = await RunAsync(argv, ct).ConfigureAwait(false);
-        if (!r.Succeeded) throw Failed("volume create " + name, r, HbErrorIds.SandboxStartFailed);
-    }
-
-    /// <inheritdoc />
-    public async Task RunContainerAsync(SandboxContainerSpec spec, CancellationToken ct)
-    {
-        ArgumentNullException.ThrowIfNull(spec);
-        // Secret variables reach docker run through the environment of a shell that reads them from stdin,
-        // never through a command line.
-        var names = spec.SecretEnv.Select(e => e.Split('=', 2)[0]).ToList();
-        var script = string.Concat(names.Select(n => $"IFS= read -r {n}; export {n}; ")) + "exec \"$@\"";
-        var run = new List<string> { "sh", "-c", script, "hbops-run", "docker", "run", "-d", "--name", spec.Name, "--network", "none", "--restart", "no" };
-        foreach (var (k, v) in spec.Labels) { run.Add("--label"); run.Add($"{k}={v}"); }
-        foreach (var e in spec.Env) { run.Add("-e"); run.Add(e); }
-        foreach (var n in names) { run.Add("-e"); run.Add(n); }
-        foreach (var m in spec.Mounts) { run.Add("--mount"); run.Add($"type={m.Type},source={m.Source},target={m.Target}{(m.ReadOnly ? ",readonly" : "")}"); }
-        foreach (var (path, options) in spec.Tmpfs ?? new Dictionary<string, string>()) { run.Add("--tmpfs"); run.Add($"{path}:{options}"); }
-        // docker run takes the entrypoint's executable as an option; its arguments go before the command.
-        if (spec.Entrypoint is { Count: > 0 } entrypoint) { run.Add("--entrypoint"); run.Add(entrypoint[0]); }
-        run.Add(spec.Image);
-        if (spec.Entrypoint is { Count: > 1 }) run.AddRange(spec.Entrypoint.Skip(1));
-        run.AddRange(spec.Command);
-        var stdin = System.Text.Encoding.UTF8.GetBytes(string.Concat(spec.SecretEnv.Select(e => e.Split('=', 2)[1] + "\n")));
-        var r = await RunAsync(run, ct, stdin).ConfigureAwait(false);
-        if (!r.Succeeded && r.StandardError.Contains("is already in use by container", StringComparison.Ordinal))
-        {
-            throw new HbOpsException(HbErrorIds.SandboxCollision, HbErrorCategory.ResourceUnavailable,
-                $"A container named '{spec.Name}' already exists; refusing to reuse or replace it.", spec.Name);
-        }
-        if (!r.Succeeded) throw Failed("run " + spec.Name, r, HbErrorIds.SandboxStartFailed);
-    }
-
-    /// <inheritdoc />
-    public async Task RemoveContainerAsync(string name, CancellationToken ct)
-    {
-        var r = await RunAsync(new[] { "docker", "rm", "-f", "-v", "--", name }, ct).ConfigureAwait(false);
-        if (!r.Succeeded && !r.StandardError.Contains("No such", StringComparison.OrdinalIgnoreCase)) throw Failed("rm " + name, r);
-    }
-
-    /// <inheritdoc />
-    public async Task RemoveVolumeAsync(string name, CancellationToken ct)
-    {
-        var r = await RunAsync(new[] { "docker", "volume", "rm", "--", name }, ct).ConfigureAwait(false);
-        if (!r.Succeeded && !r.StandardError.Contains("No such", StringComparison.OrdinalIgnoreCase)) throw Failed("volume rm " + name, r);
     }
 
     /// <summary>Builds an error for a failed docker command.</summary>

@@ -96,28 +96,6 @@ internal sealed class DockerEngineApi : IDockerGateway
     }
 
     /// <inheritdoc />
-    public async Task<int> ExecAsync(string container, IReadOnlyList<string> argv, CancellationToken ct)
-    {
-        // Detached: the engine runs the command without streaming anything back; its exit code is read by polling
-        // the exec (a few milliseconds per round trip on an open connection).
-        var exec = await Call(() => _client.Exec.CreateContainerExecAsync(container, new ContainerExecCreateParameters
-        {
-            Cmd = argv.ToList(), AttachStdout = false, AttachStderr = false, AttachStdin = false,
-        }, ct)).ConfigureAwait(false);
-        using (await Call(() => _client.Exec.StartContainerExecAsync(exec!.ID, new ContainerExecStartParameters { Detach = true }, ct)).ConfigureAwait(false))
-        {
-        }
-        var delay = 5;
-        while (true)
-        {
-            var state = await Call(() => _client.Exec.InspectContainerExecAsync(exec!.ID, ct)).ConfigureAwait(false);
-            if (state is { Running: false, ExitCode: not null }) return (int)state.ExitCode.Value;
-            await Task.Delay(delay, ct).ConfigureAwait(false);
-            delay = Math.Min(delay * 2, 100);
-        }
-    }
-
-    /// <inheritdoc />
     public Task CreateVolumeAsync(string name, IReadOnlyDictionary<string, string> labels, CancellationToken ct) =>
         Call(() => _client.Volumes.CreateAsync(new VolumesCreateParameters { Name = name, Labels = labels.ToDictionary(), DriverOpts = new Dictionary<string, string>() }, ct));
 

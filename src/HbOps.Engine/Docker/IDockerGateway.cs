@@ -17,7 +17,11 @@ public sealed record SandboxContainerSpec(
 /// <summary>What HbOps reads from an image: its id, environment and labels.</summary>
 public sealed record ImageInfo(string Id, IReadOnlyList<string> Env, IReadOnlyDictionary<string, string> Labels);
 
-/// <summary>Container and volume lifecycle on one docker engine (Engine API or CLI).</summary>
+/// <summary>
+/// A sandbox's lifecycle and inspection on one docker engine (the Engine API; a fake in unit tests). Commands inside a
+/// container are not run through it: they go through <c>docker exec</c> on the host (<see cref="DockerCli"/>), whose
+/// output streams straight into HbOps or into the host-side scripts around them.
+/// </summary>
 public interface IDockerGateway
 {
     /// <summary>How the engine is reached (for evidence and messages).</summary>
@@ -32,8 +36,6 @@ public interface IDockerGateway
     Task<IReadOnlyList<string>> ListVolumesAsync(string labelFilter, CancellationToken ct);
     /// <summary>Inspects an image present on the engine; null when it is not there.</summary>
     Task<ImageInfo?> InspectImageAsync(string image, CancellationToken ct);
-    /// <summary>Runs a command in a running container and returns its exit code (output discarded).</summary>
-    Task<int> ExecAsync(string container, IReadOnlyList<string> argv, CancellationToken ct);
     /// <summary>Creates a named volume.</summary>
     Task CreateVolumeAsync(string name, IReadOnlyDictionary<string, string> labels, CancellationToken ct);
     /// <summary>Creates and starts a sandbox container.</summary>

@@ -113,9 +113,9 @@ public sealed class PreflightEvaluator(ICommandHost host, IHbReporter? reporter 
         if (teardown is { Status: HbRemovalStatus.Skipped })
         {
             // Kept with -KeepSandbox: what counts is whether it is gone now.
-            var docker = new DockerCli(host);
-            var gone = await docker.InspectContainerAsync(record.Sandbox.Name, ct).ConfigureAwait(false) is null &&
-                       await docker.InspectVolumeAsync(record.Sandbox.VolumeName, ct).ConfigureAwait(false) is null;
+            var engine = DockerEngineApi.For(host);
+            var gone = await engine.InspectContainerAsync(record.Sandbox.Name, ct).ConfigureAwait(false) is null &&
+                       await engine.InspectVolumeAsync(record.Sandbox.VolumeName, ct).ConfigureAwait(false) is null;
             Add("TeardownVerified", gone, gone ? $"kept sandbox {record.Sandbox.Name} no longer exists (observed now)" : $"sandbox {record.Sandbox.Name} still exists",
                 "container and volume gone", gone ? "The kept sandbox has been removed." : $"Remove it: Remove-HbSandbox -Name {record.Sandbox.Name}.");
         }
