@@ -43,10 +43,10 @@ public abstract class HbSandboxCmdletBase : HbHostCmdletBase
     [ValidateNotNullOrEmpty]
     public string? SandboxName { get; set; }
 
-    /// <summary>Minutes a kept sandbox lives before Get-HbSandbox -Expired lists it for sweeping.</summary>
+    /// <summary>Minutes a kept sandbox lives before Get-HbSandbox -Expired lists it for sweeping (fractions allowed, from 0.05: 3 s).</summary>
     [Parameter]
-    [ValidateRange(1, 10080)]
-    public int TimeToLiveMinutes { get; set; } = 120;
+    [ValidateRange(0.05, 10080.0)]
+    public double TimeToLiveMinutes { get; set; } = 120;
 
     /// <summary>
     /// Sandbox server settings over the defaults (postgres -c name=value). The throwaway sandbox runs by default with

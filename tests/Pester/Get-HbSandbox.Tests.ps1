@@ -15,14 +15,15 @@ Describe 'Get-HbSandbox' {
 
     It 'lists kept sandboxes by label; -Expired | Remove-HbSandbox sweeps one, and Test-HbRestore sweeps the rest before it starts' {
         $a = Invoke-HbBackup @Ssh @Prod -Destination $TestEnv.BackupRoot -Tag sweep -RowCounts None
-        $first = $a | Test-HbRestore -KeepSandbox -TimeToLiveMinutes 1 -WarningAction SilentlyContinue
-        $second = $a | Test-HbRestore -KeepSandbox -TimeToLiveMinutes 1 -WarningAction SilentlyContinue
+        # Half a minute: long enough to see both listed as not yet expired, short enough to await the expiry.
+        $first = $a | Test-HbRestore -KeepSandbox -TimeToLiveMinutes 0.5 -WarningAction SilentlyContinue
+        $second = $a | Test-HbRestore -KeepSandbox -TimeToLiveMinutes 0.5 -WarningAction SilentlyContinue
         $second.Sandbox.Name | Should -Not -Be $first.Sandbox.Name -Because 'a taken name gets a unique suffix'
         $s = Get-HbSandbox @Ssh -Name 'pg-restore-test-sweep-*'
         $s.Name | Sort-Object | Should -Be (@($first.Sandbox.Name, $second.Sandbox.Name) | Sort-Object)
         $s | ForEach-Object { $_.IsolationVerified | Should -BeTrue }
         Get-HbSandbox @Ssh -Expired | Where-Object Name -like 'pg-restore-test-sweep-*' | Should -BeNullOrEmpty
-        Start-Sleep -Seconds 61
+        Wait-HbCondition { Get-HbSandbox @Ssh -Expired | Where-Object Name -eq $second.Sandbox.Name } 60 | Should -BeTrue -Because 'both expire after 30 s'
         $removed = Get-HbSandbox @Ssh -Expired | Where-Object Name -eq $first.Sandbox.Name | Remove-HbSandbox -Confirm:$false
         $removed.Verified | Should -BeTrue
         $log = $a | Test-HbRestore -Verbose -WarningAction SilentlyContinue 4>&1 | Where-Object { $_ -is [System.Management.Automation.VerboseRecord] }
