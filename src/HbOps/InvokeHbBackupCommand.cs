@@ -145,6 +145,15 @@ public sealed class InvokeHbBackupCommand : HbHostCmdletBase
     [ValidateRange(0.0, 100.0)]
     public double SafetyFactor { get; set; } = 2.0;
 
+    /// <summary>
+    /// Seconds pg_dump (--lock-wait-timeout) and the counts and proof in its snapshot (lock_timeout) wait for a table's
+    /// lock held by another session (a migration, VACUUM FULL) before the backup fails with LockTimeout; 0 (the
+    /// default): wait as long as it takes, as pg_dump does.
+    /// </summary>
+    [Parameter]
+    [ValidateRange(0, 86400)]
+    public int LockWaitTimeoutSeconds { get; set; }
+
     /// <summary>Proceed when free space is below the safety factor.</summary>
     [Parameter]
     public SwitchParameter Force { get; set; }
@@ -235,6 +244,7 @@ public sealed class InvokeHbBackupCommand : HbHostCmdletBase
             Destination = Local ? GetUnresolvedProviderPathFromPSPath(Destination) : Destination,
             LocalDestination = Local, Tag = Tag, Compression = compression, RowCounts = RowCounts,
             KeyTables = KeyTables, SafetyFactor = SafetyFactor, Force = Force, GroupReadable = GroupReadable,
+            LockWaitTimeout = LockWaitTimeoutSeconds > 0 ? TimeSpan.FromSeconds(LockWaitTimeoutSeconds) : null,
             Fingerprint = MyInvocation.BoundParameters.ContainsKey(nameof(Fingerprint)) ? Fingerprint : null,
             Recipients = recipients,
         });

@@ -147,3 +147,23 @@ public class SandboxManagerWithFakesTests
         Assert.True(engine.Containers.ContainsKey("postgres"));
     }
 }
+
+public class PgEndpointErrorTests
+{
+    private static readonly HbOps.Engine.Postgres.PgEndpoint Pg =
+        new(new HbOps.Engine.Docker.DockerCli(new FakeCommandHost(_ => (0, "", ""))), "postgres", "directus", "directus");
+
+    [Fact]
+    public void Given_a_statement_cancelled_by_lock_timeout_When_mapped_Then_LockTimeout_says_what_to_do()
+    {
+        var ex = Pg.MapError("psql:<stdin>:3: ERROR:  canceling statement due to lock timeout\nCONTEXT:  SQL statement \"SELECT count(*) FROM app.customers\"", 3);
+        Assert.Equal(HbErrorIds.LockTimeout, ex.ErrorId);
+        Assert.Contains("-LockWaitTimeoutSeconds", ex.RecommendedAction ?? "", StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Given_any_other_failed_statement_When_mapped_Then_QueryFailed()
+    {
+        Assert.Equal(HbErrorIds.QueryFailed, Pg.MapError("psql:<stdin>:1: ERROR:  relation \"x\" does not exist", 3).ErrorId);
+    }
+}

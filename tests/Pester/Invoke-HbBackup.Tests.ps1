@@ -429,6 +429,28 @@ Describe 'Invoke-HbBackup' {
             }
         }
 
+        It '-LockWaitTimeoutSeconds: a table locked longer fails the backup (<Mode>) with LockTimeout, soon, leaving no file and no session' -ForEach @(
+            @{ Mode = 'host'; Local = $false }, @{ Mode = '-Local'; Local = $true }
+        ) {
+            $dest = if ($Local) { Join-Path ([IO.Path]::GetTempPath()) ('hbops-lockwait-' + [guid]::NewGuid().ToString('N').Substring(0, 8)) }
+                    else { Join-Path $TestEnv.BackupRoot ('lockwait-' + [guid]::NewGuid().ToString('N').Substring(0, 8)) }
+            $lock = Lock-HbProductionTable
+            try {
+                $waitingBefore = @(Get-HbSessionsWaitingForLock)
+                $sw = [Diagnostics.Stopwatch]::StartNew()
+                # Exact counts (the default): the snapshot's count query waits for the lock too, as long as pg_dump.
+                { Invoke-HbBackup @Ssh @Prod -Destination $dest -Local:$Local -Tag lockwait -LockWaitTimeoutSeconds 2 -ErrorAction Stop } |
+                    Should -Throw -ErrorId 'LockTimeout,HbOps.InvokeHbBackupCommand'
+                $sw.Elapsed.TotalSeconds | Should -BeLessThan 60 -Because 'the backup gave up after its timeout instead of waiting for the lock'
+                Wait-HbCondition { @(Get-HbSessionsWaitingForLock | Where-Object { $_ -notin $waitingBefore }).Count -eq 0 } 30 | Should -BeTrue -Because 'no session of the run waits on'
+                Wait-HbCondition { -not (Get-ChildItem -Recurse -File -Force $dest -ErrorAction SilentlyContinue) } 30 | Should -BeTrue -Because 'the run removes its own partial file'
+            }
+            finally {
+                Unlock-HbProductionTable $lock
+                Remove-Item -Recurse -Force $dest -ErrorAction SilentlyContinue
+            }
+        }
+
         It 'destination not writable -> DestinationNotWritable' {
             { Invoke-HbBackup @Ssh @Prod -Destination /proc/hbops -ErrorAction Stop } |
                 Should -Throw -ErrorId 'DestinationNotWritable,HbOps.InvokeHbBackupCommand'

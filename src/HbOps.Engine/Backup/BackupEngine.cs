@@ -141,7 +141,7 @@ public sealed class BackupEngine
             _docker.InspectContainerAsync(request.Container, ct),
             !needsSnapshot
                 ? Task.FromResult<(PsqlSession?, string?, string?, string?)>((null, null, null, null))
-                : OpenSnapshotAsync(plan.Pg, plan.RunId, plan.Artefact, request.KeyTables, ct),
+                : OpenSnapshotAsync(plan.Pg, plan.RunId, plan.Artefact, request, ct),
             !needsSnapshot ? plan.Pg.QueryAsync(DumpVersionMeta + "SELECT " + ServerFactsSql(request.KeyTables) + ";", ct) : Task.FromResult(""),
             plan.Files.CheckDestinationAsync(plan.RunFolder, plan.Artefact.Path, ct),
             // Encryption runs on the docker host (the plaintext never crosses the network): age must be there.
@@ -273,6 +273,7 @@ public sealed class BackupEngine
         var appName = $"{PgEndpoint.ApplicationNamePrefix}-dump-{plan.RunId}";
         var dumpArgs = new List<string> { "pg_dump", "-U", request.User, "-d", PgEndpoint.DatabaseArgument(request.Database), "-F", "c", "-Z", plan.Compression.DumpArgument };
         if (snapshotId is not null) dumpArgs.Add("--snapshot=" + snapshotId);
+        if (LockTimeoutMs(request) is { } lockMs) dumpArgs.Add("--lock-wait-timeout=" + lockMs);
         artefact.DumpCommand = string.Join(' ', dumpArgs.Select(ShellQuote.Quote));
         var dumpArgv = DockerCli.ExecArgv(request.Container, dumpArgs, env: new Dictionary<string, string> { ["PGAPPNAME"] = appName });
         // The run folder and this run's partial file are made only now, by the dump itself.
@@ -348,15 +349,18 @@ public sealed class BackupEngine
 
     // Opens REPEATABLE READ, READ ONLY on production and exports its snapshot for pg_dump --snapshot.
     private async Task<(PsqlSession?, string?, string?, string?)> OpenSnapshotAsync(PgEndpoint pg, string runId, HbBackupArtefact artefact,
-        IReadOnlyCollection<string> keyTables, CancellationToken ct)
+        BackupRequest request, CancellationToken ct)
     {
+        var keyTables = request.KeyTables;
+        // The counts and proof read in this transaction wait for a table's lock no longer than pg_dump does.
+        var lockTimeout = LockTimeoutMs(request) is { } ms ? $"SET LOCAL lock_timeout = {ms};\n" : "";
         _report.Verbose("Opening a read-only repeatable-read transaction and exporting its snapshot.");
         var session = await PsqlSession.StartAsync(pg, $"{PgEndpoint.ApplicationNamePrefix}-snapshot-{runId}", ct).ConfigureAwait(false);
         try
         {
             // The server facts and pg_dump's version come from the same session (fewer round trips); facts as JSON.
             var reply = await session.ExecuteAsync(DumpVersionMeta +
-                "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY;\nSELECT pg_export_snapshot() || '|' || current_setting('transaction_isolation') || '|' || " +
+                "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY;\n" + lockTimeout + "SELECT pg_export_snapshot() || '|' || current_setting('transaction_isolation') || '|' || " +
                 "current_setting('transaction_read_only') || '|' || " + ServerFactsSql(keyTables) + ";", ct).ConfigureAwait(false);
             var (version, record) = SplitDumpVersion(reply);
             var opened = record.Split('|', 4);
@@ -370,6 +374,10 @@ public sealed class BackupEngine
             throw;
         }
     }
+
+    // The lock wait timeout in milliseconds (what --lock-wait-timeout and lock_timeout take without a unit); null: none.
+    private static long? LockTimeoutMs(BackupRequest request) =>
+        request.LockWaitTimeout is { } t ? Math.Max(1, (long)t.TotalMilliseconds) : null;
 
     // psql runs pg_dump --version itself (a meta-command, in the container's environment, where docker exec pg_dump runs
     // too), so the version needs no docker exec of its own.

@@ -34,6 +34,11 @@ public sealed class BackupRequest
     /// <summary>Proceed even when free space is below the safety factor.</summary>
     public bool Force { get; init; }
     /// <summary>
+    /// How long pg_dump (<c>--lock-wait-timeout</c>) and the queries in its snapshot (<c>lock_timeout</c>) wait for a
+    /// table's lock before the backup fails with LockTimeout; null: as long as it takes (pg_dump's default).
+    /// </summary>
+    public TimeSpan? LockWaitTimeout { get; init; }
+    /// <summary>
     /// Folders HbOps creates 0750 and artefact files 0640 (group-readable) instead of 0700 and 0600. The group is the
     /// folder's: a backup root owned by the backup group with the setgid bit passes it on.
     /// </summary>

@@ -36,7 +36,9 @@ internal abstract class DumpRun(HostDumpSpec spec) : IAsyncDisposable
     public abstract ValueTask DisposeAsync();
 
     protected static HbOpsException Failed(string partial, string why, string action = "Check the database and pg_dump's message.") =>
-        new(HbErrorIds.DumpFailed, HbErrorCategory.OperationFailed, $"Backup failed: {why}", partial, action);
+        PgEndpoint.IsLockTimeout(why)
+            ? new(HbErrorIds.LockTimeout, HbErrorCategory.ResourceUnavailable, $"Backup failed: pg_dump could not lock a table within the lock wait timeout: {why}", partial, PgEndpoint.LockTimeoutAction)
+            : new(HbErrorIds.DumpFailed, HbErrorCategory.OperationFailed, $"Backup failed: {why}", partial, action);
 
     /// <summary>Names ENOSPC when the writer's message says the filesystem is full.</summary>
     protected static string NameDiskFull(string text) =>

@@ -37,6 +37,11 @@ public static class HbErrorIds
     public const string DatabaseUnavailable = nameof(DatabaseUnavailable);
     /// <summary>A SQL statement failed.</summary>
     public const string QueryFailed = nameof(QueryFailed);
+    /// <summary>
+    /// A table could not be locked for reading within the backup's lock wait timeout: another session holds a conflicting
+    /// lock (ALTER TABLE, VACUUM FULL, a migration).
+    /// </summary>
+    public const string LockTimeout = nameof(LockTimeout);
     /// <summary>Free space at the destination is below the safety factor.</summary>
     public const string InsufficientDiskSpace = nameof(InsufficientDiskSpace);
     /// <summary>The destination cannot be created or written.</summary>

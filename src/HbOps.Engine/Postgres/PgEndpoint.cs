@@ -100,9 +100,22 @@ public sealed class PgEndpoint(DockerCli docker, string container, string user, 
                 $"Cannot connect to database '{Database}' as '{User}' in container '{Container}': {text}", Database,
                 "Check -Database and -User.");
         }
+        if (IsLockTimeout(text))
+        {
+            return new HbOpsException(HbErrorIds.LockTimeout, HbErrorCategory.ResourceUnavailable,
+                $"A query in '{Container}/{Database}' could not lock a table within the lock wait timeout: {text}", Database, LockTimeoutAction);
+        }
         return new HbOpsException(HbErrorIds.QueryFailed, HbErrorCategory.OperationFailed,
             $"Query in '{Container}/{Database}' failed (exit {exitCode}): {text}", Database);
     }
+
+    /// <summary>True for PostgreSQL's message of a statement cancelled by <c>lock_timeout</c>.</summary>
+    public static bool IsLockTimeout(string message) =>
+        message.Contains("canceling statement due to lock timeout", StringComparison.Ordinal);
+
+    /// <summary>What to do about a LockTimeout.</summary>
+    public const string LockTimeoutAction =
+        "Another session holds a conflicting lock (ALTER TABLE, VACUUM FULL, a migration; see pg_locks): back up when it is done, or allow a longer -LockWaitTimeoutSeconds.";
 
     /// <summary>Quotes a SQL string literal.</summary>
     public static string Literal(string value) => "'" + (value ?? "").Replace("'", "''", StringComparison.Ordinal) + "'";
