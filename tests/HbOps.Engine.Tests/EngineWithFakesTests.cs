@@ -162,6 +162,14 @@ public class PgEndpointErrorTests
     }
 
     [Fact]
+    public void Given_pg_dumps_lock_wait_timeout_message_Then_it_is_a_lock_timeout_and_a_plain_statement_timeout_is_not()
+    {
+        Assert.True(HbOps.Engine.Postgres.PgEndpoint.IsLockTimeout(
+            "pg_dump: error: query failed: ERROR:  canceling statement due to statement timeout\npg_dump: detail: Query was: LOCK TABLE app.customers IN ACCESS SHARE MODE"));
+        Assert.False(HbOps.Engine.Postgres.PgEndpoint.IsLockTimeout("ERROR:  canceling statement due to statement timeout"));
+    }
+
+    [Fact]
     public void Given_any_other_failed_statement_When_mapped_Then_QueryFailed()
     {
         Assert.Equal(HbErrorIds.QueryFailed, Pg.MapError("psql:<stdin>:1: ERROR:  relation \"x\" does not exist", 3).ErrorId);

@@ -109,9 +109,13 @@ public sealed class PgEndpoint(DockerCli docker, string container, string user, 
             $"Query in '{Container}/{Database}' failed (exit {exitCode}): {text}", Database);
     }
 
-    /// <summary>True for PostgreSQL's message of a statement cancelled by <c>lock_timeout</c>.</summary>
+    /// <summary>
+    /// True for PostgreSQL's message of a statement cancelled by <c>lock_timeout</c>, and for pg_dump's
+    /// <c>--lock-wait-timeout</c>, which bounds its <c>LOCK TABLE</c> statements with <c>statement_timeout</c>.
+    /// </summary>
     public static bool IsLockTimeout(string message) =>
-        message.Contains("canceling statement due to lock timeout", StringComparison.Ordinal);
+        message.Contains("canceling statement due to lock timeout", StringComparison.Ordinal) ||
+        (message.Contains("canceling statement due to statement timeout", StringComparison.Ordinal) && message.Contains("LOCK TABLE", StringComparison.Ordinal));
 
     /// <summary>What to do about a LockTimeout.</summary>
     public const string LockTimeoutAction =
