@@ -18,18 +18,11 @@ public sealed class BackupOrchestrationTests : IDisposable
 
     public void Dispose() => Directory.Delete(_folder, recursive: true);
 
-    private static string Container(bool running) => $$$"""
-        [{"Id":"abc","Name":"/postgres","Image":"sha256:img","RestartCount":0,
-          "State":{"Running":{{{(running ? "true" : "false")}}},"StartedAt":"2026-01-01T00:00:00Z"},
-          "Config":{"Image":"postgres:15","Labels":{},"Env":[]},
-          "HostConfig":{"NetworkMode":"none","PortBindings":{}},"Mounts":[]}]
-        """;
-
     // The preflight of a run without a snapshot: container, server facts (one psql call), pg_dump's version, free space.
     private static FakeCommandHost Host(bool running = true, long freeKb = 10_000_000) => new(argv =>
     {
         var line = string.Join(' ', argv);
-        if (line.StartsWith("docker container inspect", StringComparison.Ordinal)) return (0, Container(running), "");
+        if (line.StartsWith("docker container inspect", StringComparison.Ordinal)) return (0, FakeContainer.Inspect(running), "");
         if (line.Contains("pg_dump --version", StringComparison.Ordinal)) return (0, "pg_dump (PostgreSQL) 15.20", "");
         if (line.Contains("psql", StringComparison.Ordinal)) return (0, """{"v":"15.20","n":150020,"s":1000000000,"m":[]}""", "");
         if (line.Contains("df -Pk", StringComparison.Ordinal)) return (0, freeKb + "\nnew\n", "");

@@ -94,19 +94,12 @@ public class DumpCompressionTests
 
 public class BackupCompressionWithFakesTests
 {
-    private const string RunningContainer = """
-        [{"Id":"abc","Name":"/postgres","Image":"sha256:img","RestartCount":0,
-          "State":{"Running":true,"StartedAt":"2026-01-01T00:00:00Z"},
-          "Config":{"Image":"postgres:15","Labels":{},"Env":[]},
-          "HostConfig":{"NetworkMode":"none","PortBindings":{}},"Mounts":[]}]
-        """;
-
     // A running container whose psql prints the given pg_dump version, a snapshot, and plenty of free space; the dump
     // itself is not answered (it fails), so the command it was given can be inspected.
     private static FakeCommandHost Host(int major) => new(argv =>
     {
         var line = string.Join(' ', argv);
-        if (line.StartsWith("docker container inspect", StringComparison.Ordinal)) return (0, RunningContainer, "");
+        if (line.StartsWith("docker container inspect", StringComparison.Ordinal)) return (0, FakeContainer.Inspect(), "");
         var facts = $$"""{"v":"{{major}}.2","n":{{major * 10000 + 2}},"s":1000000,"m":[]}""";
         if (line.Contains("PGAPPNAME=hbops-snapshot-", StringComparison.Ordinal))
         {

@@ -7,18 +7,11 @@ namespace HbOps.Engine.Tests;
 
 public class BackupEngineWithFakesTests
 {
-    private const string RunningContainer = """
-        [{"Id":"abc","Name":"/postgres","Image":"sha256:img","RestartCount":0,
-          "State":{"Running":true,"StartedAt":"2026-01-01T00:00:00Z"},
-          "Config":{"Image":"postgres:15","Labels":{},"Env":[]},
-          "HostConfig":{"NetworkMode":"none","PortBindings":{}},"Mounts":[]}]
-        """;
-
     private static (int, string, string) Answer(IReadOnlyList<string> argv, long freeKb, bool psqlPrintsDumpVersion = true, string missingKeyTables = "[]")
     {
         var line = string.Join(' ', argv);
         var facts = """{"v":"15.20","n":150020,"s":1000000000,"m":""" + missingKeyTables + "}";
-        if (line.StartsWith("docker container inspect", StringComparison.Ordinal)) return (0, RunningContainer, "");
+        if (line.StartsWith("docker container inspect", StringComparison.Ordinal)) return (0, FakeContainer.Inspect(), "");
         // The snapshot session: snapshot id, isolation, read-only flag and the server facts, framed by its first marker.
         if (line.Contains("PGAPPNAME=hbops-snapshot-", StringComparison.Ordinal))
         {

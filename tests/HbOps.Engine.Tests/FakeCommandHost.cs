@@ -32,3 +32,10 @@ internal sealed class FakeCommandHost(Func<IReadOnlyList<string>, (int Exit, str
         public ValueTask DisposeAsync() => ValueTask.CompletedTask;
     }
 }
+
+/// <summary>What <c>docker container inspect --format</c> reports of a production container (DockerCli.InspectProductionAsync).</summary>
+internal static class FakeContainer
+{
+    public static string Inspect(bool running = true) =>
+        $"image=postgres:15\nimage_id=sha256:img\nrunning={(running ? "true" : "false")}\nrestarts=0\nstarted_at=2026-01-01T00:00:00Z\n";
+}

@@ -80,8 +80,9 @@ public class HostileShellTests
         Assert.Equal(5, r.ExitCode);
         Assert.Equal($"ops-{shell}\n" + string.Concat(args.Select(a => $"<{a}>")), r.StandardOutput);
         Assert.Equal("err\n", r.StandardError);
-        var cli = await new DockerCli(host).InspectContainerAsync(_env.Container, CancellationToken.None);
+        var cli = await new DockerCli(host).InspectProductionAsync(_env.Container, CancellationToken.None);
         Assert.NotNull(cli);
+        Assert.True(cli.Running);
         var api = await DockerEngineApi.For(host).InspectContainerAsync(_env.Container, CancellationToken.None);
         Assert.NotNull(api);
     }
@@ -99,7 +100,7 @@ public class HostileShellTests
     public async Task Given_an_account_outside_the_docker_group_When_using_docker_Then_DockerUnavailable_names_the_permission_problem()
     {
         await using var host = await _env.ConnectAsync(alias: _env.NoDockerAlias);
-        var cli = await Assert.ThrowsAsync<HbOpsException>(() => new DockerCli(host).InspectContainerAsync(_env.Container, CancellationToken.None));
+        var cli = await Assert.ThrowsAsync<HbOpsException>(() => new DockerCli(host).InspectProductionAsync(_env.Container, CancellationToken.None));
         Assert.Equal(HbErrorIds.DockerUnavailable, cli.ErrorId);
         Assert.Contains("permission denied", cli.Message, StringComparison.OrdinalIgnoreCase);
         Assert.Contains("docker group", cli.RecommendedAction ?? "", StringComparison.Ordinal);

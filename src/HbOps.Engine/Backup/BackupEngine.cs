@@ -114,7 +114,7 @@ public sealed class BackupEngine
     }
 
     // The preflight's independent read-only probes, all started at once.
-    private sealed record Probes(Task<ContainerInfo?> Container, Task<(PsqlSession?, string?, string?, string?)> Snapshot, Task<string> Info,
+    private sealed record Probes(Task<ProductionContainer?> Container, Task<(PsqlSession?, string?, string?, string?)> Snapshot, Task<string> Info,
         Task<(long FreeBytes, bool FileExists)> Destination, Task<string> Age)
     {
         // None may be left unobserved, and a snapshot transaction that opened is closed.
@@ -138,7 +138,7 @@ public sealed class BackupEngine
         _report.Verbose($"Preflight: inspecting container '{request.Container}' on {_dockerHost.Host}; checking '{plan.RunFolder}'.");
         var needsSnapshot = SnapshotProof.NeedsSnapshot(request);
         return new Probes(
-            _docker.InspectContainerAsync(request.Container, ct),
+            _docker.InspectProductionAsync(request.Container, ct),
             !needsSnapshot
                 ? Task.FromResult<(PsqlSession?, string?, string?, string?)>((null, null, null, null))
                 : OpenSnapshotAsync(plan.Pg, plan.RunId, plan.Artefact, request, ct),
@@ -176,7 +176,7 @@ public sealed class BackupEngine
         }
     }
 
-    private void RecordContainer(HbBackupArtefact artefact, BackupRequest request, ContainerInfo? container)
+    private void RecordContainer(HbBackupArtefact artefact, BackupRequest request, ProductionContainer? container)
     {
         if (container is null)
         {
@@ -318,7 +318,7 @@ public sealed class BackupEngine
             try
             {
                 // The container as observed right after pg_dump exited (by the dump command itself; a separate look if that failed).
-                if (after is null && await _docker.InspectContainerAsync(request.Container, ct).ConfigureAwait(false) is { } c) after = (c.RestartCount, c.StartedAt);
+                if (after is null && await _docker.InspectProductionAsync(request.Container, ct).ConfigureAwait(false) is { } c) after = (c.RestartCount, c.StartedAt);
                 artefact.ContainerRestartCountAfter = after?.RestartCount ?? -1;
                 artefact.ContainerStartedAtAfter = after?.StartedAt ?? "";
                 artefact.DurationSeconds = Math.Round(started.Elapsed.TotalSeconds, 3);

@@ -1,4 +1,3 @@
-using System.Text.Json;
 using HbOps.Engine.Errors;
 using HbOps.Engine.Hosts;
 using HbOps.Engine.Util;
@@ -6,13 +5,16 @@ using HbOps.Model;
 
 namespace HbOps.Engine.Docker;
 
-/// <summary>What HbOps reads from <c>docker container inspect</c>.</summary>
+/// <summary>What HbOps reads of a sandbox container (the Engine API's inspection, see <see cref="IDockerGateway"/>).</summary>
 public sealed record ContainerInfo(
     string Id, string Name, string Image, string ImageId, bool Running, int RestartCount,
     IReadOnlyDictionary<string, string> Labels, string NetworkMode, IReadOnlyList<string> PublishedPorts,
     IReadOnlyList<string> Mounts, string StartedAt, IReadOnlyList<string> Env);
 
-/// <summary>What HbOps reads from <c>docker volume inspect</c>.</summary>
+/// <summary>What a backup records of its production container (<see cref="DockerCli.InspectProductionAsync"/>).</summary>
+public sealed record ProductionContainer(string Image, string ImageId, bool Running, int RestartCount, string StartedAt);
+
+/// <summary>What HbOps reads of a volume (the Engine API's inspection).</summary>
 public sealed record VolumeInfo(string Name, IReadOnlyDictionary<string, string> Labels, string CreatedAt);
 
 /// <summary>
@@ -86,77 +88,32 @@ public sealed class DockerCli(ICommandHost host)
         return null;
     }
 
-    /// <summary>Inspects a (production) container; null when it does not exist.</summary>
-    public async Task<ContainerInfo?> InspectContainerAsync(string name, CancellationToken ct)
+    // docker container inspect reports the facts a backup records as key=value lines (a Go template), not as JSON: the
+    // one mapping of a container's JSON is the Engine API's (IDockerGateway).
+    internal const string ProductionTemplate =
+        "image={{.Config.Image}}\nimage_id={{.Image}}\nrunning={{.State.Running}}\nrestarts={{.RestartCount}}\nstarted_at={{.State.StartedAt}}";
+
+    /// <summary>The facts a backup records of its production container; null when it does not exist.</summary>
+    public async Task<ProductionContainer?> InspectProductionAsync(string name, CancellationToken ct)
     {
-        using var doc = await InspectAsync("container", name, ct).ConfigureAwait(false);
-        if (doc is null) return null;
-        var c = doc.RootElement[0];
-        var config = c.GetProperty("Config");
-        var hostConfig = c.GetProperty("HostConfig");
-        var ports = new List<string>();
-        if (hostConfig.TryGetProperty("PortBindings", out var pb) && pb.ValueKind == JsonValueKind.Object)
+        var r = await RunAsync(new[] { "docker", "container", "inspect", "--format", ProductionTemplate, "--", name }, ct).ConfigureAwait(false);
+        if (!r.Succeeded)
         {
-            foreach (var p in pb.EnumerateObject())
-            {
-                if (p.Value.ValueKind != JsonValueKind.Array) continue;
-                foreach (var b in p.Value.EnumerateArray())
-                {
-                    ports.Add($"{b.GetProperty("HostIp").GetString()}:{b.GetProperty("HostPort").GetString()}->{p.Name}");
-                }
-            }
+            if (r.StandardError.Contains("No such", StringComparison.OrdinalIgnoreCase)) return null;
+            throw Failed("container inspect " + name, r);
         }
-        var mounts = new List<string>();
-        if (c.TryGetProperty("Mounts", out var ms) && ms.ValueKind == JsonValueKind.Array)
-        {
-            foreach (var m in ms.EnumerateArray())
-            {
-                var type = m.GetProperty("Type").GetString();
-                var src = type == "volume" ? m.GetProperty("Name").GetString() : m.GetProperty("Source").GetString();
-                var rw = m.GetProperty("RW").GetBoolean() ? "rw" : "ro";
-                mounts.Add($"{type}:{src}:{m.GetProperty("Destination").GetString()}:{rw}");
-            }
-        }
-        return new ContainerInfo(
-            c.GetProperty("Id").GetString()!,
-            c.GetProperty("Name").GetString()!.TrimStart('/'),
-            config.GetProperty("Image").GetString()!,
-            c.GetProperty("Image").GetString()!,
-            c.GetProperty("State").GetProperty("Running").GetBoolean(),
-            c.GetProperty("RestartCount").GetInt32(),
-            ReadLabels(config),
-            hostConfig.GetProperty("NetworkMode").GetString() ?? "",
-            ports,
-            mounts,
-            c.GetProperty("State").GetProperty("StartedAt").GetString() ?? "",
-            ReadEnv(config));
+        var v = r.StandardOutput.Split('\n', StringSplitOptions.RemoveEmptyEntries)
+            .Select(l => l.Split('=', 2)).Where(kv => kv.Length == 2).GroupBy(kv => kv[0]).ToDictionary(g => g.Key, g => g.First()[1].TrimEnd('\r'));
+        string Get(string key) => v.TryGetValue(key, out var value) ? value
+            : throw new HbOpsException(HbErrorIds.Unexpected, HbErrorCategory.OperationFailed,
+                $"docker container inspect of '{name}' on {CommandHost.Host} did not report {key}: {Redaction.Redact(r.StandardOutput.Trim())}", name);
+        return new ProductionContainer(Get("image"), Get("image_id"), Get("running") == "true",
+            int.TryParse(Get("restarts"), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var restarts) ? restarts : 0,
+            Get("started_at"));
     }
 
     /// <summary>Builds an error for a failed docker command.</summary>
     public static HbOpsException Failed(string what, CommandResult r, string id = HbErrorIds.Unexpected) =>
         new(id, HbErrorCategory.OperationFailed,
             $"docker {what} failed (exit {r.ExitCode}): {Redaction.Redact(r.StandardError.Trim())}", what);
-
-    // docker <kind> inspect: the parsed document, or null when the object does not exist.
-    private async Task<JsonDocument?> InspectAsync(string kind, string name, CancellationToken ct)
-    {
-        var r = await RunAsync(new[] { "docker", kind, "inspect", "--", name }, ct).ConfigureAwait(false);
-        if (r.Succeeded) return JsonDocument.Parse(r.StandardOutput);
-        if (r.StandardError.Contains("No such", StringComparison.OrdinalIgnoreCase)) return null;
-        throw Failed($"inspect {kind} {name}", r);
-    }
-
-    private static List<string> ReadEnv(JsonElement config) =>
-        config.ValueKind == JsonValueKind.Object && config.TryGetProperty("Env", out var env) && env.ValueKind == JsonValueKind.Array
-            ? env.EnumerateArray().Select(e => e.GetString() ?? "").ToList() : new List<string>();
-
-    private static Dictionary<string, string> ReadLabels(JsonElement owner)
-    {
-        var labels = new Dictionary<string, string>(StringComparer.Ordinal);
-        if (owner.ValueKind == JsonValueKind.Object && owner.TryGetProperty("Labels", out var l) && l.ValueKind == JsonValueKind.Object)
-        {
-            foreach (var p in l.EnumerateObject()) labels[p.Name] = p.Value.GetString() ?? "";
-        }
-        return labels;
-    }
 }
