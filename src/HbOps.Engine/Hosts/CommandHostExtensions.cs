@@ -8,48 +8,35 @@ namespace HbOps.Engine.Hosts;
 internal static class CommandHostExtensions
 {
     /// <summary>Runs a command to completion, optionally feeding stdin, capturing stdout and stderr as UTF-8 text.</summary>
-    public static async Task<CommandResult> RunAsync(this ICommandHost host, IReadOnlyList<string> argv,
-        CancellationToken ct, byte[]? stdin = null)
-    {
-        ArgumentNullException.ThrowIfNull(host);
-        await using var cmd = await host.StartAsync(argv, ct).ConfigureAwait(false);
-        var stdoutTask = ReadAllTextAsync(cmd.StandardOutput, ct);
-        var stderrTask = ReadAllTextAsync(cmd.StandardError, ct);
-        await WriteStdinAsync(cmd, stdin, ct).ConfigureAwait(false);
-        var exit = await cmd.WaitForExitAsync(ct).ConfigureAwait(false);
-        var stdout = await stdoutTask.ConfigureAwait(false);
-        var stderr = await stderrTask.ConfigureAwait(false);
-        return new CommandResult(exit, stdout, stderr);
-    }
+    public static Task<CommandResult> RunAsync(this ICommandHost host, IReadOnlyList<string> argv,
+        CancellationToken ct, byte[]? stdin = null) => RunCapturingAsync(host, argv, stdin, holdInput: false, ct);
 
     /// <summary>
     /// Runs a command to completion like <see cref="RunAsync"/>, but its standard input stays open after
     /// <paramref name="input"/> until the command exited: the end of its input then tells the command that HbOps gave up
     /// on it (cancellation closes the channel) or that the connection is gone.
     /// </summary>
-    public static async Task<CommandResult> RunHoldingInputAsync(this ICommandHost host, IReadOnlyList<string> argv,
+    public static Task<CommandResult> RunHoldingInputAsync(this ICommandHost host, IReadOnlyList<string> argv,
         byte[] input, CancellationToken ct)
     {
-        ArgumentNullException.ThrowIfNull(host);
         ArgumentNullException.ThrowIfNull(input);
+        return RunCapturingAsync(host, argv, input, holdInput: true, ct);
+    }
+
+    private static async Task<CommandResult> RunCapturingAsync(ICommandHost host, IReadOnlyList<string> argv, byte[]? stdin,
+        bool holdInput, CancellationToken ct)
+    {
+        ArgumentNullException.ThrowIfNull(host);
         await using var cmd = await host.StartAsync(argv, ct).ConfigureAwait(false);
         var stdoutTask = ReadAllTextAsync(cmd.StandardOutput, ct);
         var stderrTask = ReadAllTextAsync(cmd.StandardError, ct);
-        try
-        {
-            await cmd.StandardInput.WriteAsync(input, ct).ConfigureAwait(false);
-            await cmd.StandardInput.FlushAsync(ct).ConfigureAwait(false);
-        }
-        catch (IOException)
-        {
-            // The command exited without reading its input; its exit code and stderr tell why.
-        }
+        await WriteStdinAsync(cmd, stdin, ct, keepOpen: holdInput).ConfigureAwait(false);
         int exit;
         try
         {
             exit = await cmd.WaitForExitAsync(ct).ConfigureAwait(false);
         }
-        catch (OperationCanceledException) when (ct.IsCancellationRequested)
+        catch (OperationCanceledException) when (holdInput && ct.IsCancellationRequested)
         {
             // Given up on: the end of its input asks the command to stop itself, which reaches what a kill would not
             // (a kill over SSH ends the host's processes only, not the work they started elsewhere, such as a
@@ -134,11 +121,13 @@ internal static class CommandHostExtensions
         return new CommandResult(exit, await stdoutTask.ConfigureAwait(false), await stderrTask.ConfigureAwait(false));
     }
 
-    internal static async Task WriteStdinAsync(IRunningCommand cmd, byte[]? stdin, CancellationToken ct)
+    // Writes stdin (if any), then sends its end, or with keepOpen only flushes it (the caller ends it later).
+    internal static async Task WriteStdinAsync(IRunningCommand cmd, byte[]? stdin, CancellationToken ct, bool keepOpen = false)
     {
         try
         {
             if (stdin is { Length: > 0 }) await cmd.StandardInput.WriteAsync(stdin, ct).ConfigureAwait(false);
+            if (keepOpen) await cmd.StandardInput.FlushAsync(ct).ConfigureAwait(false);
         }
         catch (IOException)
         {
@@ -146,7 +135,7 @@ internal static class CommandHostExtensions
         }
         finally
         {
-            await cmd.StandardInput.DisposeAsync().ConfigureAwait(false);
+            if (!keepOpen) await cmd.StandardInput.DisposeAsync().ConfigureAwait(false);
         }
     }
 
