@@ -117,18 +117,8 @@ Describe 'Compare-HbRowCounts' {
         ) {
             $lock = Lock-HbProductionTable
             try {
-                # Only this command's sessions count (other runs may wait behind the lock too).
-                $waitingBefore = @(Get-HbSessionsWaitingForLock)
-                $f = Invoke-HbFault { param($a, $c) $a | & $c -Reference ArtefactSnapshot -Difference Production } @($r.Artefact, $Command) `
-                    -Ready { $script:ours = @(Get-HbSessionsWaitingForLock | Where-Object { $_ -notin $waitingBefore }); $ours.Count -gt 0 } -Fault $(if ($Fault -eq 'Ctrl+C') { 'CtrlC' } else { 'Cut' })
-                $f.EndedFirst | Should -BeFalse -Because 'the count waits for the lock'
-                $job = $f.Job
-                if ($Fault -eq 'Ctrl+C') { $job.PowerShell.InvocationStateInfo.State | Should -Be 'Stopped' }
-                else {
-                    $job.PowerShell.EndInvoke($job.Handle) | Should -BeNullOrEmpty
-                    $job.PowerShell.Streams.Error[0].FullyQualifiedErrorId | Should -BeLike 'SshConnectionLost,*'
-                }
-                $job.PowerShell.Dispose()
+                $ours = Invoke-HbFaultBehindLock { param($a, $c) $a | & $c -Reference ArtefactSnapshot -Difference Production } @($r.Artefact, $Command) `
+                    -Fault $Fault -CutErrorId 'SshConnectionLost,*'
                 Wait-HbCondition { (Get-HbLiveSessions $ours).Count -eq 0 } 30 | Should -BeTrue -Because "the query's session ($ours) ends while the lock is still held"
             }
             finally { Unlock-HbProductionTable $lock }

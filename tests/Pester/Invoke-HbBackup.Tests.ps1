@@ -402,21 +402,10 @@ Describe 'Invoke-HbBackup' {
                     else { Join-Path $TestEnv.BackupRoot ('cut-' + [guid]::NewGuid().ToString('N').Substring(0, 8)) }
             # A session of its own holds a table: the run waits on the server with its connection open and nothing
             # flowing, for as long as the test needs (deterministic, unlike a fault aimed at a dump that may have ended).
-            # (A running job's streams are not read: enumerating them waits for the job to end.)
             $lock = Lock-HbProductionTable
             try {
-                # Only this command's sessions count (other runs may wait behind the lock too).
-                $waitingBefore = @(Get-HbSessionsWaitingForLock)
-                $f = Invoke-HbFault { param($s, $p, $d, $l) Invoke-HbBackup @s @p -Destination $d -Local:$l -Tag cut -RowCounts None } @($Ssh, $Prod, $dest, $Local) `
-                    -Ready { $script:ours = @(Get-HbSessionsWaitingForLock | Where-Object { $_ -notin $waitingBefore }); $ours.Count -gt 0 } -Fault $(if ($Fault -eq 'Ctrl+C') { 'CtrlC' } else { 'Cut' })
-                $f.EndedFirst | Should -BeFalse -Because 'the run waits for the lock'
-                $job = $f.Job
-                if ($Fault -eq 'Ctrl+C') { $job.PowerShell.InvocationStateInfo.State | Should -Be 'Stopped' }
-                else {
-                    $job.PowerShell.EndInvoke($job.Handle) | Should -BeNullOrEmpty
-                    $job.PowerShell.Streams.Error[0].FullyQualifiedErrorId | Should -Be 'SshConnectionLost,HbOps.InvokeHbBackupCommand'
-                }
-                $job.PowerShell.Dispose()
+                $ours = Invoke-HbFaultBehindLock { param($s, $p, $d, $l) Invoke-HbBackup @s @p -Destination $d -Local:$l -Tag cut -RowCounts None } @($Ssh, $Prod, $dest, $Local) `
+                    -Fault $Fault -CutErrorId 'SshConnectionLost,HbOps.InvokeHbBackupCommand'
                 # Still locked: the run's sessions must end by themselves, not when the lock goes.
                 $run = @($ours | ForEach-Object { ($_ -split '-')[-1] } | Sort-Object -Unique)
                 $run.Count | Should -Be 1 -Because "the waiting sessions are one run's ($ours)"

@@ -123,6 +123,28 @@ function Invoke-HbFault {
     [pscustomobject]@{ Job = $job; EndedFirst = $endedFirst }
 }
 
+# With a table held by Lock-HbProductionTable: runs $Script in the background, waits until its own server sessions wait
+# for the lock (other runs may wait behind it too), then presses Ctrl+C or cuts its SSH connection ($Fault 'Ctrl+C' or
+# 'SSH connection cut'). Checks that the command was still waiting, then stopped or failed with $CutErrorId. Returns the
+# application names of the command's waiting sessions. (A running job's streams are not read: enumerating them waits
+# for the job to end.)
+function Invoke-HbFaultBehindLock {
+    param([scriptblock] $Script, [object[]] $Arguments, [string] $Fault, [string] $CutErrorId)
+    $waitingBefore = @(Get-HbSessionsWaitingForLock)
+    $f = Invoke-HbFault $Script $Arguments -Fault $(if ($Fault -eq 'Ctrl+C') { 'CtrlC' } else { 'Cut' }) `
+        -Ready { $script:hbWaiting = @(Get-HbSessionsWaitingForLock | Where-Object { $_ -notin $waitingBefore }); $hbWaiting.Count -gt 0 }
+    $ours = $script:hbWaiting
+    $f.EndedFirst | Should -BeFalse -Because 'the command waits for the lock'
+    $job = $f.Job
+    if ($Fault -eq 'Ctrl+C') { $job.PowerShell.InvocationStateInfo.State | Should -Be 'Stopped' }
+    else {
+        $job.PowerShell.EndInvoke($job.Handle) | Should -BeNullOrEmpty
+        $job.PowerShell.Streams.Error[0].FullyQualifiedErrorId | Should -BeLike $CutErrorId
+    }
+    $job.PowerShell.Dispose()
+    , $ours
+}
+
 # Runs a sandbox-making pipeline in the background and interrupts it (Ctrl+C) as soon as its sandbox container exists;
 # returns whether the sandbox appeared before the interruption.
 function Stop-HbOnceSandboxExists {
